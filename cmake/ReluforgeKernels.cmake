@@ -1,0 +1,50 @@
+# reluforge_add_kernels(<target> SPECS <spec>... [TARGETS <avx512|avx2|sse41>...] [NAMESPACE <ns>])
+#
+# Runs reluforge-gen at build time and makes <target>, a library to link: it brings the kernels
+# (lib<target>.a), the typed header <target>.h, the registration that lets reluforge::runtime find
+# the kernels by spec, and reluforge::runtime itself. Generation reruns when the specs, targets or
+# reluforge-gen change.
+function(reluforge_add_kernels target)
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "NAMESPACE" "SPECS;TARGETS")
+    if (ARG_UNPARSED_ARGUMENTS)
+        message(FATAL_ERROR "reluforge_add_kernels(${target}): unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
+    endif ()
+    if (NOT ARG_SPECS)
+        message(FATAL_ERROR "reluforge_add_kernels(${target}): SPECS is required (at least one kernel spec)")
+    endif ()
+    if (NOT target MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
+        message(FATAL_ERROR "reluforge_add_kernels(${target}): the target name must be a C identifier")
+    endif ()
+    if (NOT ARG_TARGETS)
+        set(ARG_TARGETS avx512 avx2 sse41)
+    endif ()
+    foreach (t IN LISTS ARG_TARGETS)
+        if (NOT t MATCHES "^(avx512|avx2|sse41)$")
+            message(FATAL_ERROR "reluforge_add_kernels(${target}): unknown target '${t}'; allowed: avx512 avx2 sse41")
+        endif ()
+    endforeach ()
+    if (NOT ARG_NAMESPACE)
+        set(ARG_NAMESPACE ${target})
+    endif ()
+
+    set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}.reluforge)
+    set(spec_args)
+    foreach (s IN LISTS ARG_SPECS)
+        list(APPEND spec_args --spec "${s}")
+    endforeach ()
+    string(REPLACE ";" "," target_list "${ARG_TARGETS}")
+    add_custom_command(
+        OUTPUT ${out}/lib${target}.a ${out}/${target}.h ${out}/${target}_registration.cpp
+        COMMAND reluforge::gen --name ${target} --namespace ${ARG_NAMESPACE} --target ${target_list}
+                ${spec_args} --output-dir ${out}
+        DEPENDS reluforge::gen
+        COMMENT "reluforge-gen: ${target}"
+        VERBATIM)
+    add_custom_target(${target}_generate DEPENDS ${out}/lib${target}.a)
+
+    # An object library, so that the registration's static initializer is always linked in.
+    add_library(${target} OBJECT ${out}/${target}_registration.cpp)
+    add_dependencies(${target} ${target}_generate)
+    target_include_directories(${target} PUBLIC ${out})
+    target_link_libraries(${target} PUBLIC ${out}/lib${target}.a reluforge::runtime)
+endfunction()

@@ -1,0 +1,24 @@
+// The activations of numerics.md as Halide expressions, forward and derivative, written by hand
+// (Halide's autodiff takes d/dz max(z, 0) = 1 at z = 0). Every expression is strict_float: the
+// kink predicates fix the NaN branch only if no fast-math rewrite touches them.
+#pragma once
+
+#include "reluforge/spec.h"
+
+#include <Halide.h>
+
+namespace reluforge::gen {
+
+// slope: prelu's slope at this element (ignored by the other activations).
+Halide::Expr activation(const Activation &act, Halide::Expr z, Halide::Expr slope = Halide::Expr());
+// act'(z), from the pre-activation.
+Halide::Expr derivative(const Activation &act, Halide::Expr z, Halide::Expr slope = Halide::Expr());
+// act'(z), from the saved output y (where derivative_from_y_allowed).
+Halide::Expr derivative_from_y(const Activation &act, Halide::Expr y);
+// The "1 bit" predicate saved in masks, and act' rebuilt from it.
+Halide::Expr mask_bit(const Activation &act, Halide::Expr z);
+Halide::Expr derivative_from_bit(const Activation &act, Halide::Expr bit);
+// PReLU's slope-gradient term: z > 0 ? 0 : z * dy.
+Halide::Expr prelu_slope_term(Halide::Expr z, Halide::Expr dy);
+
+}  // namespace reluforge::gen

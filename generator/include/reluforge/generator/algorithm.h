@@ -1,0 +1,48 @@
+// The algorithm of each kernel: Halide Funcs without a schedule. Every algorithm has the same
+// shape, which is what the schedules in schedules/ rely on:
+//
+//   acc(j, i) = init;  acc(j, i) += lhs(r, i) * operand(j, r)     (matmul ops only)
+//   tiled(j, i)  = epilogue(acc)        computed tile by tile with acc; an output, or an
+//                                       intermediate when other outputs need the raw accumulator
+//   passes       elementwise Funcs over (j, i) computed after tiled (mask, Y from raw Z, ...)
+//   column_sums  f(j) = Σ_rows g(j, row)  (db, dslope, counts)
+//   roots        anything small left (the shared PReLU slope gradient)
+//
+// j runs along the output's rows (contiguous), i down its columns.
+#pragma once
+
+#include "reluforge/spec.h"
+
+#include <Halide.h>
+
+#include <vector>
+
+namespace reluforge::gen {
+
+struct ColumnSum {
+    Halide::Func f;
+    Halide::RDom rows;
+};
+
+struct Algorithm {
+    std::vector<Halide::Argument> inputs;  // in kernel_signature order
+    std::vector<Halide::Func> outputs;     // in kernel_signature order (a Tuple counts for each)
+    Halide::Var j{"j"}, i{"i"};
+
+    bool has_matmul = false;
+    Halide::Func acc{"acc"}, operand{"operand"};
+    Halide::RDom r;
+
+    Halide::Func tiled;
+    bool tiled_is_output = true;
+    Halide::Expr cols, rows;  // extents of tiled, for shape specializations
+
+    std::vector<Halide::Func> passes;
+    std::vector<ColumnSum> column_sums;
+    std::vector<Halide::Func> roots;
+};
+
+// Throws Error(bad_spec) for a spec no CPU kernel exists for (say dtype f16).
+Algorithm build_algorithm(const KernelSpec &spec);
+
+}  // namespace reluforge::gen

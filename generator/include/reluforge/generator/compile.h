@@ -1,0 +1,37 @@
+// Compiling kernels to objects and libraries, and emitting the typed header and the registration
+// source that go with them.
+#pragma once
+
+#include "reluforge/registry.h"
+#include "reluforge/spec.h"
+
+#include <string>
+#include <vector>
+
+namespace reluforge::gen {
+
+// The symbol of one variant: rf_<library>_<spec hash>_<isa>; its argv entry adds "_argv".
+std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Isa isa);
+
+// Compiles one variant with the default schedule to an object file (no Halide runtime inside).
+void compile_kernel_object(const KernelSpec &spec, Isa isa, const std::string &symbol,
+                           const std::string &object_path);
+
+// The one Halide runtime every x86 kernel links against.
+void compile_x86_runtime(const std::string &object_path);
+
+struct LibraryRequest {
+    std::string name;        // lib<name>.a, <name>.h, <name>_registration.cpp
+    std::string cpp_namespace;
+    std::vector<KernelSpec> specs;
+    std::vector<Isa> isas;
+    std::string output_dir;
+};
+
+// Writes the three files; each is written to a temporary name and renamed into place.
+void emit_library(const LibraryRequest &req);
+
+std::string typed_header(const LibraryRequest &req);
+std::string registration_source(const LibraryRequest &req);
+
+}  // namespace reluforge::gen

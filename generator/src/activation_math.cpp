@@ -1,0 +1,157 @@
+#include "reluforge/generator/activation_math.h"
+
+#include "reluforge/error.h"
+
+namespace reluforge::gen {
+
+using Halide::Expr;
+using Halide::select;
+using Halide::strict_float;
+
+namespace {
+
+constexpr float kSeluLambda = 1.0507009873554805f;
+constexpr float kSeluAlpha = 1.6732632423543772f;
+constexpr float kInvSqrt2 = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+constexpr float kGeluTanhK = 0.79788456080286536f;  // sqrt(2/pi)
+constexpr float kGeluTanhC = 0.044715f;
+
+// libm's float functions (correctly rounded to within an ulp or two); Halide has no expm1, log1p
+// or erfc, and its own exp/tanh are approximations of unstated accuracy at the tails.
+Expr libm(const char *name, Expr x) {
+    return Halide::Internal::Call::make(Halide::Float(32), name, {std::move(x)},
+                                        Halide::Internal::Call::PureExtern);
+}
+Expr exp_(Expr x) { return libm("expf", std::move(x)); }
+Expr expm1_(Expr x) { return libm("expm1f", std::move(x)); }
+Expr log1p_(Expr x) { return libm("log1pf", std::move(x)); }
+Expr tanh_(Expr x) { return libm("tanhf", std::move(x)); }
+Expr erfc_(Expr x) { return libm("erfcf", std::move(x)); }
+Expr sigmoid(Expr x) { return 1.0f / (1.0f + exp_(-x)); }
+
+[[noreturn]] void unsupported(const char *what, const Activation &a) {
+    throw Error(ErrorCode::bad_spec, std::string(what) + " is not defined for " + to_string(a));
+}
+
+Expr activation_value(const Activation &a, Expr z, Expr slope) {
+    switch (a.kind) {
+    case Act::identity: return z;
+    case Act::relu: return select(z <= 0.0f, 0.0f, z);
+    case Act::leaky_relu: return select(z > 0.0f, z, a.slope * z);
+    case Act::prelu: return select(z > 0.0f, z, slope * z);
+    case Act::elu: return select(z > 0.0f, z, a.alpha * expm1_(z));
+    case Act::selu: return kSeluLambda * select(z > 0.0f, z, kSeluAlpha * expm1_(z));
+    case Act::celu: return select(z > 0.0f, z, a.alpha * expm1_(z / a.alpha));
+    case Act::relu6: return select(z <= 0.0f, 0.0f, select(z >= 6.0f, 6.0f, z));
+    case Act::gelu:
+        if (a.approximate == GeluApprox::none) {
+            // 0.5 z (1 + erf(z/√2)) == 0.5 z erfc(-z/√2), without the cancellation for z < 0.
+            return 0.5f * z * erfc_(-z * kInvSqrt2);
+        } else {
+            // 0.5 z (1 + tanh(u)) == z σ(2u), likewise.
+            Expr u = kGeluTanhK * (z + kGeluTanhC * z * z * z);
+            return z / (1.0f + exp_(-2.0f * u));
+        }
+    case Act::silu: return z / (1.0f + exp_(-z));
+    case Act::mish: return z * tanh_(log1p_(exp_(z)));
+    case Act::softplus: {
+        Expr bz = a.beta * z;
+        return select(bz > a.threshold, z, log1p_(exp_(bz)) / a.beta);
+    }
+    case Act::hardswish: {
+        Expr c = z + 3.0f;
+        return z * select(c <= 0.0f, 0.0f, select(c >= 6.0f, 6.0f, c)) / 6.0f;
+    }
+    }
+    unsupported("the forward", a);
+}
+
+Expr derivative_value(const Activation &a, Expr z, Expr slope) {
+    switch (a.kind) {
+    case Act::identity: return Expr(1.0f);
+    case Act::relu: return select(z <= 0.0f, 0.0f, 1.0f);
+    case Act::leaky_relu: return select(z > 0.0f, 1.0f, a.slope);
+    case Act::prelu: return select(z > 0.0f, 1.0f, slope);
+    case Act::elu: return select(z <= 0.0f, a.alpha * exp_(z), 1.0f);
+    case Act::selu: return select(z <= 0.0f, (kSeluLambda * kSeluAlpha) * exp_(z), kSeluLambda);
+    case Act::celu: return select(z <= 0.0f, exp_(z / a.alpha), 1.0f);
+    case Act::relu6: return select(z <= 0.0f || z >= 6.0f, 0.0f, 1.0f);
+    case Act::gelu:
+        if (a.approximate == GeluApprox::none) {
+            return 0.5f * erfc_(-z * kInvSqrt2) + z * (kInvSqrt2Pi * exp_(-0.5f * z * z));
+        } else {
+            // s = σ(2u) = (1 + t)/2 and 1 - s = σ(-2u), so 1 - t² = 4 s (1 - s).
+            Expr u = kGeluTanhK * (z + kGeluTanhC * z * z * z);
+            Expr s = 1.0f / (1.0f + exp_(-2.0f * u));
+            Expr sc = 1.0f / (1.0f + exp_(2.0f * u));
+            return s + 2.0f * z * s * sc * kGeluTanhK * (1.0f + 3.0f * kGeluTanhC * z * z);
+        }
+    case Act::silu: {
+        Expr s = sigmoid(z);
+        Expr sc = 1.0f / (1.0f + exp_(z));  // 1 - σ(z) without cancellation
+        return s * (1.0f + z * sc);
+    }
+    case Act::mish: {
+        // t = tanh(softplus(z)); 1 - t² = sech²(softplus) = 4 / (q + 1/q)² with q = 1 + e^z.
+        Expr e = exp_(z);
+        Expr t = tanh_(log1p_(e));
+        Expr q = 1.0f + e;
+        Expr r = q + 1.0f / q;
+        return t + z * sigmoid(z) * (4.0f / (r * r));
+    }
+    case Act::softplus: {
+        Expr bz = a.beta * z;
+        return select(bz > a.threshold, 1.0f, sigmoid(bz));
+    }
+    case Act::hardswish:
+        return select(z < -3.0f, 0.0f, select(z < 3.0f, z / 3.0f + 0.5f, 1.0f));
+    }
+    unsupported("the derivative", a);
+}
+
+}  // namespace
+
+Expr activation(const Activation &a, Expr z, Expr slope) {
+    return strict_float(activation_value(a, std::move(z), std::move(slope)));
+}
+
+Expr derivative(const Activation &a, Expr z, Expr slope) {
+    return strict_float(derivative_value(a, std::move(z), std::move(slope)));
+}
+
+Expr derivative_from_y(const Activation &a, Expr y) {
+    // Below the kink y <= 0 exactly when z <= 0 (see derivative_from_y_allowed), NaN included.
+    switch (a.kind) {
+    case Act::relu: return strict_float(select(y <= 0.0f, 0.0f, 1.0f));
+    case Act::relu6: return strict_float(select(y <= 0.0f || y >= 6.0f, 0.0f, 1.0f));
+    case Act::leaky_relu: return strict_float(select(y > 0.0f, 1.0f, a.slope));
+    case Act::elu: return strict_float(select(y <= 0.0f, y + a.alpha, 1.0f));
+    case Act::selu:
+        return strict_float(select(y <= 0.0f, y + kSeluLambda * kSeluAlpha, kSeluLambda));
+    case Act::celu: return strict_float(select(y <= 0.0f, y / a.alpha + 1.0f, 1.0f));
+    default: unsupported("the derivative from Y", a);
+    }
+}
+
+Expr mask_bit(const Activation &a, Expr z) {
+    switch (a.kind) {
+    case Act::relu: return strict_float(!(z <= 0.0f));
+    case Act::leaky_relu: return strict_float(z > 0.0f);
+    case Act::relu6: return strict_float(!(z <= 0.0f || z >= 6.0f));
+    default: unsupported("a bit mask", a);
+    }
+}
+
+Expr derivative_from_bit(const Activation &a, Expr bit) {
+    switch (a.kind) {
+    case Act::relu:
+    case Act::relu6: return select(bit, 1.0f, 0.0f);
+    case Act::leaky_relu: return select(bit, 1.0f, a.slope);
+    default: unsupported("a bit mask", a);
+    }
+}
+
+Expr prelu_slope_term(Expr z, Expr dy) { return strict_float(select(z > 0.0f, 0.0f, z * dy)); }
+
+}  // namespace reluforge::gen

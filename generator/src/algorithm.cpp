@@ -1,0 +1,272 @@
+#include "reluforge/generator/algorithm.h"
+
+#include "reluforge/error.h"
+#include "reluforge/generator/activation_math.h"
+#include "reluforge/signature.h"
+
+#include <map>
+#include <string>
+
+namespace reluforge::gen {
+
+using namespace Halide;
+
+namespace {
+
+Type halide_type(DType d) {
+    switch (d) {
+    case DType::f32: return Float(32);
+    case DType::f16: return Float(16);
+    case DType::u8: return UInt(8);
+    case DType::i32: return Int(32);
+    }
+    return Float(32);
+}
+
+class Builder {
+public:
+    explicit Builder(const KernelSpec &spec) : spec_(spec) {
+        if (spec.dtype != DType::f32) {
+            throw Error(ErrorCode::bad_spec, "bad kernel spec '" + to_string(spec) +
+                                                 "': CPU kernels take dtype=f32 only");
+        }
+        for (const auto &slot : kernel_signature(spec)) {
+            if (slot.output) continue;
+            ImageParam p(halide_type(slot.dtype), slot.rank, slot.name);
+            params_.emplace(slot.name, p);
+            a_.inputs.push_back(p);
+        }
+    }
+
+    Algorithm build() {
+        switch (spec_.op) {
+        case Op::forward: forward(); break;
+        case Op::activation_backward: activation_backward(); break;
+        case Op::backward_data: backward_data(); break;
+        case Op::backward_weight: backward_weight(); break;
+        }
+        return std::move(a_);
+    }
+
+private:
+    const KernelSpec &spec_;
+    Algorithm a_;
+    std::map<std::string, ImageParam> params_;
+    Var &j = a_.j, &i = a_.i;
+
+    ImageParam in(const char *name) { return params_.at(name); }
+    bool prelu() const { return spec_.act.kind == Act::prelu; }
+
+    // The PReLU slope for column j: shared, or one per column.
+    Expr slope_at(const char *name, Expr col) {
+        if (!prelu()) return Expr();
+        ImageParam s = in(name);
+        return spec_.act.slopes == PreluSlopes::shared ? s(0) : s(col);
+    }
+
+    // acc(j, i) = init + Σ_r lhs(r, i) * operand(j, r)
+    void matmul(Expr init, Expr extent, const std::function<Expr(Expr, Expr)> &lhs,
+                const std::function<Expr(Expr, Expr)> &operand) {
+        a_.has_matmul = true;
+        a_.r = RDom(0, extent, "r");
+        Var rr("k");
+        a_.operand(j, rr) = operand(j, rr);
+        a_.acc(j, i) = init;
+        a_.acc(j, i) += lhs(a_.r.x, i) * a_.operand(j, a_.r.x);
+    }
+
+    // act'(aux(col, row)) for the saved aux of spec_.save.
+    Expr derivative_from_aux(ImageParam aux, Expr col, Expr row, Expr slope) {
+        switch (spec_.save) {
+        case Save::z: return derivative(spec_.act, aux(col, row), slope);
+        case Save::y: return derivative_from_y(spec_.act, aux(col, row));
+        case Save::mask: {
+            Expr byte = aux(col / 8, row);
+            Expr bit = ((byte >> cast<uint8_t>(col % 8)) & cast<uint8_t>(1)) != cast<uint8_t>(0);
+            return derivative_from_bit(spec_.act, bit);
+        }
+        case Save::none: break;
+        }
+        return Expr(1.0f);
+    }
+
+    ColumnSum column_sum(const std::string &name, Type t, Expr rows,
+                         const std::function<Expr(Expr)> &term) {
+        ColumnSum c{Func(name), RDom(0, rows, name + "_rows")};
+        c.f(j) = cast(t, 0);
+        c.f(j) += term(c.rows.x);
+        a_.column_sums.push_back(c);
+        return c;
+    }
+
+    // The PReLU slope gradient from Z and dY, per column or shared.
+    void slope_gradient(const std::string &name, Expr cols, Expr rows,
+                        const std::function<Expr(Expr, Expr)> &z,
+                        const std::function<Expr(Expr, Expr)> &dy) {
+        if (spec_.act.slopes == PreluSlopes::per_column) {
+            a_.outputs.push_back(column_sum(name, Float(32), rows, [&](Expr row) {
+                                     return prelu_slope_term(z(j, row), dy(j, row));
+                                 }).f);
+            return;
+        }
+        ColumnSum col = column_sum(name + "_columns", Float(32), rows, [&](Expr row) {
+            return prelu_slope_term(z(j, row), dy(j, row));
+        });
+        Func total(name);
+        RDom all(0, cols, name + "_all");
+        Var x("x");
+        total(x) = 0.0f;
+        total(x) += col.f(all.x);
+        a_.roots.push_back(total);
+        a_.outputs.push_back(total);
+    }
+
+    void forward() {
+        ImageParam x = in("x"), w = in("w");
+        const bool kn = spec_.weight == WeightLayout::kn;
+        Expr K = x.dim(0).extent(), M = x.dim(1).extent();
+        Expr N = kn ? w.dim(0).extent() : w.dim(1).extent();
+        Expr init = spec_.bias ? in("b")(j) : Expr(0.0f);
+        matmul(init, K, [&](Expr r, Expr row) { return x(r, row); },
+               [&](Expr col, Expr r) { return kn ? w(col, r) : w(r, col); });
+        a_.cols = N;
+        a_.rows = M;
+        Expr slope = slope_at("slope", j);
+
+        const bool raw_needed = spec_.save == Save::mask || spec_.counts;
+        if (!raw_needed) {
+            a_.tiled = Func(spec_.save == Save::z ? "y_z" : "y");
+            if (spec_.save == Save::z) {
+                a_.tiled(j, i) = Tuple(activation(spec_.act, a_.acc(j, i), slope), a_.acc(j, i));
+            } else {
+                a_.tiled(j, i) = activation(spec_.act, a_.acc(j, i), slope);
+            }
+            a_.outputs.push_back(a_.tiled);
+            return;
+        }
+        // Mask and counts read Z again: keep it in a temporary and derive the outputs in passes.
+        a_.tiled = Func("z_tiles");
+        a_.tiled_is_output = false;
+        a_.tiled(j, i) = a_.acc(j, i);
+        Func z = a_.tiled;
+        Func y(spec_.save == Save::z ? "y_z" : "y");
+        if (spec_.save == Save::z) {
+            y(j, i) = Tuple(activation(spec_.act, z(j, i), slope), z(j, i));
+        } else {
+            y(j, i) = activation(spec_.act, z(j, i), slope);
+        }
+        a_.passes.push_back(y);
+        a_.outputs.push_back(y);
+        if (spec_.save == Save::mask) {
+            Func mask("mask");
+            Expr byte = cast<uint8_t>(0);
+            for (int b = 0; b < 8; b++) {
+                Expr col = j * 8 + b;
+                Expr bit = (col < N) && mask_bit(spec_.act, z(min(col, N - 1), i));
+                byte = byte | select(bit, cast<uint8_t>(1 << b), cast<uint8_t>(0));
+            }
+            mask(j, i) = byte;
+            a_.passes.push_back(mask);
+            a_.outputs.push_back(mask);
+        }
+        if (spec_.counts) {
+            a_.outputs.push_back(column_sum("counts", Int(32), M, [&](Expr row) {
+                                     return select(derivative(spec_.act, z(j, row), slope) != 0.0f, 1, 0);
+                                 }).f);
+        }
+    }
+
+    void activation_backward() {
+        ImageParam dy = in("dy");
+        ImageParam aux = in(spec_.save == Save::y ? "y" : spec_.save == Save::z ? "z" : "mask");
+        Expr N = dy.dim(0).extent(), M = dy.dim(1).extent();
+        a_.cols = N;
+        a_.rows = M;
+        Expr slope = slope_at("slope", j);
+        a_.tiled = Func("dz");
+        a_.tiled(j, i) = strict_float(dy(j, i) * derivative_from_aux(aux, j, i, slope));
+        a_.outputs.push_back(a_.tiled);
+        Func dz = a_.tiled;
+        if (spec_.bias) {
+            a_.outputs.push_back(column_sum("db", Float(32), M, [&](Expr row) { return dz(j, row); }).f);
+        }
+        if (prelu()) {
+            slope_gradient("dslope", N, M, [&](Expr c, Expr r) { return aux(c, r); },
+                           [&](Expr c, Expr r) { return dy(c, r); });
+        }
+    }
+
+    void backward_data() {
+        ImageParam dz = in("dz"), w = in("w");
+        const bool kn = spec_.weight == WeightLayout::kn;
+        Expr N = dz.dim(0).extent(), M = dz.dim(1).extent();
+        Expr K = kn ? w.dim(1).extent() : w.dim(0).extent();
+        matmul(Expr(0.0f), N, [&](Expr r, Expr row) { return dz(r, row); },
+               [&](Expr col, Expr r) { return kn ? w(r, col) : w(col, r); });
+        a_.cols = K;
+        a_.rows = M;
+        const bool chained = spec_.act.kind != Act::identity;
+        if (!chained) {
+            a_.tiled = Func("dx");
+            a_.tiled(j, i) = a_.acc(j, i);
+        } else if (!prelu()) {
+            ImageParam aux = in("prev_aux");
+            a_.tiled = Func("dz_prev");
+            a_.tiled(j, i) = strict_float(a_.acc(j, i) * derivative_from_aux(aux, j, i, Expr()));
+        } else {
+            // The slope gradient needs dX itself: keep it in a temporary.
+            ImageParam aux = in("prev_aux");
+            a_.tiled = Func("dx_tiles");
+            a_.tiled_is_output = false;
+            a_.tiled(j, i) = a_.acc(j, i);
+            Func dx = a_.tiled;
+            Func out("dz_prev");
+            out(j, i) = strict_float(dx(j, i) * derivative_from_aux(aux, j, i, slope_at("prev_slope", j)));
+            a_.passes.push_back(out);
+        }
+        Func result = a_.tiled_is_output ? a_.tiled : a_.passes.back();
+        a_.outputs.push_back(result);
+        if (spec_.bias) {
+            a_.outputs.push_back(column_sum("db_prev", Float(32), M, [&](Expr row) { return result(j, row); }).f);
+        }
+        if (prelu()) {
+            ImageParam aux = in("prev_aux");
+            Func dx = a_.tiled;
+            slope_gradient("dslope_prev", K, M, [&](Expr c, Expr r) { return aux(c, r); },
+                           [&](Expr c, Expr r) { return dx(c, r); });
+        }
+    }
+
+    void backward_weight() {
+        ImageParam x = in("x"), dz = in("dz");
+        const bool kn = spec_.weight == WeightLayout::kn;
+        Expr M = x.dim(1).extent(), K = x.dim(0).extent(), N = dz.dim(0).extent();
+        // kn: dW[K,N] is dw(n, k) = Σ_m x(k, m) dz(n, m); nk: dW[N,K] is dw(k, n) likewise.
+        if (kn) {
+            matmul(Expr(0.0f), M, [&](Expr r, Expr row) { return x(row, r); },
+                   [&](Expr col, Expr r) { return dz(col, r); });
+            a_.cols = N;
+            a_.rows = K;
+        } else {
+            matmul(Expr(0.0f), M, [&](Expr r, Expr row) { return dz(row, r); },
+                   [&](Expr col, Expr r) { return x(col, r); });
+            a_.cols = K;
+            a_.rows = N;
+        }
+        a_.tiled = Func("dw");
+        a_.tiled(j, i) = a_.acc(j, i);
+        a_.outputs.push_back(a_.tiled);
+        if (spec_.bias) {
+            a_.outputs.push_back(column_sum("db", Float(32), M, [&](Expr row) { return dz(j, row); }).f);
+        }
+    }
+};
+
+}  // namespace
+
+Algorithm build_algorithm(const KernelSpec &spec) {
+    validate(spec);
+    return Builder(spec).build();
+}
+
+}  // namespace reluforge::gen

@@ -1,0 +1,31 @@
+#include "reluforge/generator/compile.h"
+
+#include "reluforge/generator/algorithm.h"
+#include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/schedules/default_table.h"
+
+#include <Halide.h>
+#include <fmt/format.h>
+
+namespace reluforge::gen {
+
+std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Isa isa) {
+    return fmt::format("rf_{}_{:016x}_{}", library, hash(spec), to_string(isa));
+}
+
+void compile_kernel_object(const KernelSpec &spec, Isa isa, const std::string &symbol,
+                           const std::string &object_path) {
+    Algorithm a = build_algorithm(spec);
+    const Halide::Target target = sched::x86_target(isa);
+    sched::apply_cpu_schedule(a, sched::default_cpu_schedule(spec, isa), target);
+    Halide::Pipeline p(a.outputs);
+    Halide::Module m = p.compile_to_module(a.inputs, symbol, target);
+    m.compile({{Halide::OutputFileType::object, object_path}});
+}
+
+void compile_x86_runtime(const std::string &object_path) {
+    Halide::Target t(Halide::Target::Linux, Halide::Target::X86, 64);
+    Halide::compile_standalone_runtime(object_path, t);
+}
+
+}  // namespace reluforge::gen

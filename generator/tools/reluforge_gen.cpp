@@ -1,0 +1,130 @@
+// reluforge-gen: the ahead-of-time generator. Compiles kernel specs for x86 ISA variants into one
+// static library, a typed C++ header and the registration source that lets the runtime find them.
+#include "reluforge/error.h"
+#include "reluforge/generator/compile.h"
+#include "reluforge/signature.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cctype>
+#include <fstream>
+#include <iostream>
+
+namespace {
+
+bool valid_identifier(const std::string &s) {
+    if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+    for (char c : s) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != ':') return false;
+    }
+    return true;
+}
+
+std::vector<std::string> read_specs_file(const std::string &path) {
+    std::ifstream in(path);
+    if (!in) throw reluforge::Error(reluforge::ErrorCode::bad_argument, "cannot read specs file " + path);
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) {
+        auto hash = line.find('#');
+        if (hash != std::string::npos) line.resize(hash);
+        auto b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
+        if (b != std::string::npos) out.push_back(line.substr(b, e - b + 1));
+    }
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    using namespace reluforge;
+    CLI::App app{
+        "reluforge-gen: compile fused activation kernels ahead of time.\n\n"
+        "Writes lib<name>.a (every spec for every target), <name>.h (a typed function per spec)\n"
+        "and <name>_registration.cpp (compile and link it into your program: it registers the\n"
+        "kernels so that reluforge::run_kernel and reluforge::Linear find them by spec). The\n"
+        "program also links reluforge's runtime library, which carries the one Halide runtime all\n"
+        "kernels share. At run time the best target this CPU supports is chosen per kernel.\n\n"
+        "Spec syntax (canonical form; omitted keys take defaults):\n"
+        "  forward:<act>:bias=0|1:weight=kn|nk:save=none|z|y|mask:counts=0|1:dtype=f32\n"
+        "  activation_backward:<act>:bias=0|1:save=z|y|mask:dtype=f32\n"
+        "  backward_data:<prev act>:bias=0|1:weight=kn|nk:save=none|z|y|mask:dtype=f32\n"
+        "  backward_weight:bias=0|1:weight=kn|nk:dtype=f32\n"
+        "Activations: identity relu leaky_relu(slope=0.01) prelu(slopes=shared|per_column)\n"
+        "  elu(alpha=1) selu celu(alpha=1) relu6 gelu(approximate=none|tanh) silu mish\n"
+        "  softplus(beta=1,threshold=20) hardswish\n\n"
+        "Example:\n"
+        "  reluforge-gen -n mykernels -o gen -s forward:relu:save=mask -s activation_backward:relu\n"};
+    std::vector<std::string> spec_texts, target_names{"avx512", "avx2", "sse41"};
+    std::string name, ns, out_dir, specs_file, signature_of;
+    bool runtime_only = false, canonical_only = false;
+    app.add_option("-s,--spec", spec_texts, "kernel spec (repeatable)");
+    app.add_option("--specs-file", specs_file, "file with one spec per line ('#' starts a comment)")
+        ->check(CLI::ExistingFile);
+    app.add_option("-t,--target", target_names,
+                   "x86 targets to build, any of avx512, avx2, sse41 (default: all three)")
+        ->delimiter(',');
+    app.add_option("-n,--name", name, "library name: lib<name>.a, <name>.h, <name>_registration.cpp");
+    app.add_option("--namespace", ns, "C++ namespace of the typed header (default: the name)");
+    app.add_option("-o,--output-dir", out_dir, "directory for the outputs (created if missing)");
+    app.add_flag("--runtime", runtime_only,
+                 "write the shared Halide runtime (halide_runtime_x86.o) to the output directory instead");
+    app.add_flag("--canonical", canonical_only, "print each spec in canonical form and exit");
+    app.add_option("--signature", signature_of, "print the tensors a spec's kernel takes and exit");
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (!signature_of.empty()) {
+            const KernelSpec spec = parse_spec(signature_of);
+            fmt::print("{}\n", to_string(spec));
+            for (const auto &s : kernel_signature(spec)) {
+                fmt::print("  {:7} {:12} {} {}\n", s.output ? "output" : "input", s.name, to_string(s.dtype),
+                           s.rank == 1 ? fmt::format("[{}]", to_string(s.cols))
+                                       : fmt::format("[{},{}]", to_string(s.rows), to_string(s.cols)));
+            }
+            return 0;
+        }
+        if (!specs_file.empty()) {
+            for (auto &s : read_specs_file(specs_file)) spec_texts.push_back(s);
+        }
+        std::vector<KernelSpec> specs;
+        for (const auto &text : spec_texts) {
+            KernelSpec s = parse_spec(text);
+            if (std::find(specs.begin(), specs.end(), s) == specs.end()) specs.push_back(s);
+        }
+        if (canonical_only) {
+            for (const auto &s : specs) fmt::print("{}\n", to_string(s));
+            return 0;
+        }
+        if (out_dir.empty()) throw Error(ErrorCode::bad_argument, "--output-dir is required");
+        if (runtime_only) {
+            std::filesystem::create_directories(out_dir);
+            gen::compile_x86_runtime(out_dir + "/halide_runtime_x86.o");
+            return 0;
+        }
+        if (specs.empty()) throw Error(ErrorCode::bad_argument, "no specs given: use --spec or --specs-file");
+        if (!valid_identifier(name) || name.find(':') != std::string::npos) {
+            throw Error(ErrorCode::bad_argument,
+                        fmt::format("--name '{}' must be a C identifier (letters, digits, _)", name));
+        }
+        if (ns.empty()) ns = name;
+        if (!valid_identifier(ns)) {
+            throw Error(ErrorCode::bad_argument, fmt::format("--namespace '{}' is not a C++ namespace", ns));
+        }
+        std::vector<Isa> isas;
+        for (const auto &t : target_names) {
+            Isa isa = parse_isa(t);
+            if (std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
+        }
+        gen::emit_library({name, ns, specs, isas, out_dir});
+        fmt::print("reluforge-gen: {} kernels x {} targets -> {}/lib{}.a\n", specs.size(), isas.size(),
+                   out_dir, name);
+        return 0;
+    } catch (const Error &e) {
+        fmt::print(stderr, "reluforge-gen: error: {}\n", e.what());
+        return 2;
+    } catch (const std::exception &e) {
+        fmt::print(stderr, "reluforge-gen: error: {}\n", e.what());
+        return 1;
+    }
+}

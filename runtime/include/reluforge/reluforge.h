@@ -1,0 +1,13 @@
+// reluforge's public API: kernel specs, tensor views, the kernel registry and the fused layer.
+#pragma once
+
+#include "reluforge/error.h"
+#include "reluforge/linear.h"
+#include "reluforge/registry.h"
+#include "reluforge/signature.h"
+#include "reluforge/spec.h"
+#include "reluforge/tensor.h"
+
+namespace reluforge {
+constexpr const char *version = "0.1.0";
+}

@@ -1,0 +1,88 @@
+// KernelSpec: the one name of a kernel. Its canonical text form is used everywhere (CLI, CMake,
+// symbol names, caches, tuning databases, error messages); parse_spec and to_string are the only
+// places that read or write it, and parse_spec(to_string(s)) == s for every valid spec.
+//
+// Canonical form, fields separated by ':' (keys after the activation may come in any order when
+// parsing, and omitted keys take their defaults; printing always writes every key, in this order):
+//
+//   forward:<act>:bias=<0|1>:weight=<kn|nk>:save=<none|z|y|mask>:counts=<0|1>:dtype=<f32|f16>
+//   activation_backward:<act>:bias=<0|1>:save=<z|y|mask>:dtype=<...>
+//   backward_data:<act>:bias=<0|1>:weight=<kn|nk>:save=<...>:dtype=<...>
+//   backward_weight:bias=<0|1>:weight=<kn|nk>:dtype=<...>
+//
+// <act> is an activation with all of its parameters, e.g. relu, leaky_relu(slope=0.01),
+// gelu(approximate=tanh), softplus(beta=1,threshold=20). For backward_data it is the activation
+// of the previous layer, applied in the epilogue (identity gives the plain dX = dZ·Wᵀ); bias and
+// save then describe that previous layer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reluforge {
+
+enum class Op { forward, activation_backward, backward_data, backward_weight };
+enum class Act {
+    identity, relu, leaky_relu, prelu, elu, selu, celu, relu6, gelu, silu, mish, softplus, hardswish
+};
+enum class GeluApprox { none, tanh };
+enum class PreluSlopes { shared, per_column };
+enum class WeightLayout { kn, nk };           // W is [K,N] row-major, or [N,K] (torch.nn.Linear)
+enum class Save { none, z, y, mask };         // what forward keeps for backward
+enum class DType { f32, f16, u8, i32 };
+
+// An activation and its parameters. Parameters that do not belong to `kind` keep their defaults,
+// so that equality and the canonical text agree.
+struct Activation {
+    Act kind = Act::relu;
+    float slope = 0.01f;                       // leaky_relu
+    float alpha = 1.0f;                        // elu, celu
+    float beta = 1.0f, threshold = 20.0f;      // softplus
+    GeluApprox approximate = GeluApprox::none; // gelu
+    PreluSlopes slopes = PreluSlopes::shared;  // prelu
+
+    bool operator==(const Activation &o) const;
+    bool operator!=(const Activation &o) const { return !(*this == o); }
+};
+
+struct KernelSpec {
+    Op op = Op::forward;
+    Activation act;
+    bool bias = true;
+    WeightLayout weight = WeightLayout::kn;
+    Save save = Save::none;
+    bool counts = false;
+    DType dtype = DType::f32;
+
+    bool operator==(const KernelSpec &o) const;
+    bool operator!=(const KernelSpec &o) const { return !(*this == o); }
+};
+
+// Parses and validates; throws Error(bad_spec) naming the offending part and what is allowed.
+KernelSpec parse_spec(std::string_view text);
+Activation parse_activation(std::string_view text);
+// Throws Error(bad_spec) when the fields contradict each other (say save=mask for gelu).
+void validate(const KernelSpec &spec);
+
+std::string to_string(const KernelSpec &spec);
+std::string to_string(const Activation &act);
+const char *to_string(Op op);
+const char *to_string(Act act);
+const char *to_string(WeightLayout w);
+const char *to_string(Save s);
+const char *to_string(DType d);
+
+// 64-bit FNV-1a of the canonical text: stable across processes, platforms and versions.
+std::uint64_t hash(const KernelSpec &spec);
+// A C identifier derived from the canonical text, unique per spec (used in generated headers).
+std::string identifier(const KernelSpec &spec);
+
+// Properties of activations that several layers need.
+bool has_one_bit_derivative(const Activation &act);  // may save a bit mask instead of Z
+bool derivative_from_y_allowed(const Activation &act);
+Save default_save(const Activation &act);             // what a training forward should keep
+std::vector<Act> all_activations();                   // the twelve, then identity
+
+}  // namespace reluforge

@@ -1,0 +1,49 @@
+// Tensor: a non-owning view of a vector or row-major matrix. Strides are in elements; the
+// innermost stride must be 1 (kernels vectorize along rows). A default-constructed Tensor means
+// "not given" for optional arguments.
+#pragma once
+
+#include "reluforge/spec.h"
+
+#include <cstdint>
+
+namespace reluforge {
+
+enum class Device { cpu, cuda };
+
+struct Tensor {
+    void *data = nullptr;
+    DType dtype = DType::f32;
+    int rank = 0;                   // 0 = not given, 1 = vector, 2 = matrix
+    std::int64_t shape[2] = {0, 0}; // rank 1 uses shape[0]
+    std::int64_t stride[2] = {0, 0};
+    Device device = Device::cpu;
+
+    bool given() const { return rank != 0 || data != nullptr; }
+
+    static Tensor matrix(float *p, std::int64_t rows, std::int64_t cols, std::int64_t ld = 0);
+    static Tensor matrix(const float *p, std::int64_t rows, std::int64_t cols, std::int64_t ld = 0);
+    static Tensor vector(float *p, std::int64_t n);
+    static Tensor vector(const float *p, std::int64_t n);
+    static Tensor vector(std::int32_t *p, std::int64_t n);
+    // A bit mask over an [rows, cols] matrix, in the format below.
+    static Tensor mask(std::uint8_t *p, std::int64_t rows, std::int64_t cols,
+                       std::int64_t row_bytes = 0);
+    static Tensor mask(const std::uint8_t *p, std::int64_t rows, std::int64_t cols,
+                       std::int64_t row_bytes = 0);
+};
+
+// Bit mask format (identical on every target): row-major over [M,N], one bit per element, the
+// bit being the "1 bit" predicate of the activation (relu: !(z <= 0); leaky_relu: z > 0; relu6:
+// !(z <= 0 || z >= 6)). Row m starts at byte m * row_bytes, row_bytes a multiple of 64; element n
+// is bit (n % 8), least significant first, of byte n / 8 in its row. A mask tensor is a u8 matrix
+// of shape [M, ceil(N/8)] with stride[0] = row_bytes; bytes past ceil(N/8) are never touched and
+// bits past N in the last byte are zero.
+constexpr std::int64_t mask_bytes_per_row(std::int64_t cols) { return (cols + 7) / 8; }
+constexpr std::int64_t mask_row_bytes(std::int64_t cols) {
+    return (mask_bytes_per_row(cols) + 63) / 64 * 64;
+}
+
+std::int64_t element_size(DType d);
+
+}  // namespace reluforge

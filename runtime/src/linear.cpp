@@ -1,0 +1,132 @@
+#include "reluforge/linear.h"
+
+#include "reluforge/error.h"
+#include "reluforge/registry.h"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace reluforge {
+namespace {
+
+KernelSpec make(Op op, const Activation &act, bool bias, WeightLayout w, Save save, DType dt) {
+    KernelSpec s;
+    s.op = op;
+    s.act = act;
+    s.bias = bias;
+    s.weight = w;
+    s.save = save;
+    s.dtype = dt;
+    validate(s);
+    return s;
+}
+
+void push_if(std::vector<Tensor> &v, bool cond, const Tensor &t) {
+    if (cond) v.push_back(t);
+}
+
+// dZ scratch for backward() when the caller does not want dZ back.
+Tensor scratch_like(const Tensor &dy) {
+    thread_local std::vector<float> buffer;
+    if (dy.rank != 2) throw Error(ErrorCode::shape_mismatch, "shape mismatch: dy must be a matrix [M,N]");
+    buffer.resize(static_cast<size_t>(dy.shape[0] * dy.shape[1]));
+    return Tensor::matrix(buffer.data(), dy.shape[0], dy.shape[1]);
+}
+
+}  // namespace
+
+Linear::Linear(Activation act, bool bias, WeightLayout weight, std::optional<Save> save, DType dtype)
+    : act_(act), bias_(bias), weight_(weight), save_(save.value_or(default_save(act))), dtype_(dtype) {
+    validate(forward_spec());
+}
+
+KernelSpec Linear::forward_spec(bool save_aux, bool counts) const {
+    KernelSpec s = make(Op::forward, act_, bias_, weight_, save_aux ? save_ : Save::none, dtype_);
+    s.counts = counts;
+    return s;
+}
+
+KernelSpec Linear::activation_backward_spec(bool db) const {
+    return make(Op::activation_backward, act_, db, weight_, save_, dtype_);
+}
+
+KernelSpec Linear::backward_data_spec() const {
+    return make(Op::backward_data, Activation{Act::identity}, false, weight_, Save::none, dtype_);
+}
+
+KernelSpec Linear::chained_backward_data_spec(const Linear &prev, bool db_prev) const {
+    return make(Op::backward_data, prev.act_, db_prev, weight_, prev.save_, dtype_);
+}
+
+KernelSpec Linear::backward_weight_spec(bool db) const {
+    return make(Op::backward_weight, Activation{Act::identity}, db, weight_, Save::none, dtype_);
+}
+
+std::vector<KernelSpec> Linear::kernel_specs(const Linear *prev) const {
+    const bool identity = act_.kind == Act::identity;
+    std::vector<KernelSpec> specs{forward_spec(), backward_data_spec(),
+                                  backward_weight_spec(identity && bias_)};
+    if (!identity) specs.push_back(activation_backward_spec(bias_));
+    if (prev) specs.push_back(chained_backward_data_spec(*prev, prev->bias_));
+    return specs;
+}
+
+void Linear::forward(const ForwardArgs &a) const {
+    const bool save_aux = a.aux.given() && save_ != Save::y;
+    if (a.aux.given() && save_ == Save::y && a.aux.data != a.y.data) {
+        throw Error(ErrorCode::bad_argument,
+                    "bad argument: this layer saves Y for backward; pass y itself as aux, or no aux");
+    }
+    const KernelSpec spec = forward_spec(save_aux, a.counts.given());
+    std::vector<Tensor> args{a.x, a.w};
+    push_if(args, bias_, a.b);
+    push_if(args, act_.kind == Act::prelu, a.slope);
+    args.push_back(a.y);
+    push_if(args, spec.save == Save::z || spec.save == Save::mask, a.aux);
+    push_if(args, spec.counts, a.counts);
+    run_kernel(spec, args);
+}
+
+void Linear::backward(const BackwardArgs &a) const {
+    const bool identity = act_.kind == Act::identity;
+    const bool prelu = act_.kind == Act::prelu;
+    if (a.db.given() && !bias_) {
+        throw Error(ErrorCode::bad_argument, "bad argument: db given for a layer without bias");
+    }
+    Tensor dz = a.dy;
+    if (!identity) {
+        dz = a.dz.given() ? a.dz : scratch_like(a.dy);
+        std::vector<Tensor> args{a.dy, a.aux};
+        push_if(args, prelu, a.slope);
+        args.push_back(dz);
+        push_if(args, a.db.given(), a.db);
+        push_if(args, prelu, a.dslope);
+        run_kernel(activation_backward_spec(a.db.given()), args);
+    }
+    if (a.dx.given()) run_kernel(backward_data_spec(), {dz, a.w, a.dx});
+    if (a.dw.given()) {
+        const bool db_here = identity && a.db.given();
+        std::vector<Tensor> args{a.x, dz, a.dw};
+        push_if(args, db_here, a.db);
+        run_kernel(backward_weight_spec(db_here), args);
+    }
+}
+
+void Linear::backward_chained(const Linear &prev, const ChainedBackwardArgs &a) const {
+    if (a.dw.given()) {
+        std::vector<Tensor> args{a.x, a.dz, a.dw};
+        push_if(args, a.db.given(), a.db);
+        run_kernel(backward_weight_spec(a.db.given()), args);
+    }
+    const KernelSpec spec = chained_backward_data_spec(prev, a.db_prev.given());
+    std::vector<Tensor> args{a.dz, a.w};
+    push_if(args, prev.act_.kind != Act::identity, a.prev_aux);
+    push_if(args, prev.act_.kind == Act::prelu, a.prev_slope);
+    args.push_back(a.dz_prev);
+    push_if(args, a.db_prev.given(), a.db_prev);
+    push_if(args, prev.act_.kind == Act::prelu, a.dslope_prev);
+    run_kernel(spec, args);
+}
+
+}  // namespace reluforge

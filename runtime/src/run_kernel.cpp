@@ -1,0 +1,170 @@
+// Checking tensors against a kernel's signature and calling it through Halide buffers.
+#include "reluforge/error.h"
+#include "reluforge/registry.h"
+#include "reluforge/signature.h"
+
+#include <HalideRuntime.h>
+#include <fmt/format.h>
+
+#include <climits>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace reluforge {
+namespace {
+
+thread_local std::string t_halide_error;
+
+void capture_halide_error(void *, const char *msg) { t_halide_error = msg; }
+
+void install_error_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] { halide_set_error_handler(capture_halide_error); });
+}
+
+halide_type_t halide_type(DType d) {
+    switch (d) {
+    case DType::f32: return halide_type_t(halide_type_float, 32);
+    case DType::f16: return halide_type_t(halide_type_float, 16);
+    case DType::u8: return halide_type_t(halide_type_uint, 8);
+    case DType::i32: return halide_type_t(halide_type_int, 32);
+    }
+    return halide_type_t(halide_type_float, 32);
+}
+
+struct Checker {
+    const std::string &spec;
+    std::map<Extent, std::int64_t> extents;
+
+    [[noreturn]] void fail(ErrorCode code, const ArgSlot &slot, const std::string &what) const {
+        throw Error(code, fmt::format("{}: argument '{}' of kernel '{}' {}", to_string(code),
+                                      slot.name, spec, what));
+    }
+
+    std::string shape_text(const ArgSlot &s) const {
+        return s.rank == 1 ? fmt::format("[{}]", to_string(s.cols))
+                           : fmt::format("[{},{}]", to_string(s.rows), to_string(s.cols));
+    }
+
+    // Binds a symbolic extent on first sight, checks it afterwards.
+    void extent(const ArgSlot &slot, Extent e, std::int64_t value, const char *which) {
+        if (value < 1) fail(ErrorCode::shape_mismatch, slot, fmt::format("has {} extent {}: must be >= 1", which, value));
+        std::int64_t expected = -1;
+        if (e == Extent::one) expected = 1;
+        if (e == Extent::mask_N && extents.count(Extent::N)) expected = (extents[Extent::N] + 7) / 8;
+        if (e == Extent::mask_K && extents.count(Extent::K)) expected = (extents[Extent::K] + 7) / 8;
+        if (auto it = extents.find(e); it != extents.end()) expected = it->second;
+        if (expected < 0) {
+            extents[e] = value;
+            return;
+        }
+        if (value != expected) {
+            fail(ErrorCode::shape_mismatch, slot,
+                 fmt::format("must be {} but its {} extent is {} where {} = {} (from earlier arguments)",
+                             shape_text(slot), which, value, to_string(e), expected));
+        }
+    }
+
+    void check(const ArgSlot &slot, const Tensor &t) {
+        if (!t.given()) fail(ErrorCode::bad_argument, slot, fmt::format("is missing: expected {} {}", to_string(slot.dtype), shape_text(slot)));
+        if (t.data == nullptr) fail(ErrorCode::null_data, slot, "has a null data pointer");
+        if (t.device != Device::cpu) fail(ErrorCode::wrong_device, slot, "is in CUDA device memory; this kernel runs on the CPU and needs host memory");
+        if (t.dtype != slot.dtype) fail(ErrorCode::bad_dtype, slot, fmt::format("has dtype {}, expected {}", to_string(t.dtype), to_string(slot.dtype)));
+        if (t.rank != slot.rank) fail(ErrorCode::shape_mismatch, slot, fmt::format("has rank {}, expected {} {}", t.rank, slot.rank, shape_text(slot)));
+        const int inner = t.rank - 1;
+        if (t.stride[inner] != 1) fail(ErrorCode::bad_layout, slot, fmt::format("has innermost stride {}; it must be 1", t.stride[inner]));
+        if (t.rank == 2) {
+            extent(slot, slot.rows, t.shape[0], "row");
+            extent(slot, slot.cols, t.shape[1], "column");
+            if (t.stride[0] < t.shape[1]) fail(ErrorCode::bad_layout, slot, fmt::format("has row stride {} smaller than its {} columns", t.stride[0], t.shape[1]));
+            if (slot.is_mask && t.stride[0] % 64 != 0) fail(ErrorCode::bad_layout, slot, fmt::format("is a bit mask whose row stride {} bytes is not a multiple of 64", t.stride[0]));
+            if (t.stride[0] > INT32_MAX / t.shape[0]) fail(ErrorCode::bad_layout, slot, "is too large: more than 2^31 elements");
+        } else {
+            extent(slot, slot.cols, t.shape[0], "");
+        }
+    }
+};
+
+// Bytes spanned by a tensor, for the aliasing check.
+std::pair<std::uintptr_t, std::uintptr_t> span(const Tensor &t) {
+    auto begin = reinterpret_cast<std::uintptr_t>(t.data);
+    std::int64_t elems = t.rank == 2 ? (t.shape[0] - 1) * t.stride[0] + t.shape[1] : t.shape[0];
+    return {begin, begin + static_cast<std::uintptr_t>(elems * element_size(t.dtype))};
+}
+
+}  // namespace
+
+void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args) {
+    const auto slots = kernel_signature(spec);
+    const std::string text = to_string(spec);
+    if (args.size() != slots.size()) {
+        std::string names;
+        for (const auto &s : slots) names += (names.empty() ? "" : ", ") + std::string(s.name);
+        throw Error(ErrorCode::bad_argument, fmt::format("kernel '{}' takes {} tensors ({}), got {}",
+                                                         text, slots.size(), names, args.size()));
+    }
+    Checker checker{text, {}};
+    for (size_t k = 0; k < slots.size(); k++) checker.check(slots[k], args[k]);
+    for (size_t o = 0; o < slots.size(); o++) {
+        if (!slots[o].output) continue;
+        auto [ob, oe] = span(args[o]);
+        for (size_t k = 0; k < slots.size(); k++) {
+            if (k == o || (slots[k].output && k < o)) continue;
+            auto [b, e] = span(args[k]);
+            if (ob < e && b < oe) {
+                throw Error(ErrorCode::aliasing,
+                            fmt::format("aliasing: output '{}' of kernel '{}' overlaps {} '{}'",
+                                        slots[o].name, text, slots[k].output ? "output" : "input",
+                                        slots[k].name));
+            }
+        }
+    }
+
+    const KernelHandle kernel = find_kernel(spec);
+    std::vector<halide_dimension_t> dims(2 * slots.size());
+    std::vector<halide_buffer_t> buffers(slots.size());
+    std::vector<void *> argv(slots.size());
+    for (size_t k = 0; k < slots.size(); k++) {
+        const Tensor &t = args[k];
+        halide_buffer_t &b = buffers[k];
+        b = halide_buffer_t{};
+        b.host = static_cast<std::uint8_t *>(t.data);
+        b.type = halide_type(t.dtype);
+        b.dimensions = t.rank;
+        b.dim = &dims[2 * k];
+        // Halide's dimension 0 is the innermost: columns, then rows.
+        if (t.rank == 2) {
+            dims[2 * k] = halide_dimension_t(0, static_cast<int32_t>(t.shape[1]), 1);
+            dims[2 * k + 1] = halide_dimension_t(0, static_cast<int32_t>(t.shape[0]), static_cast<int32_t>(t.stride[0]));
+        } else {
+            dims[2 * k] = halide_dimension_t(0, static_cast<int32_t>(t.shape[0]), 1);
+        }
+        argv[k] = &b;
+    }
+    install_error_handler();
+    t_halide_error.clear();
+    if (int rc = kernel.fn(argv.data()); rc != 0) {
+        throw Error(ErrorCode::kernel_failed, fmt::format("kernel '{}' ({}) failed with code {}: {}",
+                                                          text, to_string(kernel.isa), rc, t_halide_error));
+    }
+}
+
+void run_kernel(std::string_view canonical_spec, std::initializer_list<Tensor> args) {
+    run_kernel(parse_spec(canonical_spec), std::vector<Tensor>(args));
+}
+
+void set_num_threads(int n) {
+    if (n < 0) throw Error(ErrorCode::bad_argument, fmt::format("thread count {} is negative", n));
+    halide_set_num_threads(n);
+}
+
+int num_threads() {
+    int n = halide_set_num_threads(0);  // Halide has no getter: set and restore
+    halide_set_num_threads(n);
+    return n;
+}
+
+}  // namespace reluforge

@@ -1,0 +1,86 @@
+#include "reluforge/signature.h"
+
+namespace reluforge {
+namespace {
+
+ArgSlot matrix(const char *name, bool out, Extent rows, Extent cols, DType dt = DType::f32) {
+    return {name, out, dt, 2, rows, cols, false};
+}
+ArgSlot vec(const char *name, bool out, Extent n, DType dt = DType::f32) {
+    return {name, out, dt, 1, Extent::one, n, false};
+}
+ArgSlot mask(const char *name, bool out, Extent cols) {
+    return {name, out, DType::u8, 2, Extent::M, cols, true};
+}
+ArgSlot weight(const char *name, bool out, WeightLayout w) {
+    return w == WeightLayout::kn ? matrix(name, out, Extent::K, Extent::N)
+                                 : matrix(name, out, Extent::N, Extent::K);
+}
+Extent slope_extent(const Activation &a, Extent columns) {
+    return a.slopes == PreluSlopes::shared ? Extent::one : columns;
+}
+
+// The saved tensor a backward op reads: Z or Y as a matrix, or the bit mask.
+ArgSlot aux(const char *name, Save s, Extent cols, Extent mask_cols) {
+    return s == Save::mask ? mask(name, false, mask_cols) : matrix(name, false, Extent::M, cols);
+}
+
+}  // namespace
+
+std::vector<ArgSlot> kernel_signature(const KernelSpec &s) {
+    const bool prelu = s.act.kind == Act::prelu;
+    std::vector<ArgSlot> a;
+    switch (s.op) {
+    case Op::forward:
+        a.push_back(matrix("x", false, Extent::M, Extent::K));
+        a.push_back(weight("w", false, s.weight));
+        if (s.bias) a.push_back(vec("b", false, Extent::N));
+        if (prelu) a.push_back(vec("slope", false, slope_extent(s.act, Extent::N)));
+        a.push_back(matrix("y", true, Extent::M, Extent::N));
+        if (s.save == Save::z) a.push_back(matrix("z", true, Extent::M, Extent::N));
+        if (s.save == Save::mask) a.push_back(mask("mask", true, Extent::mask_N));
+        if (s.counts) a.push_back(vec("counts", true, Extent::N, DType::i32));
+        break;
+    case Op::activation_backward:
+        a.push_back(matrix("dy", false, Extent::M, Extent::N));
+        a.push_back(aux(s.save == Save::y ? "y" : s.save == Save::z ? "z" : "mask", s.save,
+                        Extent::N, Extent::mask_N));
+        if (prelu) a.push_back(vec("slope", false, slope_extent(s.act, Extent::N)));
+        a.push_back(matrix("dz", true, Extent::M, Extent::N));
+        if (s.bias) a.push_back(vec("db", true, Extent::N));
+        if (prelu) a.push_back(vec("dslope", true, slope_extent(s.act, Extent::N)));
+        break;
+    case Op::backward_data: {
+        const bool chained = s.act.kind != Act::identity;
+        a.push_back(matrix("dz", false, Extent::M, Extent::N));
+        a.push_back(weight("w", false, s.weight));
+        if (chained) a.push_back(aux("prev_aux", s.save, Extent::K, Extent::mask_K));
+        if (prelu) a.push_back(vec("prev_slope", false, slope_extent(s.act, Extent::K)));
+        a.push_back(matrix(chained ? "dz_prev" : "dx", true, Extent::M, Extent::K));
+        if (s.bias) a.push_back(vec("db_prev", true, Extent::K));
+        if (prelu) a.push_back(vec("dslope_prev", true, slope_extent(s.act, Extent::K)));
+        break;
+    }
+    case Op::backward_weight:
+        a.push_back(matrix("x", false, Extent::M, Extent::K));
+        a.push_back(matrix("dz", false, Extent::M, Extent::N));
+        a.push_back(weight("dw", true, s.weight));
+        if (s.bias) a.push_back(vec("db", true, Extent::N));
+        break;
+    }
+    return a;
+}
+
+const char *to_string(Extent e) {
+    switch (e) {
+    case Extent::one: return "1";
+    case Extent::M: return "M";
+    case Extent::N: return "N";
+    case Extent::K: return "K";
+    case Extent::mask_N: return "ceil(N/8)";
+    case Extent::mask_K: return "ceil(K/8)";
+    }
+    return "?";
+}
+
+}  // namespace reluforge

@@ -1,0 +1,344 @@
+#include "reluforge/spec.h"
+
+#include "reluforge/error.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+namespace reluforge {
+namespace {
+
+[[noreturn]] void fail(std::string_view text, const std::string &what) {
+    throw Error(ErrorCode::bad_spec, fmt::format("bad kernel spec '{}': {}", text, what));
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> parts;
+    size_t start = 0;
+    int depth = 0;  // separators inside parentheses belong to the activation
+    for (size_t k = 0; k <= s.size(); k++) {
+        if (k < s.size() && s[k] == '(') depth++;
+        if (k < s.size() && s[k] == ')') depth--;
+        if (k == s.size() || (s[k] == sep && depth == 0)) {
+            parts.push_back(s.substr(start, k - start));
+            start = k + 1;
+        }
+    }
+    return parts;
+}
+
+template <typename E, size_t Count>
+E lookup(std::string_view text, std::string_view what, std::string_view value,
+         const std::pair<const char *, E> (&table)[Count]) {
+    for (const auto &[name, e] : table) {
+        if (value == name) return e;
+    }
+    std::string allowed;
+    for (const auto &entry : table) allowed += (allowed.empty() ? "" : ", ") + std::string(entry.first);
+    fail(text, fmt::format("{} '{}' is not one of: {}", what, value, allowed));
+}
+
+constexpr std::pair<const char *, Op> kOps[] = {
+    {"forward", Op::forward},
+    {"activation_backward", Op::activation_backward},
+    {"backward_data", Op::backward_data},
+    {"backward_weight", Op::backward_weight},
+};
+constexpr std::pair<const char *, Act> kActs[] = {
+    {"identity", Act::identity}, {"relu", Act::relu}, {"leaky_relu", Act::leaky_relu},
+    {"prelu", Act::prelu},       {"elu", Act::elu},   {"selu", Act::selu},
+    {"celu", Act::celu},         {"relu6", Act::relu6}, {"gelu", Act::gelu},
+    {"silu", Act::silu},         {"mish", Act::mish}, {"softplus", Act::softplus},
+    {"hardswish", Act::hardswish},
+};
+constexpr std::pair<const char *, WeightLayout> kLayouts[] = {{"kn", WeightLayout::kn},
+                                                              {"nk", WeightLayout::nk}};
+constexpr std::pair<const char *, Save> kSaves[] = {
+    {"none", Save::none}, {"z", Save::z}, {"y", Save::y}, {"mask", Save::mask}};
+constexpr std::pair<const char *, DType> kSpecDTypes[] = {{"f32", DType::f32}, {"f16", DType::f16}};
+constexpr std::pair<const char *, bool> kBools[] = {{"0", false}, {"1", true}};
+constexpr std::pair<const char *, GeluApprox> kGelu[] = {{"none", GeluApprox::none},
+                                                         {"tanh", GeluApprox::tanh}};
+constexpr std::pair<const char *, PreluSlopes> kPrelu[] = {{"shared", PreluSlopes::shared},
+                                                           {"per_column", PreluSlopes::per_column}};
+
+template <typename E, size_t Count>
+const char *name_of(E e, const std::pair<const char *, E> (&table)[Count]) {
+    for (const auto &[name, v] : table) {
+        if (v == e) return name;
+    }
+    return "?";
+}
+
+float parse_float(std::string_view text, std::string_view key, std::string_view value) {
+    std::string s(value);
+    char *end = nullptr;
+    errno = 0;
+    float f = std::strtof(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(f)) {
+        fail(text, fmt::format("parameter {}='{}' is not a finite number", key, value));
+    }
+    return f;
+}
+
+std::string float_text(float f) { return fmt::format("{}", f); }
+
+// Which keys each op takes after its activation, in canonical order.
+std::vector<std::string_view> keys_of(Op op) {
+    switch (op) {
+    case Op::forward: return {"bias", "weight", "save", "counts", "dtype"};
+    case Op::activation_backward: return {"bias", "save", "dtype"};
+    case Op::backward_data: return {"bias", "weight", "save", "dtype"};
+    case Op::backward_weight: return {"bias", "weight", "dtype"};
+    }
+    return {};
+}
+
+bool op_has_activation(Op op) { return op != Op::backward_weight; }
+
+std::string join(const std::vector<std::string_view> &v) {
+    std::string s;
+    for (auto x : v) s += (s.empty() ? "" : ", ") + std::string(x);
+    return s;
+}
+
+}  // namespace
+
+bool Activation::operator==(const Activation &o) const {
+    return kind == o.kind && slope == o.slope && alpha == o.alpha && beta == o.beta &&
+           threshold == o.threshold && approximate == o.approximate && slopes == o.slopes;
+}
+
+bool KernelSpec::operator==(const KernelSpec &o) const {
+    return op == o.op && act == o.act && bias == o.bias && weight == o.weight && save == o.save &&
+           counts == o.counts && dtype == o.dtype;
+}
+
+const char *to_string(Op op) { return name_of(op, kOps); }
+const char *to_string(Act act) { return name_of(act, kActs); }
+const char *to_string(WeightLayout w) { return name_of(w, kLayouts); }
+const char *to_string(Save s) { return name_of(s, kSaves); }
+const char *to_string(DType d) {
+    switch (d) {
+    case DType::f32: return "f32";
+    case DType::f16: return "f16";
+    case DType::u8: return "u8";
+    case DType::i32: return "i32";
+    }
+    return "?";
+}
+
+Activation parse_activation(std::string_view text) {
+    Activation a;
+    std::string_view name = text, params;
+    if (auto open = text.find('('); open != std::string_view::npos) {
+        if (text.back() != ')') fail(text, "activation parameters must end with ')'");
+        name = text.substr(0, open);
+        params = text.substr(open + 1, text.size() - open - 2);
+    }
+    a.kind = lookup(text, "activation", name, kActs);
+
+    std::vector<std::string_view> allowed;
+    switch (a.kind) {
+    case Act::leaky_relu: allowed = {"slope"}; break;
+    case Act::prelu: allowed = {"slopes"}; break;
+    case Act::elu:
+    case Act::celu: allowed = {"alpha"}; break;
+    case Act::gelu: allowed = {"approximate"}; break;
+    case Act::softplus: allowed = {"beta", "threshold"}; break;
+    default: break;
+    }
+    if (params.empty() && text.find('(') != std::string_view::npos && allowed.empty()) {
+        return a;  // "relu()" is accepted as "relu"
+    }
+    for (auto p : params.empty() ? std::vector<std::string_view>{} : split(params, ',')) {
+        auto eq = p.find('=');
+        if (eq == std::string_view::npos) {
+            fail(text, fmt::format("activation parameter '{}' must be key=value", p));
+        }
+        auto key = p.substr(0, eq), value = p.substr(eq + 1);
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+            fail(text, allowed.empty()
+                           ? fmt::format("activation {} takes no parameters (got '{}')", name, key)
+                           : fmt::format("activation {} has no parameter '{}'; allowed: {}", name,
+                                         key, join(allowed)));
+        }
+        if (key == "slope") a.slope = parse_float(text, key, value);
+        if (key == "alpha") a.alpha = parse_float(text, key, value);
+        if (key == "beta") a.beta = parse_float(text, key, value);
+        if (key == "threshold") a.threshold = parse_float(text, key, value);
+        if (key == "approximate") a.approximate = lookup(text, "gelu approximate", value, kGelu);
+        if (key == "slopes") a.slopes = lookup(text, "prelu slopes", value, kPrelu);
+    }
+    if (a.kind == Act::celu && a.alpha == 0.0f) fail(text, "celu needs alpha != 0");
+    if (a.kind == Act::softplus && a.beta == 0.0f) fail(text, "softplus needs beta != 0");
+    return a;
+}
+
+std::string to_string(const Activation &a) {
+    switch (a.kind) {
+    case Act::leaky_relu: return fmt::format("leaky_relu(slope={})", float_text(a.slope));
+    case Act::prelu: return fmt::format("prelu(slopes={})", name_of(a.slopes, kPrelu));
+    case Act::elu: return fmt::format("elu(alpha={})", float_text(a.alpha));
+    case Act::celu: return fmt::format("celu(alpha={})", float_text(a.alpha));
+    case Act::gelu: return fmt::format("gelu(approximate={})", name_of(a.approximate, kGelu));
+    case Act::softplus:
+        return fmt::format("softplus(beta={},threshold={})", float_text(a.beta),
+                           float_text(a.threshold));
+    default: return to_string(a.kind);
+    }
+}
+
+bool has_one_bit_derivative(const Activation &a) {
+    return a.kind == Act::relu || a.kind == Act::leaky_relu || a.kind == Act::relu6;
+}
+
+bool derivative_from_y_allowed(const Activation &a) {
+    switch (a.kind) {
+    case Act::relu:
+    case Act::relu6:
+    case Act::selu:
+    case Act::celu: return true;
+    case Act::leaky_relu: return a.slope >= 0.0f;  // y > 0 exactly when z > 0
+    case Act::elu: return a.alpha >= 0.0f;         // act' = y + alpha below zero
+    default: return false;
+    }
+}
+
+Save default_save(const Activation &a) {
+    if (a.kind == Act::identity) return Save::none;
+    return has_one_bit_derivative(a) ? Save::mask : Save::z;
+}
+
+std::vector<Act> all_activations() {
+    return {Act::relu, Act::leaky_relu, Act::prelu, Act::elu,  Act::selu,     Act::celu,
+            Act::relu6, Act::gelu,      Act::silu,  Act::mish, Act::softplus, Act::hardswish,
+            Act::identity};
+}
+
+void validate(const KernelSpec &s) {
+    const std::string text = to_string(s);
+    auto check = [&](bool ok, const std::string &what) {
+        if (!ok) fail(text, what);
+    };
+    const bool identity = s.act.kind == Act::identity;
+    check(s.dtype == DType::f32 || s.dtype == DType::f16, "dtype must be f32 or f16");
+    if (s.op == Op::backward_weight) {
+        check(identity, "backward_weight takes dZ and has no activation");
+        check(s.save == Save::none && !s.counts, "backward_weight takes no save= or counts=");
+        return;
+    }
+    check(!s.counts || s.op == Op::forward, "counts=1 is only for forward");
+    if (s.op == Op::activation_backward) check(!identity, "activation_backward needs an activation");
+    if (identity) {
+        check(s.save == Save::none, "identity needs nothing saved: use save=none");
+        return;
+    }
+    if (s.op != Op::forward) {
+        check(s.save != Save::none,
+              fmt::format("{} needs what forward saved: save=z{}{}", to_string(s.op),
+                          derivative_from_y_allowed(s.act) ? ", save=y" : "",
+                          has_one_bit_derivative(s.act) ? " or save=mask" : ""));
+    }
+    check(s.save != Save::mask || has_one_bit_derivative(s.act),
+          fmt::format("save=mask needs a piecewise-linear activation (relu, leaky_relu, relu6), "
+                      "not {}", to_string(s.act.kind)));
+    check(s.save != Save::y || derivative_from_y_allowed(s.act),
+          fmt::format("save=y cannot give the derivative of {}; use save=z", to_string(s.act)));
+    check(s.act.kind != Act::prelu || s.save == Save::z || s.save == Save::none,
+          "prelu's slope gradient needs Z: use save=z");
+}
+
+KernelSpec parse_spec(std::string_view text) {
+    auto parts = split(text, ':');
+    if (parts.empty() || parts[0].empty()) fail(text, "empty spec");
+    KernelSpec s;
+    s.op = lookup(text, "op", parts[0], kOps);
+    size_t next = 1;
+    if (op_has_activation(s.op)) {
+        const bool key_value = parts.size() >= 2 && parts[1].find('=') < parts[1].find('(');
+        if (parts.size() < 2 || parts[1].empty() || key_value) {
+            fail(text, fmt::format("{} needs an activation after the op, e.g. {}:relu",
+                                   parts[0], parts[0]));
+        }
+        s.act = parse_activation(parts[1]);
+        next = 2;
+    } else {
+        s.act.kind = Act::identity;
+    }
+    const auto keys = keys_of(s.op);
+    std::vector<std::string_view> seen;
+    for (size_t p = next; p < parts.size(); p++) {
+        auto part = parts[p];
+        auto eq = part.find('=');
+        if (eq == std::string_view::npos) {
+            fail(text, fmt::format("part {} '{}' must be key=value; keys for {}: {}", p + 1, part,
+                                   parts[0], join(keys)));
+        }
+        auto key = part.substr(0, eq), value = part.substr(eq + 1);
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            fail(text, fmt::format("part {} '{}': unknown key '{}'; keys for {}: {}", p + 1, part,
+                                   key, parts[0], join(keys)));
+        }
+        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+            fail(text, fmt::format("key '{}' is given twice", key));
+        }
+        seen.push_back(key);
+        if (key == "bias") s.bias = lookup(text, "bias", value, kBools);
+        if (key == "weight") s.weight = lookup(text, "weight", value, kLayouts);
+        if (key == "save") s.save = lookup(text, "save", value, kSaves);
+        if (key == "counts") s.counts = lookup(text, "counts", value, kBools);
+        if (key == "dtype") s.dtype = lookup(text, "dtype", value, kSpecDTypes);
+    }
+    // An op's omitted keys take defaults; the backward ops default to what forward saves.
+    if (std::find(seen.begin(), seen.end(), "save") == seen.end() && s.op != Op::forward) {
+        s.save = default_save(s.act);
+    }
+    validate(s);
+    return s;
+}
+
+std::string to_string(const KernelSpec &s) {
+    std::string out = to_string(s.op);
+    if (op_has_activation(s.op)) out += ":" + to_string(s.act);
+    for (auto key : keys_of(s.op)) {
+        if (key == "bias") out += fmt::format(":bias={}", s.bias ? 1 : 0);
+        if (key == "weight") out += fmt::format(":weight={}", to_string(s.weight));
+        if (key == "save") out += fmt::format(":save={}", to_string(s.save));
+        if (key == "counts") out += fmt::format(":counts={}", s.counts ? 1 : 0);
+        if (key == "dtype") out += fmt::format(":dtype={}", to_string(s.dtype));
+    }
+    return out;
+}
+
+std::uint64_t hash(const KernelSpec &spec) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : to_string(spec)) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+std::string identifier(const KernelSpec &spec) {
+    std::string id;
+    for (char c : to_string(spec)) {
+        if (std::isalnum(static_cast<unsigned char>(c))) {
+            id += c;
+        } else if (c == '-') {
+            id += "m";  // keep slope=-0.5 apart from slope=0.5
+        } else if (c == '.') {
+            id += "p";
+        } else if (!id.empty() && id.back() != '_') {
+            id += '_';
+        }
+    }
+    while (!id.empty() && id.back() == '_') id.pop_back();
+    return id;
+}
+
+}  // namespace reluforge
