@@ -1,16 +1,17 @@
-# reluforge_add_kernels(<target> SPECS <spec>... [TARGETS <avx512|avx2|sse41>...] [NAMESPACE <ns>])
+# reluforge_add_kernels(<target> SPECS <spec>... | SPECS_FILE <file>
+#                       [TARGETS <avx512|avx2|sse41>...] [NAMESPACE <ns>])
 #
 # Runs reluforge-gen at build time and makes <target>, a library to link: it brings the kernels
 # (lib<target>.a), the typed header <target>.h, the registration that lets reluforge::runtime find
 # the kernels by spec, and reluforge::runtime itself. Generation reruns when the specs, targets or
 # reluforge-gen change.
 function(reluforge_add_kernels target)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "NAMESPACE" "SPECS;TARGETS")
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "NAMESPACE;SPECS_FILE" "SPECS;TARGETS")
     if (ARG_UNPARSED_ARGUMENTS)
         message(FATAL_ERROR "reluforge_add_kernels(${target}): unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
     endif ()
-    if (NOT ARG_SPECS)
-        message(FATAL_ERROR "reluforge_add_kernels(${target}): SPECS is required (at least one kernel spec)")
+    if (NOT ARG_SPECS AND NOT ARG_SPECS_FILE)
+        message(FATAL_ERROR "reluforge_add_kernels(${target}): give SPECS <spec>... or SPECS_FILE <file>")
     endif ()
     if (NOT target MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
         message(FATAL_ERROR "reluforge_add_kernels(${target}): the target name must be a C identifier")
@@ -32,12 +33,17 @@ function(reluforge_add_kernels target)
     foreach (s IN LISTS ARG_SPECS)
         list(APPEND spec_args --spec "${s}")
     endforeach ()
+    set(spec_depends)
+    if (ARG_SPECS_FILE)
+        list(APPEND spec_args --specs-file ${ARG_SPECS_FILE})
+        set(spec_depends ${ARG_SPECS_FILE})
+    endif ()
     string(REPLACE ";" "," target_list "${ARG_TARGETS}")
     add_custom_command(
         OUTPUT ${out}/lib${target}.a ${out}/${target}.h ${out}/${target}_registration.cpp
         COMMAND reluforge::gen --name ${target} --namespace ${ARG_NAMESPACE} --target ${target_list}
                 ${spec_args} --output-dir ${out}
-        DEPENDS reluforge::gen
+        DEPENDS reluforge::gen ${spec_depends}
         COMMENT "reluforge-gen: ${target}"
         VERBATIM)
     add_custom_target(${target}_generate DEPENDS ${out}/lib${target}.a)

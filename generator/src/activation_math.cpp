@@ -6,6 +6,7 @@ namespace reluforge::gen {
 
 using Halide::Expr;
 using Halide::select;
+using Halide::reinterpret;
 using Halide::strict_float;
 
 namespace {
@@ -29,6 +30,18 @@ Expr log1p_(Expr x) { return libm("log1pf", std::move(x)); }
 Expr tanh_(Expr x) { return libm("tanhf", std::move(x)); }
 Expr erfc_(Expr x) { return libm("erfcf", std::move(x)); }
 Expr sigmoid(Expr x) { return 1.0f / (1.0f + exp_(-x)); }
+
+// NaN tested on the bits. Halide 14 with LLVM 14 lowers select(z <= 0, 0, z) to a vmaxps that
+// returns 0 for NaN even inside strict_float (and with the StrictFloat target feature), so no
+// float predicate can be trusted to pick the NaN branch; an integer compare cannot be folded.
+Expr is_nan_bits(const Expr &z) {
+    return (reinterpret<uint32_t>(z) & Halide::cast<uint32_t>(0x7fffffff)) > Halide::cast<uint32_t>(0x7f800000);
+}
+
+// value, except where z is NaN: there the table's value at NaN.
+Expr nan_case(const Expr &z, const Expr &at_nan, const Expr &value) {
+    return select(is_nan_bits(z), at_nan, value);
+}
 
 [[noreturn]] void unsupported(const char *what, const Activation &a) {
     throw Error(ErrorCode::bad_spec, std::string(what) + " is not defined for " + to_string(a));
@@ -113,32 +126,53 @@ Expr derivative_value(const Activation &a, Expr z, Expr slope) {
 }  // namespace
 
 Expr activation(const Activation &a, Expr z, Expr slope) {
-    return strict_float(activation_value(a, std::move(z), std::move(slope)));
+    return strict_float(nan_case(z, z, activation_value(a, z, std::move(slope))));
 }
 
-Expr derivative(const Activation &a, Expr z, Expr slope) {
-    return strict_float(derivative_value(a, std::move(z), std::move(slope)));
-}
-
-Expr derivative_from_y(const Activation &a, Expr y) {
-    // Below the kink y <= 0 exactly when z <= 0 (see derivative_from_y_allowed), NaN included.
+// act'(NaN) of numerics.md: the predicates' false branch (NaN itself for the smooth ones).
+Expr derivative_at_nan(const Activation &a, const Expr &nan, const Expr &slope) {
     switch (a.kind) {
-    case Act::relu: return strict_float(select(y <= 0.0f, 0.0f, 1.0f));
-    case Act::relu6: return strict_float(select(y <= 0.0f || y >= 6.0f, 0.0f, 1.0f));
-    case Act::leaky_relu: return strict_float(select(y > 0.0f, 1.0f, a.slope));
-    case Act::elu: return strict_float(select(y <= 0.0f, y + a.alpha, 1.0f));
-    case Act::selu:
-        return strict_float(select(y <= 0.0f, y + kSeluLambda * kSeluAlpha, kSeluLambda));
-    case Act::celu: return strict_float(select(y <= 0.0f, y / a.alpha + 1.0f, 1.0f));
-    default: unsupported("the derivative from Y", a);
+    case Act::leaky_relu: return Expr(a.slope);
+    case Act::prelu: return slope;
+    case Act::selu: return Expr(kSeluLambda);
+    case Act::gelu:
+    case Act::silu:
+    case Act::mish:
+    case Act::softplus: return nan;
+    default: return Expr(1.0f);
     }
 }
 
-Expr mask_bit(const Activation &a, Expr z) {
+Expr derivative(const Activation &a, Expr z, Expr slope) {
+    return strict_float(nan_case(z, derivative_at_nan(a, z, slope), derivative_value(a, z, slope)));
+}
+
+namespace {
+Expr derivative_from_y_value(const Activation &a, const Expr &y) {
+    // Below the kink y <= 0 exactly when z <= 0 (see derivative_from_y_allowed).
     switch (a.kind) {
-    case Act::relu: return strict_float(!(z <= 0.0f));
-    case Act::leaky_relu: return strict_float(z > 0.0f);
-    case Act::relu6: return strict_float(!(z <= 0.0f || z >= 6.0f));
+    case Act::relu: return select(y <= 0.0f, 0.0f, 1.0f);
+    case Act::relu6: return select(y <= 0.0f || y >= 6.0f, 0.0f, 1.0f);
+    case Act::leaky_relu: return select(y > 0.0f, 1.0f, a.slope);
+    case Act::elu: return select(y <= 0.0f, y + a.alpha, 1.0f);
+    case Act::selu: return select(y <= 0.0f, y + kSeluLambda * kSeluAlpha, kSeluLambda);
+    case Act::celu: return select(y <= 0.0f, y / a.alpha + 1.0f, 1.0f);
+    default: unsupported("the derivative from Y", a);
+    }
+}
+}  // namespace
+
+Expr derivative_from_y(const Activation &a, Expr y) {
+    // y is NaN exactly when z is.
+    return strict_float(nan_case(y, derivative_at_nan(a, y, Expr()), derivative_from_y_value(a, y)));
+}
+
+Expr mask_bit(const Activation &a, Expr z) {
+    // At NaN the bit is the predicate's value: set for relu and relu6, clear for leaky_relu.
+    switch (a.kind) {
+    case Act::relu: return strict_float(is_nan_bits(z) || z > 0.0f);
+    case Act::leaky_relu: return strict_float(!is_nan_bits(z) && z > 0.0f);
+    case Act::relu6: return strict_float(is_nan_bits(z) || (z > 0.0f && z < 6.0f));
     default: unsupported("a bit mask", a);
     }
 }
@@ -152,6 +186,8 @@ Expr derivative_from_bit(const Activation &a, Expr bit) {
     }
 }
 
-Expr prelu_slope_term(Expr z, Expr dy) { return strict_float(select(z > 0.0f, 0.0f, z * dy)); }
+Expr prelu_slope_term(Expr z, Expr dy) {
+    return strict_float(nan_case(z, z * dy, select(z > 0.0f, 0.0f, z * dy)));
+}
 
 }  // namespace reluforge::gen

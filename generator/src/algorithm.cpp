@@ -34,6 +34,7 @@ public:
             if (slot.output) continue;
             ImageParam p(halide_type(slot.dtype), slot.rank, slot.name);
             params_.emplace(slot.name, p);
+            if (a_.inputs.empty()) first_input_ = p;
             a_.inputs.push_back(p);
         }
     }
@@ -52,6 +53,7 @@ private:
     const KernelSpec &spec_;
     Algorithm a_;
     std::map<std::string, ImageParam> params_;
+    ImageParam first_input_;
     Var &j = a_.j, &i = a_.i;
 
     ImageParam in(const char *name) { return params_.at(name); }
@@ -90,11 +92,12 @@ private:
         return Expr(1.0f);
     }
 
-    ColumnSum column_sum(const std::string &name, Type t, Expr rows,
-                         const std::function<Expr(Expr)> &term) {
-        ColumnSum c{Func(name), RDom(0, rows, name + "_rows")};
-        c.f(j) = cast(t, 0);
-        c.f(j) += term(c.rows.x);
+    ColumnSum column_sum(const std::string &name, Type t, Expr cols, Expr rows,
+                         const std::function<Expr(Expr)> &term, bool is_output = true) {
+        ColumnSum c{Func(name), Func(name + "_partial"), RDom(0, rows, name + "_rows"), cols, is_output};
+        c.partial(j) = cast(t, 0);
+        c.partial(j) += term(c.rows.x);
+        c.out(j) = c.partial(j);
         a_.column_sums.push_back(c);
         return c;
     }
@@ -103,20 +106,17 @@ private:
     void slope_gradient(const std::string &name, Expr cols, Expr rows,
                         const std::function<Expr(Expr, Expr)> &z,
                         const std::function<Expr(Expr, Expr)> &dy) {
+        auto term = [&](Expr row) { return prelu_slope_term(z(j, row), dy(j, row)); };
         if (spec_.act.slopes == PreluSlopes::per_column) {
-            a_.outputs.push_back(column_sum(name, Float(32), rows, [&](Expr row) {
-                                     return prelu_slope_term(z(j, row), dy(j, row));
-                                 }).f);
+            a_.outputs.push_back(column_sum(name, Float(32), cols, rows, term).out);
             return;
         }
-        ColumnSum col = column_sum(name + "_columns", Float(32), rows, [&](Expr row) {
-            return prelu_slope_term(z(j, row), dy(j, row));
-        });
+        ColumnSum col = column_sum(name + "_columns", Float(32), cols, rows, term, false);
         Func total(name);
         RDom all(0, cols, name + "_all");
         Var x("x");
         total(x) = 0.0f;
-        total(x) += col.f(all.x);
+        total(x) += col.out(all.x);
         a_.roots.push_back(total);
         a_.outputs.push_back(total);
     }
@@ -137,7 +137,8 @@ private:
         if (!raw_needed) {
             a_.tiled = Func(spec_.save == Save::z ? "y_z" : "y");
             if (spec_.save == Save::z) {
-                a_.tiled(j, i) = Tuple(activation(spec_.act, a_.acc(j, i), slope), a_.acc(j, i));
+                Expr z = a_.acc(j, i);
+                a_.tiled(j, i) = Tuple(activation(spec_.act, z, slope), z);
             } else {
                 a_.tiled(j, i) = activation(spec_.act, a_.acc(j, i), slope);
             }
@@ -155,7 +156,7 @@ private:
         } else {
             y(j, i) = activation(spec_.act, z(j, i), slope);
         }
-        a_.passes.push_back(y);
+        a_.passes.push_back({y, N});
         a_.outputs.push_back(y);
         if (spec_.save == Save::mask) {
             Func mask("mask");
@@ -166,13 +167,13 @@ private:
                 byte = byte | select(bit, cast<uint8_t>(1 << b), cast<uint8_t>(0));
             }
             mask(j, i) = byte;
-            a_.passes.push_back(mask);
+            a_.passes.push_back({mask, (N + 7) / 8});
             a_.outputs.push_back(mask);
         }
         if (spec_.counts) {
-            a_.outputs.push_back(column_sum("counts", Int(32), M, [&](Expr row) {
+            a_.outputs.push_back(column_sum("counts", Int(32), N, M, [&](Expr row) {
                                      return select(derivative(spec_.act, z(j, row), slope) != 0.0f, 1, 0);
-                                 }).f);
+                                 }).out);
         }
     }
 
@@ -188,7 +189,7 @@ private:
         a_.outputs.push_back(a_.tiled);
         Func dz = a_.tiled;
         if (spec_.bias) {
-            a_.outputs.push_back(column_sum("db", Float(32), M, [&](Expr row) { return dz(j, row); }).f);
+            a_.outputs.push_back(column_sum("db", Float(32), N, M, [&](Expr row) { return dz(j, row); }).out);
         }
         if (prelu()) {
             slope_gradient("dslope", N, M, [&](Expr c, Expr r) { return aux(c, r); },
@@ -222,12 +223,12 @@ private:
             Func dx = a_.tiled;
             Func out("dz_prev");
             out(j, i) = strict_float(dx(j, i) * derivative_from_aux(aux, j, i, slope_at("prev_slope", j)));
-            a_.passes.push_back(out);
+            a_.passes.push_back({out, K});
         }
-        Func result = a_.tiled_is_output ? a_.tiled : a_.passes.back();
+        Func result = a_.tiled_is_output ? a_.tiled : a_.passes.back().f;
         a_.outputs.push_back(result);
         if (spec_.bias) {
-            a_.outputs.push_back(column_sum("db_prev", Float(32), M, [&](Expr row) { return result(j, row); }).f);
+            a_.outputs.push_back(column_sum("db_prev", Float(32), K, M, [&](Expr row) { return result(j, row); }).out);
         }
         if (prelu()) {
             ImageParam aux = in("prev_aux");
@@ -257,7 +258,7 @@ private:
         a_.tiled(j, i) = a_.acc(j, i);
         a_.outputs.push_back(a_.tiled);
         if (spec_.bias) {
-            a_.outputs.push_back(column_sum("db", Float(32), M, [&](Expr row) { return dz(j, row); }).f);
+            a_.outputs.push_back(column_sum("db", Float(32), N, M, [&](Expr row) { return dz(j, row); }).out);
         }
     }
 };

@@ -7,6 +7,9 @@
 #include <Halide.h>
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <map>
+
 namespace reluforge::gen {
 
 std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Isa isa) {
@@ -20,7 +23,12 @@ void compile_kernel_object(const KernelSpec &spec, Isa isa, const std::string &s
     sched::apply_cpu_schedule(a, sched::default_cpu_schedule(spec, isa), target);
     Halide::Pipeline p(a.outputs);
     Halide::Module m = p.compile_to_module(a.inputs, symbol, target);
-    m.compile({{Halide::OutputFileType::object, object_path}});
+    std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path}};
+    // For inspecting what a schedule became: RELUFORGE_STMT_DIR=dir writes <symbol>.stmt there.
+    if (const char *dir = std::getenv("RELUFORGE_STMT_DIR")) {
+        outputs[Halide::OutputFileType::stmt] = std::string(dir) + "/" + symbol + ".stmt";
+    }
+    m.compile(outputs);
 }
 
 void compile_x86_runtime(const std::string &object_path) {

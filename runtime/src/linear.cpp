@@ -42,7 +42,9 @@ Linear::Linear(Activation act, bool bias, WeightLayout weight, std::optional<Sav
 }
 
 KernelSpec Linear::forward_spec(bool save_aux, bool counts) const {
-    KernelSpec s = make(Op::forward, act_, bias_, weight_, save_aux ? save_ : Save::none, dtype_);
+    // Saving Y needs nothing beyond Y itself: the plain forward kernel serves.
+    const Save save = save_aux && save_ != Save::y ? save_ : Save::none;
+    KernelSpec s = make(Op::forward, act_, bias_, weight_, save, dtype_);
     s.counts = counts;
     return s;
 }

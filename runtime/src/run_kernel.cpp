@@ -106,6 +106,7 @@ void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args) {
         throw Error(ErrorCode::bad_argument, fmt::format("kernel '{}' takes {} tensors ({}), got {}",
                                                          text, slots.size(), names, args.size()));
     }
+    const KernelHandle kernel = find_kernel(spec);
     Checker checker{text, {}};
     for (size_t k = 0; k < slots.size(); k++) checker.check(slots[k], args[k]);
     for (size_t o = 0; o < slots.size(); o++) {
@@ -123,7 +124,6 @@ void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args) {
         }
     }
 
-    const KernelHandle kernel = find_kernel(spec);
     std::vector<halide_dimension_t> dims(2 * slots.size());
     std::vector<halide_buffer_t> buffers(slots.size());
     std::vector<void *> argv(slots.size());

@@ -22,57 +22,80 @@ Target x86_target(Isa isa) {
 
 namespace {
 
+// Halide 14 emits aligned masked loads for guarded vector tails, which fault on the unaligned
+// buffers callers pass in. So no vectorized loop here is ever guarded: vectorized tiles use
+// ShiftInwards (recomputing a little overlap at the edges), and extents narrower than one vector
+// run scalar code. Each shape tier is a specialization with the same loop names.
+struct Tier {
+    Expr when;
+    int panel, block_rows, task_rows;
+    bool vectorized;
+};
+
 // The matmul and its epilogue, tile by tile. A task is task_rows rows by one column panel of
-// block_vectors vectors; the panel of the operand is staged contiguously per task, and acc lives
-// in registers per block of block_rows rows. Full tiles need cols >= panel and rows >= task_rows
-// (ShiftInwards recomputes the overlap at the edges); smaller shapes take guarded tiles.
+// block_vectors vectors; the operand's panel is staged contiguously per task, and acc lives in
+// registers per block of block_rows rows.
 void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     Var j = a.j, i = a.i;
     Var it("it"), ir("ir"), jo("jo"), ji("ji"), io("io"), ii("ii"), task("task"), ju("ju"), jv("jv");
     const int panel = s.block_vectors * vec;
-    Expr full = a.cols >= panel && a.rows >= s.task_rows;
-    Func out = a.tiled;
+    const std::vector<Tier> tiers = {
+        {a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, s.task_rows, true},
+        {a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, s.block_rows, true},
+        {a.cols >= vec, vec, 1, 1, true},
+    };
+    Func out = a.tiled, acc = a.acc;
+    RVar r = a.r.x;
     if (!a.tiled_is_output) out.compute_root();
+    acc.compute_at(out, io);
+    a.operand.compute_at(out, task);
 
-    auto tile = [&](Stage st, TailStrategy tail, bool unroll) {
-        st.split(i, it, ir, s.task_rows, tail)
-            .split(j, jo, ji, panel, tail)
-            .split(ir, io, ii, s.block_rows, tail)
-            .split(ji, ju, jv, vec, tail)
+    auto tile = [&](Stage st, const Tier &t, TailStrategy tail) {
+        st.split(i, it, ir, t.task_rows, tail)
+            .split(j, jo, ji, t.panel, tail)
+            .split(ir, io, ii, t.block_rows, tail)
+            .split(ji, ju, jv, t.vectorized ? vec : 1, tail)
             .reorder(jv, ju, ii, io, jo, it)
             .fuse(jo, it, task)
-            .parallel(task)
-            .vectorize(jv);
-        if (unroll) st.unroll(ju).unroll(ii);
+            .parallel(task);
+        if (t.vectorized) st.vectorize(jv).unroll(ju).unroll(ii);
     };
-    tile(out.specialize(full), TailStrategy::ShiftInwards, true);
-    tile(out, TailStrategy::GuardWithIf, false);
-
-    Func acc = a.acc;
-    RVar r = a.r.x;
-    acc.compute_at(out, io);
-    acc.specialize(full).split(j, ju, jv, vec).vectorize(jv).unroll(ju).unroll(i);
-    acc.vectorize(j, vec, TailStrategy::GuardWithIf);
-    acc.update().specialize(full).split(j, ju, jv, vec).reorder(jv, ju, i, r).vectorize(jv).unroll(ju).unroll(i);
-    acc.update().reorder(j, i, r).vectorize(j, vec, TailStrategy::GuardWithIf);
-
-    a.operand.compute_at(out, task).vectorize(j, vec, TailStrategy::GuardWithIf);
+    for (const Tier &t : tiers) {
+        tile(out.specialize(t.when), t, TailStrategy::ShiftInwards);
+        // Inside a full tile acc is exactly panel x block_rows: whole vectors, constant loops.
+        acc.specialize(t.when).split(j, ju, jv, vec).vectorize(jv).unroll(ju).unroll(i);
+        acc.update().specialize(t.when).split(j, ju, jv, vec).reorder(jv, ju, i, r).vectorize(jv).unroll(ju).unroll(i);
+        a.operand.specialize(t.when).vectorize(j, vec);
+    }
+    tile(out, {Expr(), vec, 1, 1, false}, TailStrategy::GuardWithIf);
+    acc.update().reorder(j, i, r);
 }
 
-void schedule_elementwise(Func f, Var j, Var i, bool output, int rows, int vec) {
+// Passes over (j, i): vectorized along j, rows split into parallel tasks.
+void schedule_pass(Func f, Expr cols, Var j, Var i, bool output, int rows, int vec) {
     if (!output) f.compute_root();
     Var io("io"), ii("ii");
-    f.split(i, io, ii, rows, TailStrategy::GuardWithIf).parallel(io).vectorize(j, vec, TailStrategy::GuardWithIf);
+    f.specialize(cols >= vec).split(i, io, ii, rows, TailStrategy::GuardWithIf).parallel(io).vectorize(j, vec);
+    f.split(i, io, ii, rows, TailStrategy::GuardWithIf).parallel(io);
 }
 
+// out(j) = partial(j): partial, Σ over rows, lives in registers for one vector of columns at a
+// time, so the row loop reads whole rows of the source and the output is stored once.
 void schedule_column_sum(gen::ColumnSum &c, Var j, int vec) {
-    Var jo("jo"), ji("ji");
-    c.f.compute_root().vectorize(j, vec, TailStrategy::GuardWithIf);
-    c.f.update()
-        .split(j, jo, ji, vec, TailStrategy::GuardWithIf)
-        .reorder(ji, c.rows.x, jo)
-        .vectorize(ji)
-        .parallel(jo);
+    Var jo("jo"), jv("jv");
+    if (!c.is_output) c.out.compute_root();
+    c.partial.compute_at(c.out, jo);
+    Expr wide = c.cols >= vec;
+    c.out.specialize(wide).split(j, jo, jv, vec).parallel(jo).vectorize(jv);
+    c.out.split(j, jo, jv, vec, TailStrategy::GuardWithIf);
+    c.partial.specialize(wide).vectorize(j, vec);
+    // A term that does not depend on the row (counts of identity) leaves no row loop to order.
+    if (!c.partial.update().get_schedule().rvars().empty()) {
+        c.partial.update().specialize(wide).reorder(j, c.rows.x).vectorize(j, vec);
+        c.partial.update().reorder(j, c.rows.x);
+    } else {
+        c.partial.update().specialize(wide).vectorize(j, vec);
+    }
 }
 
 }  // namespace
@@ -82,9 +105,9 @@ void apply_cpu_schedule(gen::Algorithm &a, const CpuSchedule &s, const Target &t
     if (a.has_matmul) {
         schedule_matmul(a, s, vec);
     } else {
-        schedule_elementwise(a.tiled, a.j, a.i, a.tiled_is_output, s.pass_rows, vec);
+        schedule_pass(a.tiled, a.cols, a.j, a.i, a.tiled_is_output, s.pass_rows, vec);
     }
-    for (auto &p : a.passes) schedule_elementwise(p, a.j, a.i, true, s.pass_rows, vec);
+    for (auto &p : a.passes) schedule_pass(p.f, p.cols, a.j, a.i, true, s.pass_rows, vec);
     for (auto &c : a.column_sums) schedule_column_sum(c, a.j, vec);
     for (auto &f : a.roots) f.compute_root();
 }

@@ -5,7 +5,7 @@
 //   tiled(j, i)  = epilogue(acc)        computed tile by tile with acc; an output, or an
 //                                       intermediate when other outputs need the raw accumulator
 //   passes       elementwise Funcs over (j, i) computed after tiled (mask, Y from raw Z, ...)
-//   column_sums  f(j) = Σ_rows g(j, row)  (db, dslope, counts)
+//   column_sums  out(j) = partial(j), partial(j) = Σ_rows g(j, row)  (db, dslope, counts)
 //   roots        anything small left (the shared PReLU slope gradient)
 //
 // j runs along the output's rows (contiguous), i down its columns.
@@ -20,8 +20,15 @@
 namespace reluforge::gen {
 
 struct ColumnSum {
-    Halide::Func f;
+    Halide::Func out, partial;
     Halide::RDom rows;
+    Halide::Expr cols;
+    bool is_output = true;
+};
+
+struct Pass {
+    Halide::Func f;
+    Halide::Expr cols;  // extent of f's first dimension
 };
 
 struct Algorithm {
@@ -37,7 +44,7 @@ struct Algorithm {
     bool tiled_is_output = true;
     Halide::Expr cols, rows;  // extents of tiled, for shape specializations
 
-    std::vector<Halide::Func> passes;
+    std::vector<Pass> passes;
     std::vector<ColumnSum> column_sums;
     std::vector<Halide::Func> roots;
 };

@@ -1,0 +1,46 @@
+// Element-by-element comparison of kernel results against the reference, collecting the first
+// failures so that one CHECK reports them.
+#pragma once
+
+#include <cmath>
+#include <string>
+
+namespace cases {
+
+constexpr double kUlp = 5.9604644775390625e-08;  // 2^-24
+
+// Allowance for an activation's own rounding (numerics.md's Y bound has none): treat the
+// evaluation as if z carried `kEvalUlps` more units of relative error and the result as well.
+constexpr double kEvalUlps = 16;
+
+struct Comparison {
+    int checked = 0, failed = 0;
+    std::string report;
+
+    // Non-finite references must match by class; finite ones within bound.
+    void add(double got, double want, double bound, const std::string &where) {
+        checked++;
+        bool ok;
+        if (std::isnan(want)) ok = std::isnan(got);
+        else if (std::isinf(want)) ok = got == want;
+        else ok = std::isfinite(got) && std::abs(got - want) <= bound;
+        if (!ok && ++failed <= 5) {
+            report += where + ": got " + std::to_string(got) + " (" + hex(got) + ") want " +
+                      std::to_string(want) + " bound " + std::to_string(bound) + "\n";
+        }
+    }
+    void exact(float got, float want, const std::string &where) {
+        checked++;
+        bool ok = (std::isnan(got) && std::isnan(want)) || got == want;
+        if (!ok && ++failed <= 5) {
+            report += where + ": got " + hex(got) + " want " + hex(want) + " (bit-exact)\n";
+        }
+    }
+    static std::string hex(double x) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%a", x);
+        return buf;
+    }
+};
+
+}  // namespace cases

@@ -1,0 +1,111 @@
+// act'(z) at the points of numerics.md's table (values from PyTorch 1.13 autograd in float64),
+// and the non-finite forward values the contract names, through the kernels.
+#include "support/cases.h"
+
+#include "reluforge/reluforge.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using namespace reluforge;
+
+namespace {
+
+// act'(z) through activation_backward with dY = 1 and the exact Z saved.
+std::vector<float> derivative_at(const Activation &act, std::vector<float> z) {
+    const int P = int(z.size());
+    Linear layer(act, false, WeightLayout::nk, Save::z);
+    std::vector<float> dy(static_cast<size_t>(P), 1.0f), dz(static_cast<size_t>(P));
+    float slope = 0.25f;
+    BackwardArgs a;
+    a.dy = Tensor::matrix(dy.data(), P, 1);
+    a.aux = Tensor::matrix(z.data(), P, 1);
+    if (act.kind == Act::prelu) {
+        a.slope = Tensor::vector(&slope, 1);
+        a.dslope = Tensor::vector(&slope, 1);
+    }
+    a.dz = Tensor::matrix(dz.data(), P, 1);
+    layer.backward(a);
+    return dz;
+}
+
+// act(z) through forward with K = 1, W = 1 (so Z = z exactly).
+std::vector<float> value_at(const Activation &act, std::vector<float> z) {
+    const int P = int(z.size());
+    Linear layer(act, false, WeightLayout::nk, act.kind == Act::identity ? Save::none : Save::z);
+    std::vector<float> y(static_cast<size_t>(P));
+    float one = 1.0f, slope = 0.25f;
+    ForwardArgs a;
+    a.x = Tensor::matrix(z.data(), P, 1);
+    a.w = Tensor::matrix(&one, 1, 1);
+    if (act.kind == Act::prelu) a.slope = Tensor::vector(&slope, 1);
+    a.y = Tensor::matrix(y.data(), P, 1);
+    layer.forward(a);
+    return y;
+}
+
+struct Row {
+    const char *act;
+    double at0, atm3, at3, at6, atnan;
+};
+
+}  // namespace
+
+TEST_CASE("act' at the points of the numerics table", "[points]") {
+    const Row rows[] = {
+        {"relu", 0, 0, 1, 1, 1},
+        {"leaky_relu(slope=0.01)", 0.01, 0.01, 1, 1, 0.01},
+        {"elu(alpha=1)", 1, 0.0497871, 1, 1, 1},
+        {"elu(alpha=0.5)", 0.5, 0.0248935, 1, 1, 1},
+        {"selu", 1.7581, 0.0875306, 1.0507, 1.0507, 1.0507},
+        {"celu(alpha=2)", 1, 0.22313, 1, 1, 1},
+        {"relu6", 0, 0, 1, 0, 1},
+        {"gelu(approximate=none)", 0.5, -0.0119456, 1.01195, 1, NAN},
+        {"gelu(approximate=tanh)", 0.5, -0.0115842, 1.01158, 1, NAN},
+        {"silu", 0.5, -0.0881041, 1.0881, 1.01233, NAN},
+        {"mish", 0.6, -0.0933931, 1.02111, 1.00013, NAN},
+        {"softplus(beta=1,threshold=20)", 0.5, 0.0474259, 0.952574, 0.997527, NAN},
+        {"hardswish", 0.5, -0.5, 1, 1, 1},
+    };
+    for (const auto &row : rows) {
+        auto got = derivative_at(parse_activation(row.act), {0.0f, -3.0f, 3.0f, 6.0f, NAN});
+        const double want[] = {row.at0, row.atm3, row.at3, row.at6, row.atnan};
+        for (int p = 0; p < 5; p++) {
+            INFO(row.act << " point " << p << " got " << got[size_t(p)] << " want " << want[p]);
+            if (std::isnan(want[p])) {
+                CHECK(std::isnan(got[size_t(p)]));
+            } else {
+                // The table has six significant digits.
+                CHECK(std::abs(got[size_t(p)] - want[p]) <= 5e-5 * std::abs(want[p]) + 1e-6);
+            }
+        }
+    }
+}
+
+TEST_CASE("non-finite inputs follow the formulas with IEEE arithmetic", "[points]") {
+    const float inf = INFINITY;
+    struct Case {
+        const char *act;
+        float z, want;  // NaN means "is NaN"
+    };
+    const Case cases_[] = {
+        {"gelu(approximate=none)", -inf, NAN}, {"gelu(approximate=tanh)", -inf, NAN},
+        {"silu", -inf, NAN},                   {"mish", -inf, NAN},
+        {"hardswish", -inf, NAN},              {"elu(alpha=1)", -inf, -1.0f},
+        {"elu(alpha=0.5)", -inf, -0.5f},       {"relu", -inf, 0.0f},
+        {"relu", NAN, NAN},                    {"relu6", NAN, NAN},
+        {"relu6", inf, 6.0f},                  {"leaky_relu(slope=0.01)", NAN, NAN},
+        {"gelu(approximate=none)", inf, inf},  {"silu", inf, inf},
+        {"softplus(beta=1,threshold=20)", inf, inf}, {"selu", -inf, float(-1.0507009873554805 * 1.6732632423543772)},
+    };
+    for (const auto &c : cases_) {
+        const float got = value_at(parse_activation(c.act), {c.z})[0];
+        INFO(c.act << "(" << c.z << ") = " << got);
+        if (std::isnan(c.want)) {
+            CHECK(std::isnan(got));
+        } else {
+            CHECK(got == Approx(c.want).epsilon(1e-6));
+        }
+    }
+}

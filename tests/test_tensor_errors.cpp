@@ -1,0 +1,97 @@
+// Every check the runtime makes on tensors before a kernel runs, and the errors it throws.
+#include "reluforge/reluforge.h"
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+using namespace reluforge;
+
+namespace {
+
+struct Fixture {
+    static constexpr int M = 5, K = 4, N = 9;
+    std::vector<float> x = std::vector<float>(M * K, 1.0f), w = std::vector<float>(K * N, 1.0f),
+                       b = std::vector<float>(N, 0.0f), y = std::vector<float>(M * N, 0.0f);
+    std::vector<uint8_t> mask = std::vector<uint8_t>(size_t(mask_row_bytes(N) * M));
+    Linear layer{Activation{Act::relu}, true, WeightLayout::kn, Save::mask};
+
+    ForwardArgs args() {
+        ForwardArgs a;
+        a.x = Tensor::matrix(x.data(), M, K);
+        a.w = Tensor::matrix(w.data(), K, N);
+        a.b = Tensor::vector(b.data(), N);
+        a.y = Tensor::matrix(y.data(), M, N);
+        a.aux = Tensor::mask(mask.data(), M, N);
+        return a;
+    }
+};
+
+void expect_error(const std::function<void()> &f, ErrorCode code, const std::string &message) {
+    try {
+        f();
+        FAIL("no error thrown; expected: " << message);
+    } catch (const Error &e) {
+        INFO(e.what());
+        CHECK(e.code() == code);
+        CHECK_THAT(e.what(), Catch::Contains(message));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("good tensors pass", "[errors]") {
+    Fixture f;
+    REQUIRE_NOTHROW(f.layer.forward(f.args()));
+    CHECK(f.y[0] == 4.0f);  // relu(1*1*4 + 0)
+}
+
+TEST_CASE("bad tensors are refused with an error naming the problem", "[errors]") {
+    Fixture f;
+    auto run = [&](auto mutate) {
+        return [&f, mutate] {
+            ForwardArgs a = f.args();
+            mutate(a);
+            f.layer.forward(a);
+        };
+    };
+    expect_error(run([](ForwardArgs &a) { a.x.data = nullptr; }), ErrorCode::null_data, "argument 'x'");
+    expect_error(run([](ForwardArgs &a) { a.w.dtype = DType::f16; }), ErrorCode::bad_dtype, "'w' of kernel 'forward:relu:bias=1:weight=kn:save=mask:counts=0:dtype=f32' has dtype f16, expected f32");
+    expect_error(run([](ForwardArgs &a) { a.w.shape[0] = 3; }), ErrorCode::shape_mismatch, "'w'");
+    expect_error(run([](ForwardArgs &a) { a.w.shape[0] = 3; }), ErrorCode::shape_mismatch, "K = 4");
+    expect_error(run([](ForwardArgs &a) { a.b.shape[0] = 8; }), ErrorCode::shape_mismatch, "'b'");
+    expect_error(run([](ForwardArgs &a) { a.y.shape[0] = 4; }), ErrorCode::shape_mismatch, "M = 5");
+    expect_error(run([&](ForwardArgs &a) { a.b = Tensor::matrix(f.b.data(), 1, 9); }), ErrorCode::shape_mismatch, "has rank 2, expected 1");
+    expect_error(run([](ForwardArgs &a) { a.x.stride[1] = 2; }), ErrorCode::bad_layout, "innermost stride 2");
+    expect_error(run([](ForwardArgs &a) { a.x.stride[0] = 3; }), ErrorCode::bad_layout, "row stride 3 smaller than its 4 columns");
+    expect_error(run([&](ForwardArgs &a) { a.aux = Tensor::mask(f.mask.data(), 5, 9, 32); }), ErrorCode::bad_layout, "not a multiple of 64");
+    expect_error(run([&](ForwardArgs &a) { a.aux = Tensor::mask(f.mask.data(), 5, 17); }), ErrorCode::shape_mismatch, "'mask'");
+    expect_error(run([&](ForwardArgs &a) { a.y = Tensor::matrix(f.x.data(), 5, 9); }), ErrorCode::aliasing, "output 'y' of kernel");
+    expect_error(run([&](ForwardArgs &a) { a.y = Tensor::matrix(f.x.data(), 5, 9); }), ErrorCode::aliasing, "overlaps input 'x'");
+    expect_error(run([&](ForwardArgs &a) { a.aux.data = f.y.data() + 3; a.aux.dtype = DType::u8; }), ErrorCode::aliasing, "output 'y' of kernel 'forward:relu:bias=1:weight=kn:save=mask:counts=0:dtype=f32' overlaps output 'mask'");
+    expect_error(run([](ForwardArgs &a) { a.x.device = Device::cuda; }), ErrorCode::wrong_device, "needs host memory");
+    expect_error(run([](ForwardArgs &a) { a.b = Tensor{}; }), ErrorCode::bad_argument, "'b' of kernel");
+    expect_error(run([](ForwardArgs &a) { a.b = Tensor{}; }), ErrorCode::bad_argument, "is missing: expected f32 [N]");
+    expect_error(run([](ForwardArgs &a) { a.x.shape[0] = 0; a.y.shape[0] = 0; }), ErrorCode::shape_mismatch, "must be >= 1");
+}
+
+TEST_CASE("run_kernel checks the argument count, the spec and that a kernel exists", "[errors]") {
+    Fixture f;
+    ForwardArgs a = f.args();
+    expect_error([&] { run_kernel("forward:relu:bias=1:weight=kn:save=mask", {a.x, a.w, a.b, a.y}); },
+                 ErrorCode::bad_argument, "takes 5 tensors (x, w, b, y, mask), got 4");
+    expect_error([&] { run_kernel("forward:relu:bogus=1", {a.x}); }, ErrorCode::bad_spec, "unknown key 'bogus'");
+    expect_error([&] { run_kernel("forward:relu:bias=0:weight=nk:save=mask", {a.x, a.w, a.y, a.aux}); },
+                 ErrorCode::no_kernel, "no kernel registered for spec 'forward:relu:bias=0:weight=nk:save=mask:counts=0:dtype=f32'");
+}
+
+TEST_CASE("layer-level misuse is refused", "[errors]") {
+    Fixture f;
+    Linear with_y(Activation{Act::relu}, true, WeightLayout::kn, Save::y);
+    ForwardArgs a = f.args();
+    a.aux = Tensor::matrix(f.b.data(), 1, 9);
+    expect_error([&] { with_y.forward(a); }, ErrorCode::bad_argument, "saves Y for backward");
+    expect_error([&] { Linear(Activation{Act::gelu}, true, WeightLayout::kn, Save::mask); }, ErrorCode::bad_spec, "save=mask needs");
+    expect_error([] { set_num_threads(-1); }, ErrorCode::bad_argument, "thread count -1");
+    expect_error([] { parse_isa("avx1024"); }, ErrorCode::bad_argument, "allowed: avx512, avx2, sse41");
+}
