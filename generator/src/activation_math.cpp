@@ -186,6 +186,8 @@ Expr derivative_from_bit(const Activation &a, Expr bit) {
     }
 }
 
+Expr is_nonzero(Expr x) { return strict_float(is_nan_bits(x) || x != 0.0f); }
+
 Expr prelu_slope_term(Expr z, Expr dy) {
     return strict_float(nan_case(z, z * dy, select(z > 0.0f, 0.0f, z * dy)));
 }

@@ -172,7 +172,7 @@ private:
         }
         if (spec_.counts) {
             a_.outputs.push_back(column_sum("counts", Int(32), N, M, [&](Expr row) {
-                                     return select(derivative(spec_.act, z(j, row), slope) != 0.0f, 1, 0);
+                                     return select(is_nonzero(derivative(spec_.act, z(j, row), slope)), 1, 0);
                                  }).out);
         }
     }

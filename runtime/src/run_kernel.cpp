@@ -6,7 +6,11 @@
 #include <HalideRuntime.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <climits>
+#include <cstdlib>
+#include <thread>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -156,15 +160,27 @@ void run_kernel(std::string_view canonical_spec, std::initializer_list<Tensor> a
     run_kernel(parse_spec(canonical_spec), std::vector<Tensor>(args));
 }
 
+namespace {
+// Halide has no getter, and its default (HL_NUM_THREADS, else one per core) is only decided when
+// its pool starts; this mirrors it.
+int default_threads() {
+    if (const char *env = std::getenv("HL_NUM_THREADS")) {
+        if (int n = std::atoi(env); n > 0) return n;
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+std::atomic<int> g_threads{0};
+}  // namespace
+
 void set_num_threads(int n) {
     if (n < 0) throw Error(ErrorCode::bad_argument, fmt::format("thread count {} is negative", n));
     halide_set_num_threads(n);
+    g_threads = n;
 }
 
 int num_threads() {
-    int n = halide_set_num_threads(0);  // Halide has no getter: set and restore
-    halide_set_num_threads(n);
-    return n;
+    const int n = g_threads.load();
+    return n > 0 ? n : default_threads();
 }
 
 }  // namespace reluforge

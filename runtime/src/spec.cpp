@@ -131,15 +131,23 @@ const char *to_string(DType d) {
     return "?";
 }
 
-Activation parse_activation(std::string_view text) {
+namespace {
+Activation parse_activation_in(std::string_view whole, std::string_view text);
+void validate_as(const KernelSpec &s, std::string_view shown);
+}  // namespace
+
+Activation parse_activation(std::string_view text) { return parse_activation_in(text, text); }
+
+namespace {
+Activation parse_activation_in(std::string_view whole, std::string_view text) {
     Activation a;
     std::string_view name = text, params;
     if (auto open = text.find('('); open != std::string_view::npos) {
-        if (text.back() != ')') fail(text, "activation parameters must end with ')'");
+        if (text.back() != ')') fail(whole, "activation parameters must end with ')'");
         name = text.substr(0, open);
         params = text.substr(open + 1, text.size() - open - 2);
     }
-    a.kind = lookup(text, "activation", name, kActs);
+    a.kind = lookup(whole, "activation", name, kActs);
 
     std::vector<std::string_view> allowed;
     switch (a.kind) {
@@ -157,26 +165,27 @@ Activation parse_activation(std::string_view text) {
     for (auto p : params.empty() ? std::vector<std::string_view>{} : split(params, ',')) {
         auto eq = p.find('=');
         if (eq == std::string_view::npos) {
-            fail(text, fmt::format("activation parameter '{}' must be key=value", p));
+            fail(whole, fmt::format("activation parameter '{}' must be key=value", p));
         }
         auto key = p.substr(0, eq), value = p.substr(eq + 1);
         if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-            fail(text, allowed.empty()
+            fail(whole, allowed.empty()
                            ? fmt::format("activation {} takes no parameters (got '{}')", name, key)
                            : fmt::format("activation {} has no parameter '{}'; allowed: {}", name,
                                          key, join(allowed)));
         }
-        if (key == "slope") a.slope = parse_float(text, key, value);
-        if (key == "alpha") a.alpha = parse_float(text, key, value);
-        if (key == "beta") a.beta = parse_float(text, key, value);
-        if (key == "threshold") a.threshold = parse_float(text, key, value);
-        if (key == "approximate") a.approximate = lookup(text, "gelu approximate", value, kGelu);
-        if (key == "slopes") a.slopes = lookup(text, "prelu slopes", value, kPrelu);
+        if (key == "slope") a.slope = parse_float(whole, key, value);
+        if (key == "alpha") a.alpha = parse_float(whole, key, value);
+        if (key == "beta") a.beta = parse_float(whole, key, value);
+        if (key == "threshold") a.threshold = parse_float(whole, key, value);
+        if (key == "approximate") a.approximate = lookup(whole, "gelu approximate", value, kGelu);
+        if (key == "slopes") a.slopes = lookup(whole, "prelu slopes", value, kPrelu);
     }
-    if (a.kind == Act::celu && a.alpha == 0.0f) fail(text, "celu needs alpha != 0");
-    if (a.kind == Act::softplus && a.beta == 0.0f) fail(text, "softplus needs beta != 0");
+    if (a.kind == Act::celu && a.alpha == 0.0f) fail(whole, "celu needs alpha != 0");
+    if (a.kind == Act::softplus && a.beta == 0.0f) fail(whole, "softplus needs beta != 0");
     return a;
 }
+}  // namespace
 
 std::string to_string(const Activation &a) {
     switch (a.kind) {
@@ -219,8 +228,10 @@ std::vector<Act> all_activations() {
             Act::identity};
 }
 
-void validate(const KernelSpec &s) {
-    const std::string text = to_string(s);
+void validate(const KernelSpec &s) { validate_as(s, to_string(s)); }
+
+namespace {
+void validate_as(const KernelSpec &s, std::string_view text) {
     auto check = [&](bool ok, const std::string &what) {
         if (!ok) fail(text, what);
     };
@@ -251,6 +262,7 @@ void validate(const KernelSpec &s) {
     check(s.act.kind != Act::prelu || s.save == Save::z || s.save == Save::none,
           "prelu's slope gradient needs Z: use save=z");
 }
+}  // namespace
 
 KernelSpec parse_spec(std::string_view text) {
     auto parts = split(text, ':');
@@ -264,7 +276,7 @@ KernelSpec parse_spec(std::string_view text) {
             fail(text, fmt::format("{} needs an activation after the op, e.g. {}:relu",
                                    parts[0], parts[0]));
         }
-        s.act = parse_activation(parts[1]);
+        s.act = parse_activation_in(text, parts[1]);
         next = 2;
     } else {
         s.act.kind = Act::identity;
@@ -297,7 +309,7 @@ KernelSpec parse_spec(std::string_view text) {
     if (std::find(seen.begin(), seen.end(), "save") == seen.end() && s.op != Op::forward) {
         s.save = default_save(s.act);
     }
-    validate(s);
+    validate_as(s, text);
     return s;
 }
 

@@ -64,8 +64,10 @@ double grad(const Activation &a, double z, double slope) {
     case Act::gelu:
         if (a.approximate == GeluApprox::none) return Phi(z) + z * phi(z);
         else {
-            const double k = std::sqrt(2.0 / kPi), u = gelu_u(z), t = std::tanh(u);
-            return 0.5 * one_plus_tanh(u) + 0.5 * z * (1 - t * t) * k * (1 + 3 * 0.044715 * z * z);
+            // 1 - tanh²(u) as 4 σ(2u) σ(-2u): in double, 1 - t² is 0 once |u| > 19.
+            const double k = std::sqrt(2.0 / kPi), u = gelu_u(z);
+            const double sech2 = 4.0 * sigmoid(2.0 * u) * sigmoid(-2.0 * u);
+            return 0.5 * one_plus_tanh(u) + 0.5 * z * sech2 * k * (1 + 3 * 0.044715 * z * z);
         }
     case Act::silu: {
         double s = sigmoid(z);

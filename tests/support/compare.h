@@ -25,8 +25,9 @@ struct Comparison {
         else if (std::isinf(want)) ok = got == want;
         else ok = std::isfinite(got) && std::abs(got - want) <= bound;
         if (!ok && ++failed <= 5) {
-            report += where + ": got " + std::to_string(got) + " (" + hex(got) + ") want " +
-                      std::to_string(want) + " bound " + std::to_string(bound) + "\n";
+            char buf[160];
+            std::snprintf(buf, sizeof buf, ": got %.9g (%a) want %.9g bound %.3g\n", got, got, want, bound);
+            report += where + buf;
         }
     }
     void exact(float got, float want, const std::string &where) {

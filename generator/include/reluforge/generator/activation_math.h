@@ -18,6 +18,8 @@ Halide::Expr derivative_from_y(const Activation &act, Halide::Expr y);
 // The "1 bit" predicate saved in masks, and act' rebuilt from it.
 Halide::Expr mask_bit(const Activation &act, Halide::Expr z);
 Halide::Expr derivative_from_bit(const Activation &act, Halide::Expr bit);
+// x != 0, with NaN counted as nonzero (the dead-unit counts' test of act').
+Halide::Expr is_nonzero(Halide::Expr x);
 // PReLU's slope-gradient term: z > 0 ? 0 : z * dy.
 Halide::Expr prelu_slope_term(Halide::Expr z, Halide::Expr dy);
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# reluforge's two entry points on Debian bookworm (run as root, or as a user with sudo):
+#   ./build.sh demo   install the dependencies, build, run the end-to-end demonstration
+#   ./build.sh test   install the dependencies, build, run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(cmake ninja-build g++ libhalide14-0-dev llvm-14-dev libfmt-dev catch2
+          nlohmann-json3-dev libcli11-dev)
+
+install_dependencies() {
+    local missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    echo "build.sh: installing ${missing[*]}"
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build() {
+    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+    cmake --build build -j "$(nproc)" "$@"
+}
+
+case "${1:-}" in
+demo)
+    install_dependencies
+    build --target reluforge-demo
+    ./build/examples/demo/reluforge-demo
+    ;;
+test)
+    install_dependencies
+    build
+    ctest --test-dir build --output-on-failure -j "$(nproc)"
+    ;;
+*)
+    echo "usage: ./build.sh demo | test" >&2
+    exit 2
+    ;;
+esac
