@@ -5,20 +5,5 @@
 #include <catch2/catch.hpp>
 
 TEST_CASE("chained backward matches the reference for every previous activation", "[chained]") {
-    unsigned seed = 500;
-    for (const auto &act : cases::activations()) {
-        for (const auto &prev : cases::layers(act)) {
-            for (const auto &shape : cases::shapes()) {
-                for (bool specials : {false, true}) {
-                    auto cmp = cases::check_chained(prev, shape, seed++, specials);
-                    INFO("previous layer " << cases::describe(prev) << " M,K,N=" << shape.M << ","
-                                           << shape.K << "," << shape.N
-                                           << (specials ? " with NaN/Inf rows" : ""));
-                    INFO(cmp.report);
-                    CHECK(cmp.checked > 0);
-                    CHECK(cmp.failed == 0);
-                }
-            }
-        }
-    }
+    cases::for_each_case("previous layer", 500, cases::check_chained);
 }

@@ -7,21 +7,7 @@
 using namespace reluforge;
 
 TEST_CASE("forward matches the reference for every activation, layout and shape", "[forward]") {
-    unsigned seed = 1;
-    for (const auto &act : cases::activations()) {
-        for (const auto &layer : cases::layers(act)) {
-            for (const auto &shape : cases::shapes()) {
-                for (bool specials : {false, true}) {
-                    auto cmp = cases::check_forward(layer, shape, seed++, specials);
-                    INFO(cases::describe(layer) << " M,K,N=" << shape.M << "," << shape.K << ","
-                                                << shape.N << (specials ? " with NaN/Inf rows" : ""));
-                    INFO(cmp.report);
-                    CHECK(cmp.checked > 0);
-                    CHECK(cmp.failed == 0);
-                }
-            }
-        }
-    }
+    cases::for_each_case("forward", 1, cases::check_forward);
 }
 
 TEST_CASE("piecewise-linear activations are bit-exact on exactly representable inputs", "[forward]") {

@@ -2,6 +2,8 @@
 
 #include "reluforge/reluforge.h"
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -343,6 +345,24 @@ Comparison check_chained(const Linear &prev, Shape s, unsigned seed, bool specia
         cmp.add(db(0, n), sum, ref::reduction_bound(s.M, sum_abs), at("db", 0, n));
     }
     return cmp;
+}
+
+void for_each_case(const char *what, unsigned seed,
+                   Comparison (*check)(const Linear &, Shape, unsigned, bool)) {
+    for (const auto &act : activations()) {
+        for (const auto &layer : layers(act)) {
+            for (const auto &shape : shapes()) {
+                for (bool specials : {false, true}) {
+                    auto cmp = check(layer, shape, seed++, specials);
+                    INFO(what << " " << describe(layer) << " M,K,N=" << shape.M << "," << shape.K << ","
+                              << shape.N << (specials ? " with NaN/Inf rows" : ""));
+                    INFO(cmp.report);
+                    CHECK(cmp.checked > 0);
+                    CHECK(cmp.failed == 0);
+                }
+            }
+        }
+    }
 }
 
 }  // namespace cases

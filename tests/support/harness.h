@@ -8,6 +8,11 @@
 
 namespace cases {
 
+// Runs check(layer, shape, seed, specials) over every activation, layer configuration and shape,
+// with and without NaN/Inf rows, reporting each comparison as one Catch2 CHECK.
+void for_each_case(const char *what, unsigned seed,
+                   Comparison (*check)(const reluforge::Linear &, Shape, unsigned, bool));
+
 // Forward: Y, and Z / mask / counts as the layer saves them. With specials, rows 0..2 of X hold
 // NaN, +Inf and -Inf (when M >= 3).
 Comparison check_forward(const reluforge::Linear &layer, Shape s, unsigned seed, bool specials);
