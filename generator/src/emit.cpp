@@ -95,6 +95,15 @@ void emit_library(const LibraryRequest &req) {
     fs::create_directories(dir);
     const fs::path work = dir / fmt::format(".{}.objects{}", req.name, ::getpid());
     fs::create_directories(work);
+    // The old outputs stay as they were until the new ones are complete; a failure leaves no
+    // half-written files behind.
+    struct RemoveOnExit {
+        fs::path path;
+        ~RemoveOnExit() {
+            std::error_code ignored;
+            fs::remove_all(path, ignored);
+        }
+    } cleanup{work};
     std::vector<std::string> objects;
     for (const auto &spec : req.specs) {
         for (Isa isa : req.isas) {
@@ -107,7 +116,6 @@ void emit_library(const LibraryRequest &req) {
     fs::path tmp_lib = work / "lib.a";
     Halide::create_static_library(objects, Halide::Target("x86-64-linux"), tmp_lib.string());
     fs::rename(tmp_lib, lib);
-    fs::remove_all(work);
     write_atomically(dir / (req.name + ".h"), typed_header(req));
     write_atomically(dir / (req.name + "_registration.cpp"), registration_source(req));
 }

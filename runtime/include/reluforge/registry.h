@@ -35,9 +35,22 @@ struct KernelHandle {
     std::string spec;  // canonical text
     Isa isa;           // the variant chosen for this CPU
     KernelFn fn;
+    bool jit = false;  // compiled (or loaded from the cache) at run time
 };
 
-// The best registered variant for this CPU (and the ISA limit); throws Error(no_kernel).
+// Where kernels come from: the AOT registry, the JIT engine (reluforge_jit), or both with AOT
+// kernels first.
+enum class KernelPolicy { aot_only, jit_allowed, jit_only };
+void set_kernel_policy(KernelPolicy policy);
+KernelPolicy kernel_policy();
+const char *to_string(KernelPolicy policy);
+
+// Called on a registry miss when the policy allows JIT: returns the kernel for the spec (for
+// the best ISA up to the limit) or throws Error. reluforge::jit::enable() installs one.
+using KernelProvider = KernelHandle (*)(const KernelSpec &spec, Isa best);
+void set_jit_provider(KernelProvider provider);
+
+// The best kernel for this CPU (and the ISA limit) under the policy; throws Error(no_kernel).
 KernelHandle find_kernel(const KernelSpec &spec);
 bool has_kernel(const KernelSpec &spec);
 std::vector<std::string> registered_specs();
