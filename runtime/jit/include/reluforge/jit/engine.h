@@ -1,0 +1,58 @@
+// The JIT engine: builds any kernel spec at run time with Halide, keeps the object in the disk
+// cache, and links it into the process with LLVM's ORC LLJIT. JIT kernels use the runtime
+// library's one Halide runtime, like AOT kernels.
+#pragma once
+
+#include "reluforge/jit/disk_cache.h"
+#include "reluforge/registry.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace reluforge::jit {
+
+struct Options {
+    std::filesystem::path cache_dir = DiskCache::default_dir();
+    std::uint64_t cache_cap_bytes = DiskCache::kDefaultCapBytes;
+    bool use_disk_cache = true;
+    bool quiet = false;  // no warnings on stderr (they are still counted)
+};
+
+struct Stats {
+    std::uint64_t compiled = 0;          // built with Halide in this engine
+    std::uint64_t loaded_from_disk = 0;  // read from the cache instead
+    std::uint64_t memory_hits = 0;       // already linked in this engine
+    std::uint64_t corrupt_entries = 0;   // cache entries found invalid (and rebuilt)
+    std::uint64_t warnings = 0;
+};
+
+class Engine {
+public:
+    explicit Engine(Options options = {});
+    ~Engine();  // stops Halide's worker threads before the JIT's memory goes away
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+
+    // The kernel for spec and isa: linked already, loaded from the disk cache, or compiled.
+    // Threads asking for the same new kernel wait for one compile. Throws Error.
+    KernelHandle get(const KernelSpec &spec, Isa isa);
+    KernelHandle get(const KernelSpec &spec);  // the best ISA here, up to the limit
+
+    Stats stats() const;
+    // What decides reuse: reluforge, Halide and LLVM versions, spec, target and schedule.
+    std::string cache_key(const KernelSpec &spec, Isa isa) const;
+    bool disk_cache_usable() const;
+    std::string disk_cache_problem() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Creates the process-wide engine (once; later calls return it) and lets the runtime JIT
+// kernels under the kernel policy.
+Engine &enable(const Options &options = {});
+Engine *global_engine();
+
+}  // namespace reluforge::jit

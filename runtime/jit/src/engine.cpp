@@ -1,0 +1,218 @@
+#include "reluforge/jit/engine.h"
+
+#include "reluforge/error.h"
+#include "reluforge/generator/compile.h"
+#include "reluforge/reluforge.h"
+#include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/schedules/default_table.h"
+
+#include <HalideRuntime.h>
+#include <fmt/format.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <unistd.h>
+
+namespace reluforge::jit {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string llvm_error(llvm::Error e) { return llvm::toString(std::move(e)); }
+
+// Halide's compiler makes no promise about concurrent compiles; one at a time, process-wide.
+std::mutex g_halide_compile_mutex;
+
+std::string compile_to_object(const KernelSpec &spec, Isa isa, const std::string &symbol) {
+    static std::atomic<unsigned> counter{0};
+    const fs::path tmp = fs::temp_directory_path() /
+                         fmt::format("reluforge-jit-{}-{}.o", ::getpid(), counter++);
+    {
+        std::lock_guard lock(g_halide_compile_mutex);
+        gen::compile_kernel_object(spec, isa, symbol, tmp.string());
+    }
+    std::ifstream in(tmp, std::ios::binary);
+    std::string object((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    if (object.empty()) throw Error(ErrorCode::kernel_failed, "JIT: Halide produced no object for " + to_string(spec));
+    return object;
+}
+
+std::uint64_t fnv1a(const std::string &s) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : s) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+    Options options;
+    std::unique_ptr<llvm::orc::LLJIT> jit;
+    std::unique_ptr<DiskCache> cache;
+    mutable std::mutex mutex;  // kernels and stats
+    std::map<std::string, std::shared_future<KernelFn>> kernels;
+    std::mutex link_mutex;
+    Stats stats;
+
+    void warn(const std::string &message) {
+        {
+            std::lock_guard lock(mutex);
+            stats.warnings++;
+        }
+        if (!options.quiet) fmt::print(stderr, "reluforge: warning: {}\n", message);
+    }
+
+    KernelFn link(const std::string &object, const std::string &symbol) {
+        std::lock_guard lock(link_mutex);
+        auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, symbol);
+        if (auto e = jit->addObjectFile(std::move(buffer))) {
+            throw Error(ErrorCode::kernel_failed, "JIT: cannot link " + symbol + ": " + llvm_error(std::move(e)));
+        }
+        auto sym = jit->lookup(symbol + "_argv");
+        if (!sym) {
+            throw Error(ErrorCode::kernel_failed, "JIT: " + symbol + "_argv not found: " + llvm_error(sym.takeError()));
+        }
+        return reinterpret_cast<KernelFn>(static_cast<std::uintptr_t>(sym->getAddress()));
+    }
+
+    KernelFn produce(const KernelSpec &spec, Isa isa, const std::string &key) {
+        const std::string symbol = fmt::format("rf_jit_{:016x}_{}", fnv1a(key), to_string(isa));
+        std::optional<std::string> object;
+        if (cache) {
+            std::string problem;
+            object = cache->load(key, &problem);
+            if (!problem.empty()) {
+                {
+                    std::lock_guard lock(mutex);
+                    stats.corrupt_entries++;
+                }
+                warn("invalid kernel cache entry " + problem + "; rebuilding it");
+            }
+        }
+        const bool from_disk = object.has_value();
+        if (!object) {
+            object = compile_to_object(spec, isa, symbol);
+            if (cache && !cache->store(key, *object)) warn("cannot write to the kernel cache in " + cache->dir().string());
+        }
+        KernelFn fn = link(*object, symbol);
+        std::lock_guard lock(mutex);
+        (from_disk ? stats.loaded_from_disk : stats.compiled)++;
+        return fn;
+    }
+};
+
+Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
+    impl_->options = std::move(options);
+    static std::once_flag llvm_init;
+    std::call_once(llvm_init, [] {
+        llvm::InitializeNativeTarget();
+        llvm::InitializeNativeTargetAsmPrinter();
+    });
+    auto jit = llvm::orc::LLJITBuilder().create();
+    if (!jit) throw Error(ErrorCode::kernel_failed, "JIT: cannot create LLJIT: " + llvm_error(jit.takeError()));
+    impl_->jit = std::move(*jit);
+    // Kernels resolve the Halide runtime, libm and libc from the process (the runtime library
+    // exports them).
+    auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+        impl_->jit->getDataLayout().getGlobalPrefix());
+    if (!process) throw Error(ErrorCode::kernel_failed, "JIT: " + llvm_error(process.takeError()));
+    impl_->jit->getMainJITDylib().addGenerator(std::move(*process));
+
+    if (impl_->options.use_disk_cache) {
+        impl_->cache = std::make_unique<DiskCache>(impl_->options.cache_dir, impl_->options.cache_cap_bytes);
+        if (!impl_->cache->usable()) {
+            impl_->warn("kernel cache disabled (" + impl_->cache->problem() + "); JIT kernels are kept in memory only");
+            impl_->cache.reset();
+        }
+    }
+}
+
+Engine::~Engine() {
+    // Worker threads must not outlive the code they might run.
+    halide_shutdown_thread_pool();
+}
+
+std::string Engine::cache_key(const KernelSpec &spec, Isa isa) const {
+    return fmt::format("reluforge {}|halide {}|llvm {}|{}|{}|{}", version, RELUFORGE_HALIDE_VERSION,
+                       LLVM_VERSION_STRING, to_string(spec), sched::x86_target(isa).to_string(),
+                       sched::to_string(sched::default_cpu_schedule(spec, isa)));
+}
+
+KernelHandle Engine::get(const KernelSpec &spec) { return get(spec, std::min(host_isa(), isa_limit())); }
+
+KernelHandle Engine::get(const KernelSpec &spec, Isa isa) {
+    const std::string key = cache_key(spec, isa);
+    std::promise<KernelFn> promise;
+    std::shared_future<KernelFn> future;
+    bool producer = false;
+    {
+        std::lock_guard lock(impl_->mutex);
+        auto it = impl_->kernels.find(key);
+        if (it != impl_->kernels.end()) {
+            future = it->second;
+            impl_->stats.memory_hits++;
+        } else {
+            future = promise.get_future().share();
+            impl_->kernels.emplace(key, future);
+            producer = true;
+        }
+    }
+    if (producer) {
+        try {
+            promise.set_value(impl_->produce(spec, isa, key));
+        } catch (...) {
+            promise.set_exception(std::current_exception());
+            std::lock_guard lock(impl_->mutex);
+            impl_->kernels.erase(key);  // a later call may try again
+        }
+    }
+    return {to_string(spec), isa, future.get(), true};
+}
+
+Stats Engine::stats() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->stats;
+}
+
+bool Engine::disk_cache_usable() const { return impl_->cache != nullptr; }
+std::string Engine::disk_cache_problem() const {
+    return impl_->cache ? std::string() : DiskCache(impl_->options.cache_dir, 0).problem();
+}
+
+namespace {
+std::mutex g_global_mutex;
+Engine *g_engine = nullptr;
+
+KernelHandle provide(const KernelSpec &spec, Isa best) { return g_engine->get(spec, best); }
+}  // namespace
+
+Engine &enable(const Options &options) {
+    std::lock_guard lock(g_global_mutex);
+    if (!g_engine) {
+        // Never destroyed: kernels handed out stay valid until the process ends, and Halide's
+        // own exit handler stops its threads.
+        g_engine = new Engine(options);
+        set_jit_provider(provide);
+    }
+    return *g_engine;
+}
+
+Engine *global_engine() {
+    std::lock_guard lock(g_global_mutex);
+    return g_engine;
+}
+
+}  // namespace reluforge::jit

@@ -1,0 +1,117 @@
+// The JIT engine: same results as AOT, compile once per kernel, thread safety.
+#include "reluforge/jit/engine.h"
+#include "reluforge/reluforge.h"
+#include "support/harness.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
+
+using namespace reluforge;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string &name) {
+    fs::path d = fs::temp_directory_path() / ("reluforge-test-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    return d;
+}
+
+jit::Options quiet_options(const fs::path &dir) {
+    jit::Options o;
+    o.cache_dir = dir;
+    o.quiet = true;
+    return o;
+}
+
+struct Policy {
+    explicit Policy(KernelPolicy p) { set_kernel_policy(p); }
+    ~Policy() { set_kernel_policy(KernelPolicy::jit_allowed); }
+};
+
+// Runs one forward of a layer B of cases::layers (weight [N,K], no bias, saving Z) and returns
+// Y and Z, bit for bit.
+std::vector<float> run_forward(const Linear &layer, unsigned seed) {
+    const int M = 67, K = 33, N = 70;
+    ref::Mat x(M, K), w(N, K), y(M, N, 0), z(M, N, 0);
+    ref::fill_uniform(x, seed);
+    ref::fill_uniform(w, seed + 1);
+    x(0, 0) = NAN;
+    ForwardArgs a;
+    a.x = Tensor::matrix(x.v.data(), M, K);
+    a.w = Tensor::matrix(w.v.data(), N, K);
+    a.y = Tensor::matrix(y.v.data(), M, N);
+    a.aux = Tensor::matrix(z.v.data(), M, N);
+    layer.forward(a);
+    y.v.insert(y.v.end(), z.v.begin(), z.v.end());
+    return y.v;
+}
+
+}  // namespace
+
+TEST_CASE("JIT kernels give the same bits as the AOT kernels of the same spec", "[jit]") {
+    jit::enable(quiet_options(fresh_dir("same-bits")));
+    for (const char *act : {"relu", "gelu(approximate=tanh)", "mish", "elu(alpha=0.5)"}) {
+        const Linear layer(parse_activation(act), false, WeightLayout::nk, Save::z);
+        std::vector<float> aot, jit_out;
+        {
+            Policy p(KernelPolicy::aot_only);
+            REQUIRE(find_kernel(layer.forward_spec()).jit == false);
+            aot = run_forward(layer, 3);
+        }
+        {
+            Policy p(KernelPolicy::jit_only);
+            REQUIRE(find_kernel(layer.forward_spec()).jit == true);
+            jit_out = run_forward(layer, 3);
+        }
+        INFO(act);
+        CHECK(std::memcmp(aot.data(), jit_out.data(), aot.size() * sizeof(float)) == 0);
+    }
+}
+
+TEST_CASE("a spec with no AOT kernel is JIT-compiled and passes the reference checks", "[jit]") {
+    jit::enable(quiet_options(fresh_dir("reference")));
+    // cases::layers() are all AOT-built; these configurations are not.
+    const Linear odd(parse_activation("softplus(beta=3,threshold=5)"), true, WeightLayout::nk, Save::z);
+    REQUIRE_FALSE(has_kernel(odd.forward_spec()));
+    for (const auto &shape : cases::shapes()) {
+        auto f = cases::check_forward(odd, shape, 7, true);
+        INFO(f.report);
+        CHECK(f.failed == 0);
+        auto b = cases::check_backward(odd, shape, 8, false);
+        INFO(b.report);
+        CHECK(b.failed == 0);
+    }
+    Policy p(KernelPolicy::aot_only);
+    CHECK_THROWS_WITH(find_kernel(odd.forward_spec()), Catch::Contains("the kernel policy is aot_only"));
+}
+
+TEST_CASE("many threads asking for the same new kernels compile each once", "[jit]") {
+    jit::Engine engine(quiet_options(fresh_dir("threads")));
+    const char *specs[] = {"forward:relu:bias=0", "forward:silu:bias=0", "forward:hardswish:save=z",
+                           "backward_data:celu(alpha=3):save=y"};
+    std::vector<std::vector<KernelFn>> got(8, std::vector<KernelFn>(4));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; t++) {
+        threads.emplace_back([&, t] {
+            for (int s = 0; s < 4; s++) got[size_t(t)][size_t((s + t) % 4)] = engine.get(parse_spec(specs[(s + t) % 4])).fn;
+        });
+    }
+    for (auto &t : threads) t.join();
+    for (int t = 1; t < 8; t++) CHECK(got[size_t(t)] == got[0]);
+    const jit::Stats s = engine.stats();
+    CHECK(s.compiled + s.loaded_from_disk == 4);
+    CHECK(s.memory_hits == 28);
+}
+
+TEST_CASE("a JIT failure is reported and does not poison later requests", "[jit]") {
+    jit::Engine engine(quiet_options(fresh_dir("failure")));
+    KernelSpec f16 = parse_spec("forward:relu:dtype=f16");
+    CHECK_THROWS_WITH(engine.get(f16), Catch::Contains("CPU kernels take dtype=f32 only"));
+    CHECK_THROWS_WITH(engine.get(f16), Catch::Contains("CPU kernels take dtype=f32 only"));
+    CHECK(engine.get(parse_spec("forward:relu:bias=0")).fn != nullptr);
+}
