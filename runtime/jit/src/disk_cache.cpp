@@ -90,9 +90,11 @@ std::optional<std::string> read_entry(const fs::path &path, std::string *key, st
         if (problem) *problem = why;
         return std::nullopt;
     };
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) return fail("cannot open");
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string data(static_cast<size_t>(in.tellg()), '\0');
+    in.seekg(0);
+    if (!in.read(data.data(), static_cast<std::streamsize>(data.size()))) return fail("cannot read");
     size_t at = 0;
     if (data.size() < sizeof kMagic || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
         return fail("not a reluforge cache entry (bad magic)");
