@@ -28,7 +28,8 @@ namespace {
 // run scalar code. Each shape tier is a specialization with the same loop names.
 struct Tier {
     Expr when;
-    int panel, block_rows, task_rows;
+    int panel, block_rows;
+    Expr task_rows;
     bool vectorized;
 };
 
@@ -39,10 +40,12 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     Var j = a.j, i = a.i;
     Var it("it"), ir("ir"), jo("jo"), ji("ji"), io("io"), ii("ii"), task("task"), ju("ju"), jv("jv");
     const int panel = s.block_vectors * vec;
+    // Fewer rows than a task: tasks of one register block (a run-time split factor, so that
+    // both cases share one copy of the code; a separate tier made objects ~40% larger).
+    Expr task_rows = select(a.rows >= s.task_rows, s.task_rows, s.block_rows);
     const std::vector<Tier> tiers = {
-        {a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, s.task_rows, true},
-        {a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, s.block_rows, true},
-        {a.cols >= vec, vec, 1, 1, true},
+        {a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, true},
+        {a.cols >= vec, vec, 1, Expr(1), true},
     };
     Func out = a.tiled, acc = a.acc;
     RVar r = a.r.x;
@@ -67,7 +70,7 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         acc.update().specialize(t.when).split(j, ju, jv, vec).reorder(jv, ju, i, r).vectorize(jv).unroll(ju).unroll(i);
         a.operand.specialize(t.when).vectorize(j, vec);
     }
-    tile(out, {Expr(), vec, 1, 1, false}, TailStrategy::GuardWithIf);
+    tile(out, {Expr(), vec, 1, Expr(1), false}, TailStrategy::GuardWithIf);
     acc.update().reorder(j, i, r);
 }
 
