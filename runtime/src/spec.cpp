@@ -1,6 +1,7 @@
 #include "reluforge/spec.h"
 
 #include "reluforge/error.h"
+#include "reluforge/fnv1a.h"
 
 #include <fmt/format.h>
 
@@ -326,14 +327,7 @@ std::string to_string(const KernelSpec &s) {
     return out;
 }
 
-std::uint64_t hash(const KernelSpec &spec) {
-    std::uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : to_string(spec)) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
+std::uint64_t hash(const KernelSpec &spec) { return fnv1a64(to_string(spec)); }
 
 std::string identifier(const KernelSpec &spec) {
     std::string id;

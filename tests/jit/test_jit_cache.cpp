@@ -1,6 +1,7 @@
 // The disk cache: reuse across engines and processes, corrupt entries rebuilt, the size cap,
 // and an unusable directory degrading to memory only.
 #include "reluforge/jit/disk_cache.h"
+#include "jit_test_support.h"
 #include "reluforge/jit/engine.h"
 #include "reluforge/reluforge.h"
 
@@ -14,22 +15,11 @@
 #include <unistd.h>
 
 using namespace reluforge;
+using jit_test::fresh_dir;
+using jit_test::quiet_options;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path fresh_dir(const std::string &name) {
-    fs::path d = fs::temp_directory_path() / ("reluforge-cache-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    return d;
-}
-
-jit::Options options_for(const fs::path &dir) {
-    jit::Options o;
-    o.cache_dir = dir;
-    o.quiet = true;
-    return o;
-}
 
 const KernelSpec kSpec = parse_spec("forward:leaky_relu(slope=0.5):bias=0");
 
@@ -63,12 +53,12 @@ std::string run(const std::string &command) {
 TEST_CASE("a second engine loads from the cache instead of compiling", "[jit][cache]") {
     const fs::path dir = fresh_dir("reuse");
     {
-        jit::Engine first(options_for(dir));
+        jit::Engine first(quiet_options(dir));
         CHECK(kernel_works(first.get(kSpec).fn));
         CHECK(first.stats().compiled == 1);
         CHECK(first.stats().loaded_from_disk == 0);
     }
-    jit::Engine second(options_for(dir));
+    jit::Engine second(quiet_options(dir));
     CHECK(kernel_works(second.get(kSpec).fn));
     CHECK(second.stats().compiled == 0);
     CHECK(second.stats().loaded_from_disk == 1);
@@ -85,7 +75,7 @@ TEST_CASE("truncated, bit-flipped and foreign entries are rebuilt, never loaded"
     const fs::path dir = fresh_dir("corrupt");
     std::string key;
     {
-        jit::Engine e(options_for(dir));
+        jit::Engine e(quiet_options(dir));
         e.get(kSpec);
         key = e.cache_key(kSpec, std::min(host_isa(), isa_limit()));
     }
@@ -95,7 +85,7 @@ TEST_CASE("truncated, bit-flipped and foreign entries are rebuilt, never loaded"
 
     auto corrupt_and_reload = [&](const std::function<void()> &damage) {
         damage();
-        jit::Engine e(options_for(dir));
+        jit::Engine e(quiet_options(dir));
         CHECK(kernel_works(e.get(kSpec).fn));
         CHECK(e.stats().corrupt_entries == 1);
         CHECK(e.stats().compiled == 1);
@@ -151,7 +141,7 @@ TEST_CASE("an unusable cache directory degrades to memory only, with a warning",
     const fs::path file = fresh_dir("not-a-dir");
     std::ofstream(file) << "a file where the cache directory would go";
     for (const fs::path &dir : {file / "cache", fs::path("/proc/reluforge-cache")}) {
-        jit::Engine e(options_for(dir));
+        jit::Engine e(quiet_options(dir));
         CHECK_FALSE(e.disk_cache_usable());
         CHECK_THAT(e.disk_cache_problem(), Catch::Contains(dir.string()));
         CHECK(e.stats().warnings == 1);

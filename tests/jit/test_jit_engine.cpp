@@ -1,4 +1,5 @@
 // The JIT engine: same results as AOT, compile once per kernel, thread safety.
+#include "jit_test_support.h"
 #include "reluforge/jit/engine.h"
 #include "reluforge/reluforge.h"
 #include "support/harness.h"
@@ -11,22 +12,11 @@
 #include <unistd.h>
 
 using namespace reluforge;
+using jit_test::fresh_dir;
+using jit_test::quiet_options;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path fresh_dir(const std::string &name) {
-    fs::path d = fs::temp_directory_path() / ("reluforge-test-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    return d;
-}
-
-jit::Options quiet_options(const fs::path &dir) {
-    jit::Options o;
-    o.cache_dir = dir;
-    o.quiet = true;
-    return o;
-}
 
 struct Policy {
     explicit Policy(KernelPolicy p) { set_kernel_policy(p); }

@@ -1,5 +1,7 @@
 #include "reluforge/jit/disk_cache.h"
 
+#include "reluforge/fnv1a.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -19,14 +21,7 @@ namespace {
 constexpr char kMagic[8] = {'R', 'F', 'K', 'E', 'R', 'N', '0', '1'};
 constexpr const char *kSuffix = ".rfk";
 
-std::uint64_t fnv1a(const char *p, size_t n) {
-    std::uint64_t h = 14695981039346656037ull;
-    for (size_t k = 0; k < n; k++) {
-        h ^= static_cast<unsigned char>(p[k]);
-        h *= 1099511628211ull;
-    }
-    return h;
-}
+std::uint64_t fnv1a(const char *p, size_t n) { return fnv1a64(std::string_view(p, n)); }
 
 template <typename T>
 void put(std::string &out, T v) {

@@ -1,6 +1,7 @@
 #include "reluforge/jit/engine.h"
 
 #include "reluforge/error.h"
+#include "reluforge/fnv1a.h"
 #include "reluforge/generator/compile.h"
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/cpu_schedule.h"
@@ -51,15 +52,6 @@ std::string compile_to_object(const KernelSpec &spec, Isa isa, const std::string
     return object;
 }
 
-std::uint64_t fnv1a(const std::string &s) {
-    std::uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 }  // namespace
 
 struct Engine::Impl {
@@ -93,7 +85,7 @@ struct Engine::Impl {
     }
 
     KernelFn produce(const KernelSpec &spec, Isa isa, const std::string &key) {
-        const std::string symbol = fmt::format("rf_jit_{:016x}_{}", fnv1a(key), to_string(isa));
+        const std::string symbol = fmt::format("rf_jit_{:016x}_{}", fnv1a64(key), to_string(isa));
         std::optional<std::string> object;
         if (cache) {
             std::string problem;
