@@ -1,0 +1,12 @@
+// Stand-ins when oneDNN or OpenBLAS is not installed: no competitors of that kind.
+#include "problem.h"
+
+namespace bench {
+#ifndef RELUFORGE_BENCH_ONEDNN
+std::vector<std::unique_ptr<Impl>> make_onednn(Problem &) { return {}; }
+#endif
+#ifndef RELUFORGE_BENCH_OPENBLAS
+std::vector<std::unique_ptr<Impl>> make_openblas(Problem &) { return {}; }
+const char *openblas_core() { return nullptr; }
+#endif
+}  // namespace bench

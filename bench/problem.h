@@ -1,0 +1,50 @@
+// One benchmark problem: a fused layer's data, and the interface every implementation offers.
+#pragma once
+
+#include <reluforge/reluforge.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+struct Shape {
+    int M, K, N;
+};
+
+// The activations compared, with the oneDNN/OpenBLAS equivalents each implementation builds.
+struct ActCase {
+    std::string name;  // reluforge activation text
+    reluforge::Activation act;
+};
+
+struct Problem {
+    Shape s;
+    ActCase act;
+    std::vector<float> x, w, b, y, z, dy, dx, dw, db, dz;  // row-major; W is [K,N]
+    float slope = 0.25f;                                   // prelu (shared)
+    Problem(Shape shape, ActCase a);
+};
+
+// An implementation of the forward (Y and Z) and backward (dX, dW, db from dY and Z) of a
+// problem. Construction does whatever one-time work the implementation allows (packing, plans).
+class Impl {
+public:
+    virtual ~Impl() = default;
+    virtual std::string name() const = 0;
+    virtual void forward(Problem &p) = 0;
+    virtual void backward(Problem &p) = 0;
+    virtual bool has_backward() const { return true; }
+};
+
+std::unique_ptr<Impl> make_reluforge(Problem &p);
+std::vector<std::unique_ptr<Impl>> make_onednn(Problem &p);   // plain, prepacked
+std::vector<std::unique_ptr<Impl>> make_openblas(Problem &p);
+const char *openblas_core();  // nullptr when OpenBLAS is not built in
+
+// Scalar float act and act' for the unfused baselines.
+float act_value(const reluforge::Activation &a, float z, float slope);
+float act_grad(const reluforge::Activation &a, float z, float slope);
+
+}  // namespace bench

@@ -1,0 +1,185 @@
+// reluforge-bench: reluforge's fused kernels against oneDNN (matmul + bias + eltwise post-op,
+// plain and with prepacked weights) and OpenBLAS (sgemm + a separate pass), forward and
+// backward, in one process and alternating, with the machine's measured peak.
+#include "peak.h"
+#include "problem.h"
+
+#include <reluforge/jit/engine.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <unistd.h>
+
+#ifdef RELUFORGE_BENCH_OPENMP
+#include <omp.h>
+#endif
+#ifdef RELUFORGE_BENCH_OPENBLAS
+extern "C" void openblas_set_num_threads(int);
+#endif
+
+using namespace bench;
+
+namespace {
+
+std::vector<Shape> parse_shapes(const std::vector<std::string> &texts) {
+    std::vector<Shape> out;
+    for (const auto &t : texts) {
+        Shape s{};
+        if (std::sscanf(t.c_str(), "%dx%dx%d", &s.M, &s.K, &s.N) != 3 || s.M < 1 || s.K < 1 || s.N < 1) {
+            throw CLI::ValidationError("--shapes", "'" + t + "' is not MxKxN");
+        }
+        out.push_back(s);
+    }
+    return out;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+// Largest |a - b| relative to the largest |b|: a cheap check that the implementations agree.
+double max_rel_diff(const std::vector<float> &a, const std::vector<float> &b) {
+    double worst = 0, scale = 1e-30;
+    for (size_t k = 0; k < a.size(); k++) {
+        worst = std::max(worst, double(std::abs(a[k] - b[k])));
+        scale = std::max(scale, double(std::abs(b[k])));
+    }
+    return worst / scale;
+}
+
+struct Row {
+    std::string shape, act, pass, impl;
+    double ms, gflops, peak_pct, ours_speedup;
+};
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    // OpenBLAS reads OPENBLAS_CORETYPE when it loads; an inherited value (these machines set
+    // Haswell) forces its AVX2 kernels. Start again without it unless asked to keep it.
+    bool keep_coretype = false;
+    for (int a = 1; a < argc; a++) keep_coretype |= std::string(argv[a]) == "--keep-openblas-coretype";
+    if (std::getenv("OPENBLAS_CORETYPE") && !keep_coretype) {
+        fmt::print("reluforge-bench: unsetting OPENBLAS_CORETYPE={} so that OpenBLAS picks its best kernels\n",
+                   std::getenv("OPENBLAS_CORETYPE"));
+        ::unsetenv("OPENBLAS_CORETYPE");
+        ::execv("/proc/self/exe", argv);
+    }
+
+    CLI::App app{"reluforge-bench: fused activation layers against oneDNN and OpenBLAS"};
+    std::vector<std::string> shape_texts{"512x512x512",   "1024x1024x1024", "2048x2048x2048",
+                                         "64x1024x4096",  "4096x1024x64",   "256x4096x1024",
+                                         "8192x64x256",   "16384x32x128",   "1024x128x1024"};
+    std::vector<std::string> act_texts{"relu", "gelu", "silu", "elu", "leaky_relu", "prelu"};
+    int threads = 1, reps = 11;
+    std::string csv, json;
+    bool forward_only = false, backward_only = false;
+    app.add_option("--shapes", shape_texts, "MxKxN shapes")->delimiter(',')->capture_default_str();
+    app.add_option("--acts", act_texts, "activations (spec syntax)")->delimiter(',')->capture_default_str();
+    app.add_option("--threads", threads, "threads for every implementation")->capture_default_str();
+    app.add_option("--reps", reps, "timed repetitions per implementation (medians are reported)")->capture_default_str();
+    app.add_option("--csv", csv, "also write the table as CSV");
+    app.add_option("--json", json, "also write the table as JSON");
+    app.add_flag("--forward-only", forward_only);
+    app.add_flag("--backward-only", backward_only);
+    app.add_flag("--keep-openblas-coretype", keep_coretype, "keep an inherited OPENBLAS_CORETYPE");
+    CLI11_PARSE(app, argc, argv);
+    const auto shapes = parse_shapes(shape_texts);
+
+    reluforge::jit::Options jo;
+    jo.quiet = true;
+    reluforge::jit::enable(jo);
+    reluforge::set_num_threads(threads);
+#ifdef RELUFORGE_BENCH_OPENMP
+    omp_set_num_threads(threads);
+#endif
+#ifdef RELUFORGE_BENCH_OPENBLAS
+    openblas_set_num_threads(threads);
+#endif
+    const double peak1 = measure_peak_gflops();
+    const double peak = peak1 * threads;
+    fmt::print("machine peak: {:.1f} GFLOP/s per thread ({} FMA, measured); {} thread(s): {:.1f}\n", peak1, peak_isa(), threads, peak);
+    fmt::print("reluforge kernels: {}; OpenBLAS core: {}; oneDNN: {}\n", reluforge::to_string(reluforge::host_isa()),
+               openblas_core() ? openblas_core() : "not built in",
+#ifdef RELUFORGE_BENCH_ONEDNN
+               "2.6"
+#else
+               "not built in"
+#endif
+    );
+
+    std::vector<Row> rows;
+    fmt::print("\n{:<16} {:<11} {:<4} {:<17} {:>9} {:>8} {:>6} {:>9}\n", "M x K x N", "act", "pass", "implementation", "median ms", "GFLOP/s", "%peak", "ours/it");
+    for (const Shape &s : shapes) {
+        for (const auto &act_text : act_texts) {
+            Problem p(s, {act_text, reluforge::parse_activation(act_text)});
+            std::vector<std::unique_ptr<Impl>> impls;
+            impls.push_back(make_reluforge(p));  // first: it leaves Z for the others' backward
+            for (auto &i : make_onednn(p)) impls.push_back(std::move(i));
+            for (auto &i : make_openblas(p)) impls.push_back(std::move(i));
+
+            for (int pass = 0; pass < 2; pass++) {
+                if ((pass == 0 && backward_only) || (pass == 1 && forward_only)) continue;
+                const double flops = (pass == 0 ? 2.0 : 4.0) * s.M * double(s.K) * s.N;
+                std::map<std::string, std::vector<double>> times;
+                std::map<std::string, std::vector<float>> results;
+                for (int r = -1; r < reps; r++) {  // r = -1 warms up
+                    for (auto &impl : impls) {
+                        if (pass == 1 && !impl->has_backward()) continue;
+                        auto t0 = std::chrono::steady_clock::now();
+                        pass == 0 ? impl->forward(p) : impl->backward(p);
+                        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+                        if (r >= 0) times[impl->name()].push_back(ms);
+                        if (r == -1) results[impl->name()] = pass == 0 ? p.y : p.dx;
+                    }
+                }
+                const double ours = median(times["reluforge"]);
+                for (auto &impl : impls) {
+                    if (!times.count(impl->name())) continue;
+                    const double ms = median(times[impl->name()]);
+                    const double gf = flops / (ms * 1e-3) * 1e-9;
+                    rows.push_back({fmt::format("{}x{}x{}", s.M, s.K, s.N), act_text, pass == 0 ? "fwd" : "bwd", impl->name(), ms, gf, 100.0 * gf / peak, ms / ours});
+                    const Row &row = rows.back();
+                    fmt::print("{:<16} {:<11} {:<4} {:<17} {:>9.3f} {:>8.1f} {:>5.0f}% {:>8.2f}x\n", row.shape, row.act, row.pass, row.impl, row.ms, row.gflops, row.peak_pct, row.ours_speedup);
+                    const double diff = max_rel_diff(results[impl->name()], results["reluforge"]);
+                    if (diff > 1e-3) fmt::print("  warning: {} differs from reluforge by {:.2e} (relative to the largest value)\n", impl->name(), diff);
+                }
+            }
+        }
+    }
+    // Geometric means of ours/competitor per pass, over everything measured.
+    std::map<std::string, std::pair<double, int>> geo;
+    for (const Row &r : rows) {
+        if (r.impl == "reluforge") continue;
+        auto &g = geo[r.pass + " vs " + r.impl];
+        g.first += std::log(r.ours_speedup);
+        g.second++;
+    }
+    fmt::print("\ngeometric mean speedup of reluforge:\n");
+    for (const auto &[k, g] : geo) fmt::print("  {:<28} {:.2f}x over {} cases\n", k, std::exp(g.first / g.second), g.second);
+
+    if (!csv.empty()) {
+        std::ofstream out(csv);
+        out << "shape,act,pass,impl,median_ms,gflops,peak_pct,reluforge_speedup\n";
+        for (const Row &r : rows) out << fmt::format("{},{},{},{},{:.4f},{:.2f},{:.1f},{:.3f}\n", r.shape, r.act, r.pass, r.impl, r.ms, r.gflops, r.peak_pct, r.ours_speedup);
+    }
+    if (!json.empty()) {
+        std::ofstream out(json);
+        out << fmt::format("{{\"peak_gflops_per_thread\": {:.2f}, \"threads\": {}, \"rows\": [\n", peak1, threads);
+        for (size_t k = 0; k < rows.size(); k++) {
+            const Row &r = rows[k];
+            out << fmt::format("  {{\"shape\": \"{}\", \"act\": \"{}\", \"pass\": \"{}\", \"impl\": \"{}\", \"median_ms\": {:.4f}, \"gflops\": {:.2f}, \"peak_pct\": {:.1f}, \"reluforge_speedup\": {:.3f}}}{}\n",
+                               r.shape, r.act, r.pass, r.impl, r.ms, r.gflops, r.peak_pct, r.ours_speedup, k + 1 < rows.size() ? "," : "");
+        }
+        out << "]}\n";
+    }
+    return 0;
+}
