@@ -7,6 +7,8 @@
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/schedules/default_table.h"
 
+#include "reluforge_codegen_id.h"
+
 #include <HalideRuntime.h>
 #include <fmt/format.h>
 #include <llvm/Config/llvm-config.h>
@@ -152,8 +154,8 @@ std::string Engine::cache_key(const KernelSpec &spec, Isa isa) const {
     static const std::string targets[] = {sched::x86_target(Isa::sse41).to_string(),
                                           sched::x86_target(Isa::avx2).to_string(),
                                           sched::x86_target(Isa::avx512).to_string()};
-    return fmt::format("reluforge {}|halide {}|llvm {}|{}|{}|{}", version, RELUFORGE_HALIDE_VERSION,
-                       LLVM_VERSION_STRING, to_string(spec), targets[static_cast<int>(isa)],
+    return fmt::format("reluforge {} ({})|halide {}|llvm {}|{}|{}|{}", version, RELUFORGE_CODEGEN_ID,
+                       RELUFORGE_HALIDE_VERSION, LLVM_VERSION_STRING, to_string(spec), targets[static_cast<int>(isa)],
                        sched::to_string(sched::default_cpu_schedule(spec, isa)));
 }
 

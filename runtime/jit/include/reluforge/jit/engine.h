@@ -40,7 +40,8 @@ public:
     KernelHandle get(const KernelSpec &spec);  // the best ISA here, up to the limit
 
     Stats stats() const;
-    // What decides reuse: reluforge, Halide and LLVM versions, spec, target and schedule.
+    // What decides reuse: reluforge's version and code-generator sources, Halide and LLVM
+    // versions, spec, target and schedule.
     std::string cache_key(const KernelSpec &spec, Isa isa) const;
     bool disk_cache_usable() const;
     std::string disk_cache_problem() const;
