@@ -74,6 +74,17 @@ Expr erfc_(Expr x) {
 }
 Expr sigmoid(Expr x) { return 1.0f / (1.0f + exp_(-x)); }
 
+// σ(x) and σ(-x) = 1 - σ(x) from one exp, e = exp(-x), without cancellation; right at e = 0 and
+// e = inf too. Each exp is an inlined polynomial: sharing them keeps objects (and compile and
+// JIT-link times) smaller.
+struct SigmoidPair {
+    Expr pos, neg;
+};
+SigmoidPair sigmoid_pair(Expr x) {
+    Expr e = exp_(-x);
+    return {1.0f / (1.0f + e), 1.0f / (1.0f + 1.0f / e)};
+}
+
 // NaN tested on the bits. Halide 14 with LLVM 14 lowers select(z <= 0, 0, z) to a vmaxps that
 // returns 0 for NaN even inside strict_float (and with the StrictFloat target feature), so no
 // float predicate can be trusted to pick the NaN branch; an integer compare cannot be folded.
@@ -139,14 +150,12 @@ Expr derivative_value(const Activation &a, Expr z, Expr slope) {
         } else {
             // s = σ(2u) = (1 + t)/2 and 1 - s = σ(-2u), so 1 - t² = 4 s (1 - s).
             Expr u = kGeluTanhK * (z + kGeluTanhC * z * z * z);
-            Expr s = 1.0f / (1.0f + exp_(-2.0f * u));
-            Expr sc = 1.0f / (1.0f + exp_(2.0f * u));
-            return s + 2.0f * z * s * sc * kGeluTanhK * (1.0f + 3.0f * kGeluTanhC * z * z);
+            SigmoidPair s = sigmoid_pair(2.0f * u);
+            return s.pos + 2.0f * z * s.pos * s.neg * kGeluTanhK * (1.0f + 3.0f * kGeluTanhC * z * z);
         }
     case Act::silu: {
-        Expr s = sigmoid(z);
-        Expr sc = 1.0f / (1.0f + exp_(z));  // 1 - σ(z) without cancellation
-        return s * (1.0f + z * sc);
+        SigmoidPair s = sigmoid_pair(z);
+        return s.pos * (1.0f + z * s.neg);
     }
     case Act::mish: {
         // t = tanh(softplus(z)); 1 - t² = sech²(softplus) = 4 / (q + 1/q)² with q = 1 + e^z.
@@ -154,7 +163,8 @@ Expr derivative_value(const Activation &a, Expr z, Expr slope) {
         Expr t = tanh_(log1p_(e));
         Expr q = 1.0f + e;
         Expr r = q + 1.0f / q;
-        return t + z * sigmoid(z) * (4.0f / (r * r));
+        Expr sig = 1.0f / (1.0f + 1.0f / e);  // σ(z) from the same exp
+        return t + z * sig * (4.0f / (r * r));
     }
     case Act::softplus: {
         Expr bz = a.beta * z;
