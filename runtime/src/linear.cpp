@@ -75,12 +75,11 @@ std::vector<KernelSpec> Linear::kernel_specs(const Linear *prev) const {
 }
 
 void Linear::forward(const ForwardArgs &a) const {
-    const bool save_aux = a.aux.given() && save_ != Save::y;
     if (a.aux.given() && save_ == Save::y && a.aux.data != a.y.data) {
         throw Error(ErrorCode::bad_argument,
                     "bad argument: this layer saves Y for backward; pass y itself as aux, or no aux");
     }
-    const KernelSpec spec = forward_spec(save_aux, a.counts.given());
+    const KernelSpec spec = forward_spec(a.aux.given(), a.counts.given());
     std::vector<Tensor> args{a.x, a.w};
     push_if(args, bias_, a.b);
     push_if(args, act_.kind == Act::prelu, a.slope);

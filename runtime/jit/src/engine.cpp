@@ -60,6 +60,7 @@ struct Engine::Impl {
     Options options;
     std::unique_ptr<llvm::orc::LLJIT> jit;
     std::unique_ptr<DiskCache> cache;
+    std::string cache_problem;  // why there is no disk cache, when there is none
     mutable std::mutex mutex;  // kernels and stats
     std::map<std::string, std::shared_future<KernelFn>> kernels;
     std::mutex link_mutex;
@@ -138,6 +139,7 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
     if (impl_->options.use_disk_cache) {
         impl_->cache = std::make_unique<DiskCache>(impl_->options.cache_dir, impl_->options.cache_cap_bytes);
         if (!impl_->cache->usable()) {
+            impl_->cache_problem = impl_->cache->problem();
             impl_->warn("kernel cache disabled (" + impl_->cache->problem() + "); JIT kernels are kept in memory only");
             impl_->cache.reset();
         }
@@ -197,7 +199,7 @@ Stats Engine::stats() const {
 
 bool Engine::disk_cache_usable() const { return impl_->cache != nullptr; }
 std::string Engine::disk_cache_problem() const {
-    return impl_->cache ? std::string() : DiskCache(impl_->options.cache_dir, 0).problem();
+    return impl_->cache_problem;
 }
 
 namespace {
