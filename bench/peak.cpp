@@ -44,10 +44,8 @@ bool has_avx512() {
 
 }  // namespace
 
-const char *peak_isa() { return has_avx512() ? "avx512" : "avx2"; }
-
-double measure_peak_gflops() {
-    const bool wide = has_avx512();
+double measure_peak_gflops(bool allow_avx512) {
+    const bool wide = allow_avx512 && has_avx512();
     const long iters = 2'000'000;
     const double flops = 2.0 * (wide ? 16 * 24 : 8 * 12) * double(iters);
     std::vector<double> rates;

@@ -63,14 +63,29 @@ struct Row {
 }  // namespace
 
 int main(int argc, char **argv) {
-    // OpenBLAS reads OPENBLAS_CORETYPE when it loads; an inherited value (these machines set
-    // Haswell) forces its AVX2 kernels. Start again without it unless asked to keep it.
+    // OpenBLAS reads OPENBLAS_CORETYPE and oneDNN DNNL_MAX_CPU_ISA when they load. An inherited
+    // OPENBLAS_CORETYPE (these machines set Haswell) forces OpenBLAS's AVX2 kernels; --isa caps
+    // all three libraries alike. Start again with the environment that asks for.
     bool keep_coretype = false;
-    for (int a = 1; a < argc; a++) keep_coretype |= std::string(argv[a]) == "--keep-openblas-coretype";
-    if (std::getenv("OPENBLAS_CORETYPE") && !keep_coretype) {
-        fmt::print("reluforge-bench: unsetting OPENBLAS_CORETYPE={} so that OpenBLAS picks its best kernels\n",
-                   std::getenv("OPENBLAS_CORETYPE"));
-        ::unsetenv("OPENBLAS_CORETYPE");
+    std::string isa_text = "host";
+    for (int a = 1; a < argc; a++) {
+        keep_coretype |= std::string(argv[a]) == "--keep-openblas-coretype";
+        if (std::string(argv[a]) == "--isa" && a + 1 < argc) isa_text = argv[a + 1];
+    }
+    const char *want_core = isa_text == "avx2" ? "Haswell" : isa_text == "sse41" ? "Nehalem" : nullptr;
+    const char *want_dnnl = isa_text == "avx2" ? "AVX2" : isa_text == "sse41" ? "SSE41" : nullptr;
+    auto env_is = [](const char *name, const char *want) {
+        const char *v = std::getenv(name);
+        return want ? v && std::string(v) == want : v == nullptr;
+    };
+    if (!std::getenv("RELUFORGE_BENCH_CHILD") &&
+        (!(keep_coretype || env_is("OPENBLAS_CORETYPE", want_core)) || !env_is("DNNL_MAX_CPU_ISA", want_dnnl))) {
+        if (const char *inherited = std::getenv("OPENBLAS_CORETYPE"); inherited && !want_core && !keep_coretype) {
+            fmt::print("reluforge-bench: unsetting OPENBLAS_CORETYPE={} so that OpenBLAS picks its best kernels\n", inherited);
+        }
+        if (!keep_coretype) want_core ? ::setenv("OPENBLAS_CORETYPE", want_core, 1) : ::unsetenv("OPENBLAS_CORETYPE");
+        want_dnnl ? ::setenv("DNNL_MAX_CPU_ISA", want_dnnl, 1) : ::unsetenv("DNNL_MAX_CPU_ISA");
+        ::setenv("RELUFORGE_BENCH_CHILD", "1", 1);
         ::execv("/proc/self/exe", argv);
     }
 
@@ -91,6 +106,8 @@ int main(int argc, char **argv) {
     app.add_flag("--forward-only", forward_only);
     app.add_flag("--backward-only", backward_only);
     app.add_flag("--keep-openblas-coretype", keep_coretype, "keep an inherited OPENBLAS_CORETYPE");
+    app.add_option("--isa", isa_text, "cap every implementation at this ISA: host, avx512, avx2, sse41")
+        ->check(CLI::IsMember({"host", "avx512", "avx2", "sse41"}))->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     const auto shapes = parse_shapes(shape_texts);
 
@@ -98,16 +115,18 @@ int main(int argc, char **argv) {
     jo.quiet = true;
     reluforge::jit::enable(jo);
     reluforge::set_num_threads(threads);
+    if (isa_text != "host") reluforge::set_isa_limit(reluforge::parse_isa(isa_text));
+    const bool wide = reluforge::isa_limit() >= reluforge::Isa::avx512 && reluforge::host_isa() >= reluforge::Isa::avx512;
 #ifdef RELUFORGE_BENCH_OPENMP
     omp_set_num_threads(threads);
 #endif
 #ifdef RELUFORGE_BENCH_OPENBLAS
     openblas_set_num_threads(threads);
 #endif
-    const double peak1 = measure_peak_gflops();
+    const double peak1 = measure_peak_gflops(wide);
     const double peak = peak1 * threads;
-    fmt::print("machine peak: {:.1f} GFLOP/s per thread ({} FMA, measured); {} thread(s): {:.1f}\n", peak1, peak_isa(), threads, peak);
-    fmt::print("reluforge kernels: {}; OpenBLAS core: {}; oneDNN: {}\n", reluforge::to_string(reluforge::host_isa()),
+    fmt::print("machine peak: {:.1f} GFLOP/s per thread ({} FMA, measured); {} thread(s): {:.1f}\n", peak1, wide ? "avx512" : "avx2", threads, peak);
+    fmt::print("reluforge kernels: {}; OpenBLAS core: {}; oneDNN: {}\n", reluforge::to_string(std::min(reluforge::host_isa(), reluforge::isa_limit())),
                openblas_core() ? openblas_core() : "not built in",
 #ifdef RELUFORGE_BENCH_ONEDNN
                "2.6"

@@ -1,5 +1,7 @@
-// ISA variants: every library carries avx512, avx2 and sse41 kernels; the runtime picks the best
-// this CPU runs, can be capped, and every variant the CPU runs is correct. Thread-count control.
+// Variants: every library carries avx512, avx2 and sse41 kernels, each with the schedule variants
+// of the default table (by shape rule); the runtime picks the best ISA this CPU runs and the
+// variant for the call's shape, and every variant the CPU runs is correct, tails of each tile
+// size included. Thread-count control.
 #include "support/harness.h"
 
 #include "reluforge/reluforge.h"
@@ -7,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <set>
 
 using namespace reluforge;
 
@@ -14,6 +17,10 @@ namespace {
 struct IsaLimit {
     explicit IsaLimit(Isa isa) { set_isa_limit(isa); }
     ~IsaLimit() { set_isa_limit(Isa::avx512); }
+};
+struct ForcedRule {
+    explicit ForcedRule(const std::string &rule) { force_shape_rule(rule); }
+    ~ForcedRule() { force_shape_rule(std::nullopt); }
 };
 }  // namespace
 
@@ -29,25 +36,53 @@ TEST_CASE("the best variant for this CPU is chosen, and a cap lowers it", "[disp
     }
 }
 
+TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
+    const KernelSpec fwd = parse_spec("forward:relu:save=mask"), bwd = parse_spec("backward_data:relu");
+    std::set<std::string> fwd_rules, bwd_rules;
+    for (const auto &v : registered_variants()) {
+        if (v.spec == to_string(fwd)) fwd_rules.insert(v.shape_rule);
+        if (v.spec == to_string(bwd)) bwd_rules.insert(v.shape_rule);
+    }
+    CHECK(fwd_rules == std::set<std::string>{"", "k<=64"});
+    CHECK(bwd_rules == std::set<std::string>{"", "n<=64"});
+    CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == "k<=64");
+    CHECK(find_kernel(fwd, {4096, 64, 1024}).shape_rule == "");
+    CHECK(find_kernel(fwd).shape_rule == "");
+    CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule == "n<=64");
+    ForcedRule forced("");
+    CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == "");
+}
+
 TEST_CASE("every variant this CPU runs matches the reference", "[dispatch]") {
+    std::set<std::string> rules;
+    for (const auto &v : registered_variants()) rules.insert(v.shape_rule);
+    // Shapes beyond the harness's: more rows than 8 tasks of the deep variant (whole tasks, and
+    // a shifted last one), columns past whole panels on every ISA, depths on both sides of 64.
+    auto shapes = cases::shapes();
+    shapes.push_back({389, 37, 131});
+    shapes.push_back({401, 70, 67});
     unsigned seed = 900;
-    for (Isa isa : {Isa::sse41, Isa::avx2}) {
+    for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
         if (isa > host_isa()) continue;
         IsaLimit limit(isa);
-        for (const char *text : {"relu", "gelu(approximate=tanh)", "prelu(slopes=per_column)", "elu(alpha=0.5)"}) {
-            for (const auto &layer : cases::layers(parse_activation(text))) {
-                for (const auto &shape : cases::shapes()) {
-                    INFO(to_string(isa) << " " << cases::describe(layer) << " M,K,N=" << shape.M << ","
-                                        << shape.K << "," << shape.N);
-                    auto f = cases::check_forward(layer, shape, seed++, true);
-                    INFO(f.report);
-                    CHECK(f.failed == 0);
-                    auto b = cases::check_backward(layer, shape, seed++, false);
-                    INFO(b.report);
-                    CHECK(b.failed == 0);
-                    auto c = cases::check_chained(layer, shape, seed++, false);
-                    INFO(c.report);
-                    CHECK(c.failed == 0);
+        for (const std::string &rule : rules) {
+            ForcedRule forced(rule);
+            for (const char *text : {"relu", "gelu(approximate=tanh)", "prelu(slopes=per_column)"}) {
+                for (const auto &layer : cases::layers(parse_activation(text))) {
+                    CHECK(find_kernel(layer.forward_spec(), {1, 1, 1}).isa == isa);
+                    for (const auto &shape : shapes) {
+                        INFO(to_string(isa) << " rule '" << rule << "' " << cases::describe(layer) << " M,K,N="
+                                            << shape.M << "," << shape.K << "," << shape.N);
+                        auto f = cases::check_forward(layer, shape, seed++, true);
+                        INFO(f.report);
+                        CHECK(f.failed == 0);
+                        auto b = cases::check_backward(layer, shape, seed++, false);
+                        INFO(b.report);
+                        CHECK(b.failed == 0);
+                        auto c = cases::check_chained(layer, shape, seed++, false);
+                        INFO(c.report);
+                        CHECK(c.failed == 0);
+                    }
                 }
             }
         }

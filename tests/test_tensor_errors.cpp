@@ -81,8 +81,9 @@ TEST_CASE("run_kernel checks the argument count, the spec and that a kernel exis
     expect_error([&] { run_kernel("forward:relu:bias=1:weight=kn:save=mask", {a.x, a.w, a.b, a.y}); },
                  ErrorCode::bad_argument, "takes 5 tensors (x, w, b, y, mask), got 4");
     expect_error([&] { run_kernel("forward:relu:bogus=1", {a.x}); }, ErrorCode::bad_spec, "unknown key 'bogus'");
-    expect_error([&] { run_kernel("forward:relu:bias=0:weight=nk:save=mask", {a.x, a.w, a.y, a.aux}); },
-                 ErrorCode::no_kernel, "no kernel registered for spec 'forward:relu:bias=0:weight=nk:save=mask:counts=0:dtype=f32'");
+    // Tensors are checked first (their shape picks the variant), then the kernel is looked up.
+    expect_error([&] { run_kernel("forward:softplus(beta=3,threshold=20):bias=0", {a.x, a.w, a.y}); },
+                 ErrorCode::no_kernel, "no kernel registered for spec 'forward:softplus(beta=3,threshold=20):bias=0:weight=kn:save=none:counts=0:dtype=f32'");
 }
 
 TEST_CASE("layer-level misuse is refused", "[errors]") {

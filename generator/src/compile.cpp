@@ -1,8 +1,7 @@
 #include "reluforge/generator/compile.h"
 
 #include "reluforge/generator/algorithm.h"
-#include "reluforge/schedules/cpu_schedule.h"
-#include "reluforge/schedules/default_table.h"
+#include "reluforge/schedules/apply_cpu.h"
 
 #include <Halide.h>
 #include <fmt/format.h>
@@ -12,15 +11,15 @@
 
 namespace reluforge::gen {
 
-std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Isa isa) {
-    return fmt::format("rf_{}_{:016x}_{}", library, hash(spec), to_string(isa));
+std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Isa isa, std::size_t variant) {
+    return fmt::format("rf_{}_{:016x}_{}_{}", library, hash(spec), to_string(isa), variant);
 }
 
-void compile_kernel_object(const KernelSpec &spec, Isa isa, const std::string &symbol,
-                           const std::string &object_path) {
+void compile_kernel_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
+                           const std::string &symbol, const std::string &object_path) {
     Algorithm a = build_algorithm(spec);
     const Halide::Target target = sched::x86_target(isa);
-    sched::apply_cpu_schedule(a, sched::default_cpu_schedule(spec, isa), target);
+    sched::apply_cpu_schedule(a, schedule, target);
     Halide::Pipeline p(a.outputs);
     Halide::Module m = p.compile_to_module(a.inputs, symbol, target);
     std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path}};

@@ -1,5 +1,6 @@
 #include "reluforge/error.h"
 #include "reluforge/generator/compile.h"
+#include "reluforge/schedules/default_table.h"
 #include "reluforge/signature.h"
 
 #include <Halide.h>
@@ -76,9 +77,13 @@ std::string registration_source(const LibraryRequest &req) {
     std::string decls, entries;
     for (const auto &spec : req.specs) {
         for (Isa isa : req.isas) {
-            const std::string sym = kernel_symbol(req.name, spec, isa) + "_argv";
-            decls += fmt::format("int {}(void **);\n", sym);
-            entries += fmt::format("    {{\"{}\", {}, {}}},\n", to_string(spec), isa_enumerator(isa), sym);
+            const auto variants = sched::default_cpu_schedules(spec, isa);
+            for (std::size_t v = 0; v < variants.size(); v++) {
+                const std::string sym = kernel_symbol(req.name, spec, isa, v) + "_argv";
+                decls += fmt::format("int {}(void **);\n", sym);
+                entries += fmt::format("    {{\"{}\", {}, \"{}\", {}}},\n", to_string(spec), isa_enumerator(isa),
+                                       variants[v].shape_rule, sym);
+            }
         }
     }
     return fmt::format(
@@ -107,9 +112,12 @@ void emit_library(const LibraryRequest &req) {
     std::vector<std::string> objects;
     for (const auto &spec : req.specs) {
         for (Isa isa : req.isas) {
-            const std::string sym = kernel_symbol(req.name, spec, isa);
-            objects.push_back((work / (sym + ".o")).string());
-            compile_kernel_object(spec, isa, sym, objects.back());
+            const auto variants = sched::default_cpu_schedules(spec, isa);
+            for (std::size_t v = 0; v < variants.size(); v++) {
+                const std::string sym = kernel_symbol(req.name, spec, isa, v);
+                objects.push_back((work / (sym + ".o")).string());
+                compile_kernel_object(spec, isa, variants[v].schedule, sym, objects.back());
+            }
         }
     }
     const fs::path lib = dir / fmt::format("lib{}.a", req.name);

@@ -12,19 +12,47 @@
 namespace reluforge {
 namespace {
 
+// The variants of one spec on one ISA, in the order they are tried; the rule "" comes last.
+// JIT variants start with null functions and are compiled on first use.
+struct Variants {
+    std::vector<ShapeRule> rules;
+    std::vector<KernelFn> fns;
+
+    void add(ShapeRule rule, KernelFn fn) {
+        for (std::size_t v = 0; v < rules.size(); v++) {
+            if (rules[v].text() == rule.text()) {
+                fns[v] = fn;  // the same variant from another library: either will do
+                return;
+            }
+        }
+        const bool any = rule.any();
+        auto at = any ? rules.size() : static_cast<std::size_t>(std::find_if(rules.begin(), rules.end(), [](const ShapeRule &r) { return r.any(); }) - rules.begin());
+        rules.insert(rules.begin() + static_cast<std::ptrdiff_t>(at), std::move(rule));
+        fns.insert(fns.begin() + static_cast<std::ptrdiff_t>(at), fn);
+    }
+};
+
 struct Registry {
     std::mutex mutex;
-    std::map<std::string, std::map<Isa, KernelFn>, std::less<>> kernels;
+    std::map<std::string, std::map<Isa, Variants>, std::less<>> kernels;
     // JIT kernels by spec and the ISA cap they were built under.
-    std::map<std::pair<std::string, Isa>, KernelFn> jit_kernels;
+    std::map<std::pair<std::string, Isa>, Variants> jit_kernels;
 };
 
 std::atomic<KernelPolicy> g_policy{KernelPolicy::jit_allowed};
-std::atomic<KernelProvider> g_provider{nullptr};
+std::mutex g_provider_mutex;
+JitProvider g_provider{nullptr, nullptr};
+std::atomic<bool> g_forcing{false};
+std::string g_forced_rule;  // set only while no kernels run (tests)
 
 Registry &registry() {
     static Registry r;  // constructed on first use, so static registration order does not matter
     return r;
+}
+
+JitProvider provider() {
+    std::lock_guard lock(g_provider_mutex);
+    return g_provider;
 }
 
 }  // namespace
@@ -32,8 +60,30 @@ Registry &registry() {
 bool register_kernels(const KernelEntry *entries, std::size_t count) {
     auto &r = registry();
     std::lock_guard lock(r.mutex);
-    for (std::size_t k = 0; k < count; k++) r.kernels[entries[k].spec][entries[k].isa] = entries[k].fn;
+    for (std::size_t k = 0; k < count; k++) {
+        r.kernels[entries[k].spec][entries[k].isa].add(ShapeRule::parse(entries[k].shape_rule), entries[k].fn);
+    }
     return true;
+}
+
+std::size_t select_variant(const std::vector<ShapeRule> &rules, const Shape &shape) {
+    if (g_forcing) {
+        for (std::size_t v = 0; v < rules.size(); v++) {
+            if (rules[v].text() == g_forced_rule) return v;
+        }
+    }
+    for (std::size_t v = 0; v + 1 < rules.size(); v++) {
+        if (rules[v].holds(shape)) return v;
+    }
+    return rules.size() - 1;
+}
+
+void force_shape_rule(std::optional<std::string> rule) {
+    g_forcing = false;
+    if (rule) {
+        g_forced_rule = ShapeRule::parse(*rule).text();
+        g_forcing = true;
+    }
 }
 
 void set_kernel_policy(KernelPolicy policy) { g_policy = policy; }
@@ -46,9 +96,12 @@ const char *to_string(KernelPolicy p) {
     }
     return "?";
 }
-void set_jit_provider(KernelProvider provider) { g_provider = provider; }
+void set_jit_provider(JitProvider p) {
+    std::lock_guard lock(g_provider_mutex);
+    g_provider = p;
+}
 
-KernelHandle find_kernel(const KernelSpec &spec) {
+KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape) {
     const std::string text = to_string(spec);
     const Isa best = std::min(host_isa(), isa_limit());
     const KernelPolicy policy = g_policy;
@@ -59,22 +112,35 @@ KernelHandle find_kernel(const KernelSpec &spec) {
         if (auto it = r.kernels.find(text); it != r.kernels.end()) {
             aot_spec_known = true;
             for (auto v = it->second.rbegin(); v != it->second.rend(); ++v) {
-                if (v->first <= best) return {text, v->first, v->second};
+                if (v->first > best) continue;
+                const std::size_t k = select_variant(v->second.rules, shape);
+                return {text, v->first, v->second.rules[k].text(), v->second.fns[k]};
             }
         }
     }
-    const KernelProvider provider = g_provider;
-    if (policy != KernelPolicy::aot_only && provider) {
+    const JitProvider jit = provider();
+    if (policy != KernelPolicy::aot_only && jit.compile) {
+        std::size_t k = 0;
+        ShapeRule rule;
         {
-            std::lock_guard lock(r.mutex);
-            if (auto it = r.jit_kernels.find({text, best}); it != r.jit_kernels.end()) {
-                return {text, best, it->second, true};
+            std::unique_lock lock(r.mutex);
+            auto it = r.jit_kernels.find({text, best});
+            if (it == r.jit_kernels.end()) {
+                lock.unlock();
+                Variants fresh;
+                for (const std::string &rule_text : jit.shape_rules(spec, best)) fresh.add(ShapeRule::parse(rule_text), nullptr);
+                lock.lock();
+                it = r.jit_kernels.emplace(std::make_pair(text, best), std::move(fresh)).first;
             }
+            k = select_variant(it->second.rules, shape);
+            rule = it->second.rules[k];
+            if (KernelFn fn = it->second.fns[k]) return {text, best, rule.text(), fn, true};
         }
-        KernelHandle h = provider(spec, best);
+        // The engine compiles each variant once, however many threads ask at the same time.
+        KernelFn fn = jit.compile(spec, best, k);
         std::lock_guard lock(r.mutex);
-        r.jit_kernels.emplace(std::make_pair(text, best), h.fn);
-        return h;
+        r.jit_kernels[{text, best}].fns[k] = fn;
+        return {text, best, rule.text(), fn, true};
     }
     if (aot_spec_known) {
         throw Error(ErrorCode::no_kernel,
@@ -110,7 +176,19 @@ std::vector<Isa> registered_isas(const KernelSpec &spec) {
     std::vector<Isa> out;
     auto it = r.kernels.find(to_string(spec));
     if (it != r.kernels.end()) {
-        for (const auto &[isa, fn] : it->second) out.push_back(isa);
+        for (const auto &[isa, variants] : it->second) out.push_back(isa);
+    }
+    return out;
+}
+
+std::vector<VariantInfo> registered_variants() {
+    auto &r = registry();
+    std::lock_guard lock(r.mutex);
+    std::vector<VariantInfo> out;
+    for (const auto &[text, by_isa] : r.kernels) {
+        for (const auto &[isa, variants] : by_isa) {
+            for (const ShapeRule &rule : variants.rules) out.push_back({text, isa, rule.text()});
+        }
     }
     return out;
 }

@@ -101,7 +101,11 @@ std::pair<std::uintptr_t, std::uintptr_t> span(const Tensor &t) {
 
 }  // namespace
 
-void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args) {
+namespace {
+
+// Checks args against spec's signature, then runs `chosen`, or the registry's kernel for the
+// call's shape when none is given.
+void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, const KernelHandle *chosen) {
     const auto slots = kernel_signature(spec);
     const std::string text = to_string(spec);
     if (args.size() != slots.size()) {
@@ -110,9 +114,11 @@ void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args) {
         throw Error(ErrorCode::bad_argument, fmt::format("kernel '{}' takes {} tensors ({}), got {}",
                                                          text, slots.size(), names, args.size()));
     }
-    const KernelHandle kernel = find_kernel(spec);
     Checker checker{text, {}};
     for (size_t k = 0; k < slots.size(); k++) checker.check(slots[k], args[k]);
+    auto bound = [&](Extent e) { return checker.extents.count(e) ? checker.extents[e] : 0; };
+    const KernelHandle kernel =
+        chosen ? *chosen : find_kernel(spec, Shape{bound(Extent::M), bound(Extent::N), bound(Extent::K)});
     for (size_t o = 0; o < slots.size(); o++) {
         if (!slots[o].output) continue;
         auto [ob, oe] = span(args[o]);
@@ -154,6 +160,19 @@ void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args) {
         throw Error(ErrorCode::kernel_failed, fmt::format("kernel '{}' ({}) failed with code {}: {}",
                                                           text, to_string(kernel.isa), rc, t_halide_error));
     }
+}
+
+}  // namespace
+
+void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args) { check_and_run(spec, args, nullptr); }
+
+void run_kernel(const KernelHandle &kernel, const std::vector<Tensor> &args) {
+    if (!kernel.fn) throw Error(ErrorCode::bad_argument, fmt::format("kernel handle for '{}' has no function", kernel.spec));
+    if (kernel.isa > host_isa()) {
+        throw Error(ErrorCode::bad_argument, fmt::format("kernel '{}' is built for {}; this CPU runs up to {}",
+                                                         kernel.spec, to_string(kernel.isa), to_string(host_isa())));
+    }
+    check_and_run(parse_spec(kernel.spec), args, &kernel);
 }
 
 void run_kernel(std::string_view canonical_spec, std::initializer_list<Tensor> args) {

@@ -1,125 +1,86 @@
 #include "reluforge/schedules/cpu_schedule.h"
 
+#include "reluforge/error.h"
+
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace reluforge::sched {
 
-using namespace Halide;
-
 std::string to_string(const CpuSchedule &s) {
-    return fmt::format("cpu:block={}x{}:task_rows={}:pass_rows={}", s.block_vectors, s.block_rows,
-                       s.task_rows, s.pass_rows);
-}
-
-Target x86_target(Isa isa) {
-    Target t(Target::Linux, Target::X86, 64);
-    t.set_feature(Target::SSE41);
-    if (isa >= Isa::avx2) t.set_features({Target::AVX, Target::AVX2, Target::FMA, Target::F16C});
-    if (isa >= Isa::avx512) t.set_features({Target::AVX512, Target::AVX512_Skylake});
-    // Kernels are only reached through run_kernel, which checks every tensor (shape, strides,
-    // dtype, null data, overlap) before a kernel runs; Halide's own buffer asserts repeated those
-    // checks and made up ~30% of the generated code (compile and JIT-link time).
-    t.set_features({Target::NoRuntime, Target::NoAsserts});
-    return t;
+    return fmt::format("cpu:block={}x{}:task_rows={}:pass_rows={}:order={}", s.block_vectors,
+                       s.block_rows, s.task_rows, s.pass_rows, s.rows_outer ? "rows" : "panels");
 }
 
 namespace {
 
-// Halide 14 emits aligned masked loads for guarded vector tails, which fault on the unaligned
-// buffers callers pass in. So no vectorized loop here is ever guarded: vectorized tiles use
-// ShiftInwards (recomputing a little overlap at the edges), and extents narrower than one vector
-// run scalar code. Each shape tier is a specialization with the same loop names.
-struct Tier {
-    Expr when;
-    int panel, block_rows;
-    Expr task_rows;
-    bool vectorized;
-};
-
-// The matmul and its epilogue, tile by tile. Column panels of block_vectors vectors are
-// outermost: each stages its operand panel contiguously once, then row tasks of task_rows rows
-// run over it (both loops parallel; Halide nests them), and acc lives in registers per block of
-// block_rows rows. Packing per panel rather than per task: 512^3 fused relu 86 -> 98 GFLOP/s,
-// 1 thread, on a machine measuring 112 GFLOP/s FMA peak (reluforge-bench).
-void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
-    Var j = a.j, i = a.i;
-    Var it("it"), ir("ir"), jo("jo"), ji("ji"), io("io"), ii("ii"), ju("ju"), jv("jv");
-    const int panel = s.block_vectors * vec;
-    // Fewer rows than a task: tasks of one register block (a run-time split factor, so that
-    // both cases share one copy of the code; a separate tier made objects ~40% larger).
-    Expr task_rows = select(a.rows >= s.task_rows, s.task_rows, s.block_rows);
-    const std::vector<Tier> tiers = {
-        {a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, true},
-        {a.cols >= vec, vec, 1, Expr(1), true},
-    };
-    Func out = a.tiled, acc = a.acc;
-    RVar r = a.r.x;
-    if (!a.tiled_is_output) out.compute_root();
-    acc.compute_at(out, io);
-    a.operand.compute_at(out, jo);
-
-    auto tile = [&](Stage st, const Tier &t, TailStrategy tail) {
-        st.split(i, it, ir, t.task_rows, tail)
-            .split(j, jo, ji, t.panel, tail)
-            .split(ir, io, ii, t.block_rows, tail)
-            .split(ji, ju, jv, t.vectorized ? vec : 1, tail)
-            .reorder(jv, ju, ii, io, it, jo)
-            .parallel(it)
-            .parallel(jo);
-        // Only acc's FMA loop is unrolled: the epilogue runs once per element, and unrolling it
-        // across the block multiplied code size (and compile and JIT-link time) by up to 24.
-        if (t.vectorized) st.vectorize(jv);
-    };
-    for (const Tier &t : tiers) {
-        tile(out.specialize(t.when), t, TailStrategy::ShiftInwards);
-        // Inside a full tile acc is exactly panel x block_rows: whole vectors, constant loops.
-        acc.specialize(t.when).split(j, ju, jv, vec).vectorize(jv).unroll(ju).unroll(i);
-        acc.update().specialize(t.when).split(j, ju, jv, vec).reorder(jv, ju, i, r).vectorize(jv).unroll(ju).unroll(i);
-        a.operand.specialize(t.when).vectorize(j, vec);
-    }
-    tile(out, {Expr(), vec, 1, Expr(1), false}, TailStrategy::GuardWithIf);
-    acc.update().reorder(j, i, r);
+[[noreturn]] void bad(std::string_view text, const std::string &why) {
+    throw Error(ErrorCode::bad_argument,
+                fmt::format("CPU schedule '{}': {} (expected e.g. "
+                            "'cpu:block=4x6:task_rows=48:pass_rows=16:order=panels')",
+                            text, why));
 }
 
-// Passes over (j, i): vectorized along j, rows split into parallel tasks.
-void schedule_pass(Func f, Expr cols, Var j, Var i, bool output, int rows, int vec) {
-    if (!output) f.compute_root();
-    Var io("io"), ii("ii");
-    f.specialize(cols >= vec).split(i, io, ii, rows, TailStrategy::GuardWithIf).parallel(io).vectorize(j, vec);
-    f.split(i, io, ii, rows, TailStrategy::GuardWithIf).parallel(io);
-}
-
-// out(j) = partial(j): partial, Σ over rows, lives in registers for one vector of columns at a
-// time, so the row loop reads whole rows of the source and the output is stored once.
-void schedule_column_sum(gen::ColumnSum &c, Var j, int vec) {
-    Var jo("jo"), jv("jv");
-    if (!c.is_output) c.out.compute_root();
-    c.partial.compute_at(c.out, jo);
-    Expr wide = c.cols >= vec;
-    c.out.specialize(wide).split(j, jo, jv, vec).parallel(jo).vectorize(jv);
-    c.out.split(j, jo, jv, vec, TailStrategy::GuardWithIf);
-    c.partial.specialize(wide).vectorize(j, vec);
-    // A term that does not depend on the row (counts of identity) leaves no row loop to order.
-    if (!c.partial.update().get_schedule().rvars().empty()) {
-        c.partial.update().specialize(wide).reorder(j, c.rows.x).vectorize(j, vec);
-        c.partial.update().reorder(j, c.rows.x);
-    } else {
-        c.partial.update().specialize(wide).vectorize(j, vec);
+int number(std::string_view text, std::string_view field, std::string_view digits) {
+    int v = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec != std::errc{} || end != digits.data() + digits.size()) {
+        bad(text, fmt::format("{} has '{}', not a number", field, digits));
     }
+    return v;
 }
 
 }  // namespace
 
-void apply_cpu_schedule(gen::Algorithm &a, const CpuSchedule &s, const Target &t) {
-    const int vec = t.natural_vector_size(Float(32));
-    if (a.has_matmul) {
-        schedule_matmul(a, s, vec);
-    } else {
-        schedule_pass(a.tiled, a.cols, a.j, a.i, a.tiled_is_output, s.pass_rows, vec);
+CpuSchedule parse_cpu_schedule(std::string_view text) {
+    CpuSchedule s;
+    std::string_view rest = text;
+    auto next = [&]() {
+        const std::size_t colon = rest.find(':');
+        std::string_view part = rest.substr(0, colon);
+        rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+        return part;
+    };
+    if (next() != "cpu") bad(text, "does not start with 'cpu'");
+    const char *fields[] = {"block", "task_rows", "pass_rows", "order"};
+    for (const char *field : fields) {
+        const std::string_view part = next();
+        const std::string prefix = std::string(field) + "=";
+        if (part.substr(0, prefix.size()) != prefix) bad(text, fmt::format("'{}' is not {}=...", part, field));
+        const std::string_view value = part.substr(prefix.size());
+        if (prefix == "block=") {
+            const std::size_t x = value.find('x');
+            if (x == std::string_view::npos) bad(text, "block is not <vectors>x<rows>");
+            s.block_vectors = number(text, "block", value.substr(0, x));
+            s.block_rows = number(text, "block", value.substr(x + 1));
+        } else if (prefix == "task_rows=") {
+            s.task_rows = number(text, field, value);
+        } else if (prefix == "pass_rows=") {
+            s.pass_rows = number(text, field, value);
+        } else if (value == "rows" || value == "panels") {
+            s.rows_outer = value == "rows";
+        } else {
+            bad(text, fmt::format("order is '{}', not rows or panels", value));
+        }
     }
-    for (auto &p : a.passes) schedule_pass(p.f, p.cols, a.j, a.i, true, s.pass_rows, vec);
-    for (auto &c : a.column_sums) schedule_column_sum(c, a.j, vec);
-    for (auto &f : a.roots) f.compute_root();
+    if (!rest.empty()) bad(text, fmt::format("unexpected '{}' at the end", rest));
+    return s;
+}
+
+std::string cpu_schedule_problem(const CpuSchedule &s, int vector_registers) {
+    if (s.block_vectors < 1 || s.block_rows < 1 || s.task_rows < 1 || s.pass_rows < 1) {
+        return "every size must be at least 1";
+    }
+    // The accumulators, one operand vector per column of the block, and the broadcast value.
+    if (s.block_vectors * s.block_rows + s.block_vectors + 1 > vector_registers) {
+        return fmt::format("a {}x{} block needs {} vector registers; the target has {}", s.block_vectors,
+                           s.block_rows, s.block_vectors * s.block_rows + s.block_vectors + 1, vector_registers);
+    }
+    if (s.task_rows % s.block_rows != 0) {
+        return fmt::format("task_rows {} is not a multiple of block rows {}", s.task_rows, s.block_rows);
+    }
+    return "";
 }
 
 }  // namespace reluforge::sched

@@ -1,12 +1,15 @@
 // The registry of compiled kernels. Generated registration code adds every variant of every spec
-// it was built with; a lookup picks the best variant the CPU supports.
+// it was built with: one per ISA and shape rule. A lookup picks the best ISA the CPU supports,
+// then the first variant whose shape rule holds for the call.
 #pragma once
 
+#include "reluforge/shape_rule.h"
 #include "reluforge/spec.h"
 #include "reluforge/tensor.h"
 
 #include <cstddef>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,8 +26,9 @@ Isa parse_isa(std::string_view name);  // throws Error(bad_argument)
 using KernelFn = int (*)(void **args);
 
 struct KernelEntry {
-    const char *spec;  // canonical text
+    const char *spec;        // canonical text
     Isa isa;
+    const char *shape_rule;  // canonical ShapeRule text; "" for every shape
     KernelFn fn;
 };
 
@@ -32,8 +36,9 @@ struct KernelEntry {
 bool register_kernels(const KernelEntry *entries, std::size_t count);
 
 struct KernelHandle {
-    std::string spec;  // canonical text
-    Isa isa;           // the variant chosen for this CPU
+    std::string spec;        // canonical text
+    Isa isa;                 // the ISA chosen for this CPU
+    std::string shape_rule;  // the shape rule of the variant chosen for the call
     KernelFn fn;
     bool jit = false;  // compiled (or loaded from the cache) at run time
 };
@@ -45,16 +50,37 @@ void set_kernel_policy(KernelPolicy policy);
 KernelPolicy kernel_policy();
 const char *to_string(KernelPolicy policy);
 
-// Called on a registry miss when the policy allows JIT: returns the kernel for the spec (for
-// the best ISA up to the limit) or throws Error. reluforge::jit::enable() installs one.
-using KernelProvider = KernelHandle (*)(const KernelSpec &spec, Isa best);
-void set_jit_provider(KernelProvider provider);
+// Used on a registry miss when the policy allows JIT; reluforge::jit::enable() installs one.
+// Both functions throw Error.
+struct JitProvider {
+    // The shape rules of the spec's variants on isa, in the order they are tried; the last is "".
+    std::vector<std::string> (*shape_rules)(const KernelSpec &spec, Isa isa);
+    // Compiles (or loads) the variant with index `variant` in that list.
+    KernelFn (*compile)(const KernelSpec &spec, Isa isa, std::size_t variant);
+};
+void set_jit_provider(JitProvider provider);
 
-// The best kernel for this CPU (and the ISA limit) under the policy; throws Error(no_kernel).
-KernelHandle find_kernel(const KernelSpec &spec);
+// The kernel for this CPU (and the ISA limit) under the policy, for a call of the given shape
+// (an unknown shape gets the variant for every shape); throws Error(no_kernel).
+KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape = {});
 bool has_kernel(const KernelSpec &spec);
 std::vector<std::string> registered_specs();
 std::vector<Isa> registered_isas(const KernelSpec &spec);
+
+struct VariantInfo {
+    std::string spec;
+    Isa isa;
+    std::string shape_rule;
+};
+std::vector<VariantInfo> registered_variants();  // the AOT registry, in registration order
+
+// The index of the first rule that holds for shape (the last rule must be ""), or of the rule
+// forced by force_shape_rule.
+std::size_t select_variant(const std::vector<ShapeRule> &rules, const Shape &shape);
+
+// For testing every variant on one machine: while set, a spec with a variant of exactly this
+// rule runs that variant whatever the call's shape (other specs choose as usual).
+void force_shape_rule(std::optional<std::string> rule);
 
 // The best ISA this CPU runs, and a cap on it (for testing every variant on one machine).
 Isa host_isa();
@@ -64,6 +90,8 @@ Isa isa_limit();
 // Checks the tensors against kernel_signature(spec), then runs the kernel. Throws Error.
 void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args);
 void run_kernel(std::string_view canonical_spec, std::initializer_list<Tensor> args);
+// The same checks, then this particular kernel (a variant from the JIT engine, say).
+void run_kernel(const KernelHandle &kernel, const std::vector<Tensor> &args);
 
 // Worker threads used by every kernel (Halide's thread pool); 0 means one per core.
 void set_num_threads(int n);

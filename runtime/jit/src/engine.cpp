@@ -4,7 +4,7 @@
 #include "reluforge/fnv1a.h"
 #include "reluforge/generator/compile.h"
 #include "reluforge/reluforge.h"
-#include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/schedules/apply_cpu.h"
 #include "reluforge/schedules/default_table.h"
 
 #include "reluforge_codegen_id.h"
@@ -38,13 +38,14 @@ constexpr const char *kDataLayout = "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:
 // Halide's compiler makes no promise about concurrent compiles; one at a time, process-wide.
 std::mutex g_halide_compile_mutex;
 
-std::string compile_to_object(const KernelSpec &spec, Isa isa, const std::string &symbol) {
+std::string compile_to_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
+                              const std::string &symbol) {
     static std::atomic<unsigned> counter{0};
     const fs::path tmp = fs::temp_directory_path() /
                          fmt::format("reluforge-jit-{}-{}.o", ::getpid(), counter++);
     {
         std::lock_guard lock(g_halide_compile_mutex);
-        gen::compile_kernel_object(spec, isa, symbol, tmp.string());
+        gen::compile_kernel_object(spec, isa, schedule, symbol, tmp.string());
     }
     std::ifstream in(tmp, std::ios::binary);
     std::string object((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -87,7 +88,7 @@ struct Engine::Impl {
         return reinterpret_cast<KernelFn>(static_cast<std::uintptr_t>(sym->getAddress()));
     }
 
-    KernelFn produce(const KernelSpec &spec, Isa isa, const std::string &key) {
+    KernelFn produce(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule, const std::string &key) {
         const std::string symbol = fmt::format("rf_jit_{:016x}_{}", fnv1a64(key), to_string(isa));
         std::optional<std::string> object;
         if (cache) {
@@ -103,7 +104,7 @@ struct Engine::Impl {
         }
         const bool from_disk = object.has_value();
         if (!object) {
-            object = compile_to_object(spec, isa, symbol);
+            object = compile_to_object(spec, isa, schedule, symbol);
             if (cache && !cache->store(key, *object)) warn("cannot write to the kernel cache in " + cache->dir().string());
         }
         KernelFn fn = link(*object, symbol);
@@ -151,20 +152,52 @@ Engine::~Engine() {
     halide_shutdown_thread_pool();
 }
 
-std::string Engine::cache_key(const KernelSpec &spec, Isa isa) const {
+std::string Engine::cache_key(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule) const {
     // Halide's target strings take tens of microseconds to build: once per ISA.
     static const std::string targets[] = {sched::x86_target(Isa::sse41).to_string(),
                                           sched::x86_target(Isa::avx2).to_string(),
                                           sched::x86_target(Isa::avx512).to_string()};
     return fmt::format("reluforge {} ({})|halide {}|llvm {}|{}|{}|{}", version, RELUFORGE_CODEGEN_ID,
                        RELUFORGE_HALIDE_VERSION, LLVM_VERSION_STRING, to_string(spec), targets[static_cast<int>(isa)],
-                       sched::to_string(sched::default_cpu_schedule(spec, isa)));
+                       sched::to_string(schedule));
+}
+
+namespace {
+
+std::size_t table_variant(const KernelSpec &spec, Isa isa, const Shape &shape) {
+    std::vector<ShapeRule> rules;
+    for (const auto &choice : sched::default_cpu_schedules(spec, isa)) rules.push_back(ShapeRule::parse(choice.shape_rule));
+    return select_variant(rules, shape);
+}
+
+}  // namespace
+
+std::string Engine::cache_key(const KernelSpec &spec, Isa isa, const Shape &shape) const {
+    return cache_key(spec, isa, sched::default_cpu_schedules(spec, isa)[table_variant(spec, isa, shape)].schedule);
 }
 
 KernelHandle Engine::get(const KernelSpec &spec) { return get(spec, std::min(host_isa(), isa_limit())); }
 
-KernelHandle Engine::get(const KernelSpec &spec, Isa isa) {
-    const std::string key = cache_key(spec, isa);
+KernelHandle Engine::get(const KernelSpec &spec, Isa isa, const Shape &shape) {
+    return get_variant(spec, isa, table_variant(spec, isa, shape));
+}
+
+KernelHandle Engine::get_variant(const KernelSpec &spec, Isa isa, std::size_t variant) {
+    const auto table = sched::default_cpu_schedules(spec, isa);
+    if (variant >= table.size()) {
+        throw Error(ErrorCode::bad_argument, fmt::format("spec '{}' has {} schedule variants on {}, not {}",
+                                                         to_string(spec), table.size(), to_string(isa), variant + 1));
+    }
+    KernelHandle h = get_scheduled(spec, isa, table[variant].schedule);
+    h.shape_rule = table[variant].shape_rule;
+    return h;
+}
+
+KernelHandle Engine::get_scheduled(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule) {
+    if (std::string problem = sched::cpu_schedule_problem(schedule, isa == Isa::avx512 ? 32 : 16); !problem.empty()) {
+        throw Error(ErrorCode::bad_argument, fmt::format("schedule '{}' for {}: {}", sched::to_string(schedule), to_string(isa), problem));
+    }
+    const std::string key = cache_key(spec, isa, schedule);
     std::promise<KernelFn> promise;
     std::shared_future<KernelFn> future;
     bool producer = false;
@@ -182,14 +215,14 @@ KernelHandle Engine::get(const KernelSpec &spec, Isa isa) {
     }
     if (producer) {
         try {
-            promise.set_value(impl_->produce(spec, isa, key));
+            promise.set_value(impl_->produce(spec, isa, schedule, key));
         } catch (...) {
             promise.set_exception(std::current_exception());
             std::lock_guard lock(impl_->mutex);
             impl_->kernels.erase(key);  // a later call may try again
         }
     }
-    return {to_string(spec), isa, future.get(), true};
+    return {to_string(spec), isa, "", future.get(), true};
 }
 
 Stats Engine::stats() const {
@@ -206,7 +239,12 @@ namespace {
 std::mutex g_global_mutex;
 Engine *g_engine = nullptr;
 
-KernelHandle provide(const KernelSpec &spec, Isa best) { return g_engine->get(spec, best); }
+std::vector<std::string> provide_rules(const KernelSpec &spec, Isa isa) {
+    std::vector<std::string> rules;
+    for (const auto &choice : sched::default_cpu_schedules(spec, isa)) rules.push_back(choice.shape_rule);
+    return rules;
+}
+KernelFn provide(const KernelSpec &spec, Isa isa, std::size_t variant) { return g_engine->get_variant(spec, isa, variant).fn; }
 }  // namespace
 
 Engine &enable(const Options &options) {
@@ -215,7 +253,7 @@ Engine &enable(const Options &options) {
         // Never destroyed: kernels handed out stay valid until the process ends, and Halide's
         // own exit handler stops its threads.
         g_engine = new Engine(options);
-        set_jit_provider(provide);
+        set_jit_provider({provide_rules, provide});
     }
     return *g_engine;
 }

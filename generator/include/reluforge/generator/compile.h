@@ -3,6 +3,7 @@
 #pragma once
 
 #include "reluforge/registry.h"
+#include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/spec.h"
 
 #include <string>
@@ -10,12 +11,13 @@
 
 namespace reluforge::gen {
 
-// The symbol of one variant: rf_<library>_<spec hash>_<isa>; its argv entry adds "_argv".
-std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Isa isa);
+// The symbol of one variant: rf_<library>_<spec hash>_<isa>_<variant index in the schedule
+// table>; its argv entry adds "_argv".
+std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Isa isa, std::size_t variant);
 
-// Compiles one variant with the default schedule to an object file (no Halide runtime inside).
-void compile_kernel_object(const KernelSpec &spec, Isa isa, const std::string &symbol,
-                           const std::string &object_path);
+// Compiles one variant with the given schedule to an object file (no Halide runtime inside).
+void compile_kernel_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
+                           const std::string &symbol, const std::string &object_path);
 
 // The one Halide runtime every x86 kernel links against.
 void compile_x86_runtime(const std::string &object_path);

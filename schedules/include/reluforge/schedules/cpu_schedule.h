@@ -1,34 +1,35 @@
-// CPU schedules as plain values, and the one function that applies them to an algorithm.
+// CPU schedules as plain values: what apply_cpu_schedule (apply_cpu.h) does with an algorithm.
+// This header needs no Halide.
 #pragma once
 
-#include "reluforge/generator/algorithm.h"
-#include "reluforge/registry.h"
-
-#include <Halide.h>
-
 #include <string>
+#include <string_view>
 
 namespace reluforge::sched {
 
 struct CpuSchedule {
-    int block_vectors = 3;  // register block: block_vectors SIMD vectors wide ...
-    int block_rows = 8;     // ... by block_rows rows; block_vectors * block_rows accumulators
-    int task_rows = 64;     // rows of one parallel task (a multiple of block_rows)
+    int block_vectors = 4;  // register block: block_vectors SIMD vectors wide ...
+    int block_rows = 6;     // ... by block_rows rows; block_vectors * block_rows accumulators
+    int task_rows = 48;     // rows of one parallel task (a multiple of block_rows)
     int pass_rows = 16;     // rows of one parallel task of the elementwise passes
+    // Loop order of the matmul. false: column panels outermost, each packing its slice of the
+    // operand once, row tasks inside. true: row tasks outermost, all panels inside, the operand
+    // packed per task (for shallow reductions, where re-reading the left operand once per
+    // panel costs more than packing).
+    bool rows_outer = false;
 
     bool operator==(const CpuSchedule &o) const {
         return block_vectors == o.block_vectors && block_rows == o.block_rows &&
-               task_rows == o.task_rows && pass_rows == o.pass_rows;
+               task_rows == o.task_rows && pass_rows == o.pass_rows && rows_outer == o.rows_outer;
     }
+    bool operator!=(const CpuSchedule &o) const { return !(*this == o); }
 };
 
-// Canonical text, e.g. "cpu:block=3x8:task_rows=64:pass_rows=16".
+// Canonical text, e.g. "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels".
 std::string to_string(const CpuSchedule &s);
-
-// The x86 target of one ISA variant, for kernels linked against reluforge's one Halide runtime.
-Halide::Target x86_target(Isa isa);
-
-// Applies s to a; valid for every M, N, K >= 1.
-void apply_cpu_schedule(gen::Algorithm &a, const CpuSchedule &s, const Halide::Target &t);
+// The inverse of to_string; throws Error(bad_argument) naming the part that is wrong.
+CpuSchedule parse_cpu_schedule(std::string_view text);
+// Why s cannot be applied ("" when it can): register budget, divisibility, ranges.
+std::string cpu_schedule_problem(const CpuSchedule &s, int vector_registers);
 
 }  // namespace reluforge::sched

@@ -1,12 +1,25 @@
-// The default schedule of every kernel, by ISA (shape buckets come with tuning).
+// The default schedules of every kernel, by ISA and shape bucket.
 #pragma once
 
 #include "reluforge/registry.h"
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/spec.h"
 
+#include <string>
+#include <vector>
+
 namespace reluforge::sched {
 
-CpuSchedule default_cpu_schedule(const KernelSpec &spec, Isa isa);
+struct ScheduleChoice {
+    std::string shape_rule;  // canonical ShapeRule text; "" for every shape
+    CpuSchedule schedule;
+};
+
+// The variants of spec on isa, in the order the runtime tries their rules; the last is for every
+// shape. Each variant becomes one compiled kernel.
+std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa isa);
+
+// The variant default_cpu_schedules would run for shape.
+CpuSchedule default_cpu_schedule(const KernelSpec &spec, Isa isa, const Shape &shape = {});
 
 }  // namespace reluforge::sched

@@ -5,6 +5,7 @@
 
 #include "reluforge/jit/disk_cache.h"
 #include "reluforge/registry.h"
+#include "reluforge/schedules/cpu_schedule.h"
 
 #include <cstdint>
 #include <memory>
@@ -34,15 +35,23 @@ public:
     Engine(const Engine &) = delete;
     Engine &operator=(const Engine &) = delete;
 
-    // The kernel for spec and isa: linked already, loaded from the disk cache, or compiled.
-    // Threads asking for the same new kernel wait for one compile. Throws Error.
-    KernelHandle get(const KernelSpec &spec, Isa isa);
+    // The kernel for spec and isa with the default table's schedule for a call of the given
+    // shape (an unknown shape gets the variant for every shape): linked already, loaded from the
+    // disk cache, or compiled. Threads asking for the same new kernel wait for one compile.
+    // Throws Error.
+    KernelHandle get(const KernelSpec &spec, Isa isa, const Shape &shape = {});
     KernelHandle get(const KernelSpec &spec);  // the best ISA here, up to the limit
+    // Variant `variant` of the default table (sched::default_cpu_schedules).
+    KernelHandle get_variant(const KernelSpec &spec, Isa isa, std::size_t variant);
+    // The kernel compiled with any valid schedule (tuning); throws Error(bad_argument) for an
+    // invalid one.
+    KernelHandle get_scheduled(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule);
 
     Stats stats() const;
     // What decides reuse: reluforge's version and code-generator sources, Halide and LLVM
     // versions, spec, target and schedule.
-    std::string cache_key(const KernelSpec &spec, Isa isa) const;
+    std::string cache_key(const KernelSpec &spec, Isa isa, const Shape &shape = {}) const;
+    std::string cache_key(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule) const;
     bool disk_cache_usable() const;
     std::string disk_cache_problem() const;
 

@@ -1,0 +1,42 @@
+// Shape rules: which calls a kernel variant is for. The default schedule table (and tuning)
+// can give one spec several variants, each compiled with its own schedule; a call runs the first
+// variant whose rule holds for its M, N and K.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reluforge {
+
+// The extents of one call: M rows of the batch, N outputs and K inputs of the layer; 0 where the
+// kernel has no such extent (activation_backward has no K) or the shape is not known.
+struct Shape {
+    std::int64_t m = 0, n = 0, k = 0;
+};
+
+// A conjunction of bounds, in canonical text "k<=64" or "m>=1024,n<=64": dimensions m, n, k,
+// operators <= and >=, sorted by dimension then operator. "" holds for every shape. A bound on
+// an extent that is 0 (unknown) does not hold.
+class ShapeRule {
+public:
+    ShapeRule() = default;
+    // Throws Error(bad_argument) naming the part that does not parse.
+    static ShapeRule parse(std::string_view text);
+
+    bool holds(const Shape &s) const;
+    const std::string &text() const { return text_; }
+    bool any() const { return bounds_.empty(); }
+
+private:
+    struct Bound {
+        char dim;  // 'm', 'n' or 'k'
+        bool at_most;
+        std::int64_t value;
+    };
+    std::vector<Bound> bounds_;
+    std::string text_;
+};
+
+}  // namespace reluforge

@@ -1,0 +1,52 @@
+#include "reluforge/shape_rule.h"
+
+#include "reluforge/error.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace reluforge {
+
+ShapeRule ShapeRule::parse(std::string_view text) {
+    ShapeRule rule;
+    auto fail = [&](std::string_view part, const char *why) {
+        throw Error(ErrorCode::bad_argument,
+                    fmt::format("shape rule '{}': '{}' {} (expected bounds like 'k<=64' or "
+                                "'m>=1024,n<=64' on m, n, k with <= or >=)",
+                                text, part, why));
+    };
+    while (!text.empty()) {
+        const std::size_t comma = text.find(',');
+        const std::string_view part = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        if (part.size() < 4) fail(part, "is too short");
+        if (part[0] != 'm' && part[0] != 'n' && part[0] != 'k') fail(part, "does not start with m, n or k");
+        const std::string_view op = part.substr(1, 2);
+        if (op != "<=" && op != ">=") fail(part, "has no <= or >=");
+        std::int64_t value = 0;
+        const char *first = part.data() + 3, *last = part.data() + part.size();
+        auto [end, ec] = std::from_chars(first, last, value);
+        if (ec != std::errc{} || end != last || value < 1) fail(part, "has no positive integer bound");
+        rule.bounds_.push_back({part[0], op == "<=", value});
+        if (comma != std::string_view::npos && text.empty()) fail(part, "is followed by a trailing comma");
+    }
+    std::sort(rule.bounds_.begin(), rule.bounds_.end(), [](const Bound &a, const Bound &b) {
+        return a.dim != b.dim ? a.dim < b.dim : a.at_most > b.at_most;
+    });
+    for (const Bound &b : rule.bounds_) {
+        rule.text_ += fmt::format("{}{}{}{}", rule.text_.empty() ? "" : ",", b.dim, b.at_most ? "<=" : ">=", b.value);
+    }
+    return rule;
+}
+
+bool ShapeRule::holds(const Shape &s) const {
+    for (const Bound &b : bounds_) {
+        const std::int64_t v = b.dim == 'm' ? s.m : b.dim == 'n' ? s.n : s.k;
+        if (v == 0 || (b.at_most ? v > b.value : v < b.value)) return false;
+    }
+    return true;
+}
+
+}  // namespace reluforge

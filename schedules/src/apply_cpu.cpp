@@ -1,0 +1,125 @@
+#include "reluforge/schedules/apply_cpu.h"
+
+namespace reluforge::sched {
+
+using namespace Halide;
+
+Target x86_target(Isa isa) {
+    Target t(Target::Linux, Target::X86, 64);
+    t.set_feature(Target::SSE41);
+    if (isa >= Isa::avx2) t.set_features({Target::AVX, Target::AVX2, Target::FMA, Target::F16C});
+    if (isa >= Isa::avx512) t.set_features({Target::AVX512, Target::AVX512_Skylake});
+    // Kernels are only reached through run_kernel, which checks every tensor (shape, strides,
+    // dtype, null data, overlap) before a kernel runs; Halide's own buffer asserts repeated those
+    // checks and made up ~30% of the generated code (compile and JIT-link time).
+    t.set_features({Target::NoRuntime, Target::NoAsserts});
+    return t;
+}
+
+namespace {
+
+// Halide 14 emits aligned masked loads for guarded vector tails, which fault on the unaligned
+// buffers callers pass in. So no vectorized loop here is ever guarded: vectorized tiles use
+// ShiftInwards (recomputing a little overlap at the edges), and extents narrower than one vector
+// run scalar code. Each shape tier is a specialization with the same loop names.
+struct Tier {
+    Expr when;
+    int panel, block_rows;
+    Expr task_rows;
+    bool vectorized;
+};
+
+// The matmul and its epilogue, tile by tile: column panels of block_vectors vectors by row tasks
+// of task_rows rows (both loops parallel; Halide nests them); each panel stages its slice of the
+// operand contiguously, and acc lives in registers per block of block_rows rows. Panels outermost
+// pack each slice once (512^3 fused relu 86 -> 98 GFLOP/s against packing per task, 1 thread,
+// 112 GFLOP/s FMA peak); rows outermost read each row of the left operand from cache for all
+// panels instead of once per panel, which wins when the reduction is shallow (see the default
+// table).
+void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
+    Var j = a.j, i = a.i;
+    Var it("it"), ir("ir"), jo("jo"), ji("ji"), io("io"), ii("ii"), ju("ju"), jv("jv");
+    const int panel = s.block_vectors * vec;
+    // Too few rows for whole tasks: tasks of one register block (a run-time split factor, so
+    // that both cases share one copy of the code; a separate tier made objects ~40% larger).
+    // Panels outermost, a task's rows only set the parallel grain, and the last task, shifted
+    // inwards, recomputes up to task_rows - 1 rows: so whole tasks only from 8 tasks up (M = 64
+    // with tasks of 48 computed 96 rows: 73 -> 57 GFLOP/s at 64x1024x4096).
+    const int whole_tasks_from = s.rows_outer ? s.task_rows : 8 * s.task_rows;
+    Expr task_rows = select(a.rows >= whole_tasks_from, s.task_rows, s.block_rows);
+    const std::vector<Tier> tiers = {
+        {a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, true},
+        {a.cols >= vec, vec, 1, Expr(1), true},
+    };
+    Func out = a.tiled, acc = a.acc;
+    RVar r = a.r.x;
+    if (!a.tiled_is_output) out.compute_root();
+    acc.compute_at(out, io);
+    a.operand.compute_at(out, jo);
+
+    auto tile = [&](Stage st, const Tier &t, TailStrategy tail) {
+        st.split(i, it, ir, t.task_rows, tail)
+            .split(j, jo, ji, t.panel, tail)
+            .split(ir, io, ii, t.block_rows, tail)
+            .split(ji, ju, jv, t.vectorized ? vec : 1, tail)
+            .reorder(s.rows_outer ? std::vector<VarOrRVar>{jv, ju, ii, io, jo, it}
+                                  : std::vector<VarOrRVar>{jv, ju, ii, io, it, jo})
+            .parallel(it)
+            .parallel(jo);
+        // Only acc's FMA loop is unrolled: the epilogue runs once per element, and unrolling it
+        // across the block multiplied code size (and compile and JIT-link time) by up to 24.
+        if (t.vectorized) st.vectorize(jv);
+    };
+    for (const Tier &t : tiers) {
+        tile(out.specialize(t.when), t, TailStrategy::ShiftInwards);
+        // Inside a full tile acc is exactly panel x block_rows: whole vectors, constant loops.
+        acc.specialize(t.when).split(j, ju, jv, vec).vectorize(jv).unroll(ju).unroll(i);
+        acc.update().specialize(t.when).split(j, ju, jv, vec).reorder(jv, ju, i, r).vectorize(jv).unroll(ju).unroll(i);
+        a.operand.specialize(t.when).vectorize(j, vec);
+    }
+    tile(out, {Expr(), vec, 1, Expr(1), false}, TailStrategy::GuardWithIf);
+    acc.update().reorder(j, i, r);
+}
+
+// Passes over (j, i): vectorized along j, rows split into parallel tasks.
+void schedule_pass(Func f, Expr cols, Var j, Var i, bool output, int rows, int vec) {
+    if (!output) f.compute_root();
+    Var io("io"), ii("ii");
+    f.specialize(cols >= vec).split(i, io, ii, rows, TailStrategy::GuardWithIf).parallel(io).vectorize(j, vec);
+    f.split(i, io, ii, rows, TailStrategy::GuardWithIf).parallel(io);
+}
+
+// out(j) = partial(j): partial, Σ over rows, lives in registers for one vector of columns at a
+// time, so the row loop reads whole rows of the source and the output is stored once.
+void schedule_column_sum(gen::ColumnSum &c, Var j, int vec) {
+    Var jo("jo"), jv("jv");
+    if (!c.is_output) c.out.compute_root();
+    c.partial.compute_at(c.out, jo);
+    Expr wide = c.cols >= vec;
+    c.out.specialize(wide).split(j, jo, jv, vec).parallel(jo).vectorize(jv);
+    c.out.split(j, jo, jv, vec, TailStrategy::GuardWithIf);
+    c.partial.specialize(wide).vectorize(j, vec);
+    // A term that does not depend on the row (counts of identity) leaves no row loop to order.
+    if (!c.partial.update().get_schedule().rvars().empty()) {
+        c.partial.update().specialize(wide).reorder(j, c.rows.x).vectorize(j, vec);
+        c.partial.update().reorder(j, c.rows.x);
+    } else {
+        c.partial.update().specialize(wide).vectorize(j, vec);
+    }
+}
+
+}  // namespace
+
+void apply_cpu_schedule(gen::Algorithm &a, const CpuSchedule &s, const Target &t) {
+    const int vec = t.natural_vector_size(Float(32));
+    if (a.has_matmul) {
+        schedule_matmul(a, s, vec);
+    } else {
+        schedule_pass(a.tiled, a.cols, a.j, a.i, a.tiled_is_output, s.pass_rows, vec);
+    }
+    for (auto &p : a.passes) schedule_pass(p.f, p.cols, a.j, a.i, true, s.pass_rows, vec);
+    for (auto &c : a.column_sums) schedule_column_sum(c, a.j, vec);
+    for (auto &f : a.roots) f.compute_root();
+}
+
+}  // namespace reluforge::sched

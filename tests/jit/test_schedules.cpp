@@ -1,0 +1,83 @@
+// Schedules as values: canonical text, validity, the default table, and the engine compiling a
+// schedule that is not the default one.
+#include "jit_test_support.h"
+#include "reluforge/jit/engine.h"
+#include "reluforge/reluforge.h"
+#include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/schedules/default_table.h"
+#include "support/harness.h"
+
+#include <catch2/catch.hpp>
+
+using namespace reluforge;
+using namespace reluforge::sched;
+
+TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]") {
+    const CpuSchedule s{3, 8, 64, 16, true};
+    CHECK(to_string(s) == "cpu:block=3x8:task_rows=64:pass_rows=16:order=rows");
+    CHECK(parse_cpu_schedule(to_string(s)) == s);
+    CHECK(parse_cpu_schedule(to_string(CpuSchedule{})) == CpuSchedule{});
+    const std::pair<const char *, const char *> bad[] = {
+        {"gpu:block=4x6:task_rows=48:pass_rows=16:order=rows", "does not start with 'cpu'"},
+        {"cpu:block=4:task_rows=48:pass_rows=16:order=rows", "block is not <vectors>x<rows>"},
+        {"cpu:block=4x6:task_rows=4x:pass_rows=16:order=rows", "task_rows has '4x', not a number"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=diagonal", "order is 'diagonal'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:x=1", "unexpected 'x=1'"},
+        {"cpu:block=4x6:pass_rows=16", "is not task_rows="},
+    };
+    for (const auto &[text, message] : bad) {
+        INFO(text);
+        CHECK_THROWS_WITH(parse_cpu_schedule(text), Catch::Contains(message));
+    }
+}
+
+TEST_CASE("invalid schedules are named before anything compiles", "[schedule]") {
+    CHECK(cpu_schedule_problem({4, 6, 48, 16, false}, 32) == "");
+    CHECK_THAT(cpu_schedule_problem({4, 6, 48, 16, false}, 16), Catch::Contains("needs 29 vector registers"));
+    CHECK_THAT(cpu_schedule_problem({4, 6, 50, 16, false}, 32), Catch::Contains("not a multiple of block rows 6"));
+    CHECK_THAT(cpu_schedule_problem({0, 6, 48, 16, false}, 32), Catch::Contains("at least 1"));
+}
+
+TEST_CASE("the default table gives every spec valid variants, the last for every shape", "[schedule]") {
+    for (const auto &spec : cases::kernel_specs()) {
+        for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
+            INFO(to_string(spec) << " " << to_string(isa));
+            const auto table = default_cpu_schedules(spec, isa);
+            REQUIRE(!table.empty());
+            CHECK(table.back().shape_rule == "");
+            for (const auto &choice : table) {
+                CHECK(ShapeRule::parse(choice.shape_rule).text() == choice.shape_rule);
+                CHECK(cpu_schedule_problem(choice.schedule, isa == Isa::avx512 ? 32 : 16) == "");
+            }
+        }
+    }
+}
+
+TEST_CASE("the engine compiles a schedule given as a value, and refuses an invalid one", "[schedule][jit]") {
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("schedules")));
+    const KernelSpec spec = parse_spec("forward:relu:bias=1");
+    CHECK_THROWS_WITH(engine.get_scheduled(spec, Isa::sse41, {4, 6, 48, 16, false}),
+                      Catch::Contains("needs 29 vector registers; the target has 16"));
+    CHECK_THROWS_WITH(engine.get_variant(spec, Isa::sse41, 7), Catch::Contains("has 2 schedule variants on sse41"));
+    const KernelHandle odd = engine.get_scheduled(spec, Isa::sse41, {1, 3, 9, 5, true});
+    CHECK(odd.fn != nullptr);
+    CHECK(engine.cache_key(spec, Isa::sse41, CpuSchedule{1, 3, 9, 5, true}) != engine.cache_key(spec, Isa::sse41));
+    // A shape with tails of every tile: 3-row blocks, 9-row tasks (whole ones), 4-wide vectors.
+    const int M = 29, K = 7, N = 11;
+    ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, 0);
+    ref::fill_uniform(x, 5);
+    ref::fill_uniform(w, 6);
+    ref::fill_uniform(b, 7);
+    run_kernel(odd, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N),
+                     Tensor::vector(b.v.data(), N), Tensor::matrix(y.v.data(), M, N)});
+    int wrong = 0;
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            double z = b(0, j);
+            for (int k = 0; k < K; k++) z += double(x(i, k)) * w(k, j);
+            const double want = z > 0 ? z : 0;
+            wrong += std::abs(y(i, j) - want) > 1e-5 * (1 + std::abs(z));
+        }
+    }
+    CHECK(wrong == 0);
+}

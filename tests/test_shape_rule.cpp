@@ -1,0 +1,57 @@
+// Shape rules: parsing, canonical text, which shapes they hold for, and rejected rules.
+#include "reluforge/reluforge.h"
+
+#include <catch2/catch.hpp>
+
+using namespace reluforge;
+
+TEST_CASE("shape rules parse to one canonical text and bound m, n, k", "[shape_rule]") {
+    CHECK(ShapeRule::parse("").text() == "");
+    CHECK(ShapeRule::parse("").any());
+    CHECK(ShapeRule::parse("n<=64,k>=8,k<=128,m>=2").text() == "k<=128,k>=8,m>=2,n<=64");
+    const ShapeRule shallow = ShapeRule::parse("k<=64");
+    CHECK(shallow.holds({1000, 10, 64}));
+    CHECK_FALSE(shallow.holds({1000, 10, 65}));
+    CHECK_FALSE(shallow.holds({1000, 10, 0}));  // no K known: the bound does not hold
+    CHECK(ShapeRule::parse("").holds({}));
+    const ShapeRule box = ShapeRule::parse("m>=1024,n<=64");
+    CHECK(box.holds({1024, 64, 1}));
+    CHECK_FALSE(box.holds({1023, 64, 1}));
+    CHECK_FALSE(box.holds({1024, 65, 1}));
+}
+
+TEST_CASE("bad shape rules are refused with the part that is wrong", "[shape_rule]") {
+    const std::pair<const char *, const char *> bad[] = {
+        {"q<=3", "'q<=3' does not start with m, n or k"},
+        {"k<64", "'k<64' has no <= or >="},
+        {"k<=", "'k<=' is too short"},
+        {"k<=x4", "has no positive integer bound"},
+        {"k<=0", "has no positive integer bound"},
+        {"k<=4,", "trailing comma"},
+    };
+    for (const auto &[text, message] : bad) {
+        INFO(text);
+        try {
+            ShapeRule::parse(text);
+            FAIL("accepted");
+        } catch (const Error &e) {
+            CHECK(e.code() == ErrorCode::bad_argument);
+            CHECK_THAT(e.what(), Catch::Contains(message));
+        }
+    }
+}
+
+TEST_CASE("variants are tried in order and the last holds for every shape", "[shape_rule]") {
+    const std::vector<ShapeRule> rules{ShapeRule::parse("k<=64"), ShapeRule::parse("n<=64"), ShapeRule::parse("")};
+    CHECK(select_variant(rules, {100, 100, 32}) == 0);
+    CHECK(select_variant(rules, {100, 32, 32}) == 0);
+    CHECK(select_variant(rules, {100, 32, 100}) == 1);
+    CHECK(select_variant(rules, {100, 100, 100}) == 2);
+    CHECK(select_variant(rules, {}) == 2);
+    force_shape_rule("n<=64");
+    CHECK(select_variant(rules, {100, 100, 32}) == 1);
+    force_shape_rule("m<=3");  // not among the rules: chosen as usual
+    CHECK(select_variant(rules, {100, 100, 32}) == 0);
+    force_shape_rule(std::nullopt);
+    CHECK(select_variant(rules, {100, 100, 100}) == 2);
+}
