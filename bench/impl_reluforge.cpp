@@ -2,6 +2,8 @@
 // + backward-weight. Kernels come from the JIT (compiled once, outside the timed region).
 #include "problem.h"
 
+#include <chrono>
+
 namespace bench {
 namespace {
 
@@ -27,7 +29,32 @@ public:
         if (save_z) a.aux = Tensor::matrix(p.z.data(), p.s.M, p.s.N);
         layer_.forward(a);
     }
-    void backward(Problem &p) override {
+    void backward(Problem &p) override { layer_.backward(backward_args(p)); }
+
+    std::vector<std::pair<std::string, double>> backward_parts(Problem &p) override {
+        const BackwardArgs a = backward_args(p);
+        std::vector<std::pair<std::string, double>> parts;
+        auto timed = [&](const char *name, auto &&run) {
+            auto t0 = std::chrono::steady_clock::now();
+            run();
+            parts.emplace_back(name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        };
+        const bool prelu = p.act.act.kind == Act::prelu;
+        timed("activation_backward", [&] {
+            std::vector<Tensor> args{a.dy, a.aux};
+            if (prelu) args.push_back(a.slope);
+            args.push_back(a.dz);
+            args.push_back(a.db);
+            if (prelu) args.push_back(a.dslope);
+            run_kernel(layer_.activation_backward_spec(true), args);
+        });
+        timed("backward_data", [&] { run_kernel(layer_.backward_data_spec(), {a.dz, a.w, a.dx}); });
+        timed("backward_weight", [&] { run_kernel(layer_.backward_weight_spec(false), {a.x, a.dz, a.dw}); });
+        return parts;
+    }
+
+private:
+    BackwardArgs backward_args(Problem &p) {
         BackwardArgs a;
         a.dy = Tensor::matrix(p.dy.data(), p.s.M, p.s.N);
         a.aux = Tensor::matrix(p.z.data(), p.s.M, p.s.N);
@@ -41,10 +68,9 @@ public:
             a.slope = Tensor::vector(&p.slope, 1);
             a.dslope = Tensor::vector(&dslope_, 1);
         }
-        layer_.backward(a);
+        return a;
     }
 
-private:
     Linear layer_;
     float dslope_ = 0;
 };

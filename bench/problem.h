@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bench {
@@ -36,6 +37,8 @@ public:
     virtual void forward(Problem &p) = 0;
     virtual void backward(Problem &p) = 0;
     virtual bool has_backward() const { return true; }
+    // One backward, timed kernel by kernel: (part, ms) in order; empty where not broken down.
+    virtual std::vector<std::pair<std::string, double>> backward_parts(Problem &) { return {}; }
 };
 
 std::unique_ptr<Impl> make_reluforge(Problem &p);

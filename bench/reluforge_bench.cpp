@@ -105,6 +105,8 @@ int main(int argc, char **argv) {
     app.add_option("--json", json, "also write the table as JSON");
     app.add_flag("--forward-only", forward_only);
     app.add_flag("--backward-only", backward_only);
+    bool breakdown = false;
+    app.add_flag("--breakdown", breakdown, "also time reluforge's backward kernel by kernel");
     app.add_flag("--keep-openblas-coretype", keep_coretype, "keep an inherited OPENBLAS_CORETYPE");
     app.add_option("--isa", isa_text, "cap every implementation at this ISA: host, avx512, avx2, sse41")
         ->check(CLI::IsMember({"host", "avx512", "avx2", "sse41"}))->capture_default_str();
@@ -158,6 +160,22 @@ int main(int argc, char **argv) {
                         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                         if (r >= 0) times[impl->name()].push_back(ms);
                         if (r == -1) results[impl->name()] = pass == 0 ? p.y : p.dx;
+                    }
+                }
+                if (pass == 1 && breakdown) {
+                    std::map<std::string, std::vector<double>> part_times;
+                    std::vector<std::string> order;
+                    for (int r = 0; r < reps; r++) {
+                        for (const auto &[part, ms] : impls[0]->backward_parts(p)) {
+                            if (r == 0) order.push_back(part);
+                            part_times[part].push_back(ms);
+                        }
+                    }
+                    for (const auto &part : order) {
+                        const double ms = median(part_times[part]);
+                        const double part_flops = part == "activation_backward" ? 0 : 2.0 * s.M * double(s.K) * s.N;
+                        fmt::print("  reluforge {:<20} {:>9.3f} ms {:>8.1f} GFLOP/s\n", part, ms,
+                                   part_flops / (ms * 1e-3) * 1e-9);
                     }
                 }
                 const double ours = median(times["reluforge"]);

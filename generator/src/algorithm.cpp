@@ -68,13 +68,20 @@ private:
 
     // acc(j, i) = init + Σ_r lhs(r, i) * operand(j, r)
     void matmul(Expr init, Expr extent, const std::function<Expr(Expr, Expr)> &lhs,
-                const std::function<Expr(Expr, Expr)> &operand) {
+                const std::function<Expr(Expr, Expr)> &operand, bool operand_transposed = false) {
         a_.has_matmul = true;
         a_.r = RDom(0, extent, "r");
         Var rr("k");
-        a_.operand(j, rr) = operand(j, rr);
+        if (operand_transposed) {
+            a_.operand_transposed = true;
+            a_.operand_source(j, rr) = operand(j, rr);
+            a_.operand(j, rr) = a_.operand_source(j, rr);
+        } else {
+            a_.operand(j, rr) = operand(j, rr);
+        }
+        a_.lhs(rr, i) = lhs(rr, i);
         a_.acc(j, i) = init;
-        a_.acc(j, i) += lhs(a_.r.x, i) * a_.operand(j, a_.r.x);
+        a_.acc(j, i) += a_.lhs(a_.r.x, i) * a_.operand(j, a_.r.x);
     }
 
     // act'(aux(col, row)) for the saved aux of spec_.save.
@@ -128,7 +135,7 @@ private:
         Expr N = kn ? w.dim(0).extent() : w.dim(1).extent();
         Expr init = spec_.bias ? in("b")(j) : Expr(0.0f);
         matmul(init, K, [&](Expr r, Expr row) { return x(r, row); },
-               [&](Expr col, Expr r) { return kn ? w(col, r) : w(r, col); });
+               [&](Expr col, Expr r) { return kn ? w(col, r) : w(r, col); }, !kn);
         a_.cols = N;
         a_.rows = M;
         Expr slope = slope_at("slope", j);
@@ -203,7 +210,7 @@ private:
         Expr N = dz.dim(0).extent(), M = dz.dim(1).extent();
         Expr K = kn ? w.dim(1).extent() : w.dim(0).extent();
         matmul(Expr(0.0f), N, [&](Expr r, Expr row) { return dz(r, row); },
-               [&](Expr col, Expr r) { return kn ? w(r, col) : w(col, r); });
+               [&](Expr col, Expr r) { return kn ? w(r, col) : w(col, r); }, kn);
         a_.cols = K;
         a_.rows = M;
         const bool chained = spec_.act.kind != Act::identity;

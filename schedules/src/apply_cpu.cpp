@@ -56,6 +56,10 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     if (!a.tiled_is_output) out.compute_root();
     acc.compute_at(out, io);
     a.operand.compute_at(out, jo);
+    if (s.stage_lhs) {
+        // Stored row by row of the reduction, so one step's block_rows values are adjacent.
+        a.lhs.compute_at(out, it).reorder_storage(a.i, a.lhs.args()[0]);
+    }
 
     auto tile = [&](Stage st, const Tier &t, TailStrategy tail) {
         st.split(i, it, ir, t.task_rows, tail)
@@ -76,6 +80,16 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         acc.specialize(t.when).split(j, ju, jv, vec).vectorize(jv).unroll(ju).unroll(i);
         acc.update().specialize(t.when).split(j, ju, jv, vec).reorder(jv, ju, i, r).vectorize(jv).unroll(ju).unroll(i);
         a.operand.specialize(t.when).vectorize(j, vec);
+    }
+    if (s.stage_lhs) a.lhs.reorder(a.lhs.args()[1], a.lhs.args()[0]);
+    if (s.transpose_operand && a.operand_transposed) {
+        // Tiles of 16 x 16: one tile's reads (16 rows) and writes stay in L1.
+        Func t = a.operand_source;
+        Var tj("tj"), tr("tr"), tji("tji"), tri("tri");
+        t.compute_root();
+        t.specialize(a.cols >= 16 && a.r.x.extent() >= 16).tile(t.args()[0], t.args()[1], tj, tr, tji, tri, 16, 16, TailStrategy::ShiftInwards)
+            .vectorize(tji).parallel(tr);
+        t.parallel(t.args()[1]);
     }
     tile(out, {Expr(), vec, 1, Expr(1), false}, TailStrategy::GuardWithIf);
     acc.update().reorder(j, i, r);

@@ -9,8 +9,9 @@
 namespace reluforge::sched {
 
 std::string to_string(const CpuSchedule &s) {
-    return fmt::format("cpu:block={}x{}:task_rows={}:pass_rows={}:order={}", s.block_vectors,
-                       s.block_rows, s.task_rows, s.pass_rows, s.rows_outer ? "rows" : "panels");
+    return fmt::format("cpu:block={}x{}:task_rows={}:pass_rows={}:order={}:lhs={}:operand={}", s.block_vectors,
+                       s.block_rows, s.task_rows, s.pass_rows, s.rows_outer ? "rows" : "panels",
+                       s.stage_lhs ? "staged" : "inline", s.transpose_operand ? "transposed" : "packed");
 }
 
 namespace {
@@ -18,7 +19,7 @@ namespace {
 [[noreturn]] void bad(std::string_view text, const std::string &why) {
     throw Error(ErrorCode::bad_argument,
                 fmt::format("CPU schedule '{}': {} (expected e.g. "
-                            "'cpu:block=4x6:task_rows=48:pass_rows=16:order=panels')",
+                            "'cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed')",
                             text, why));
 }
 
@@ -43,7 +44,7 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
         return part;
     };
     if (next() != "cpu") bad(text, "does not start with 'cpu'");
-    const char *fields[] = {"block", "task_rows", "pass_rows", "order"};
+    const char *fields[] = {"block", "task_rows", "pass_rows", "order", "lhs", "operand"};
     for (const char *field : fields) {
         const std::string_view part = next();
         const std::string prefix = std::string(field) + "=";
@@ -58,10 +59,15 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
             s.task_rows = number(text, field, value);
         } else if (prefix == "pass_rows=") {
             s.pass_rows = number(text, field, value);
-        } else if (value == "rows" || value == "panels") {
+        } else if (prefix == "order=") {
+            if (value != "rows" && value != "panels") bad(text, fmt::format("order is '{}', not rows or panels", value));
             s.rows_outer = value == "rows";
+        } else if (prefix == "lhs=") {
+            if (value != "staged" && value != "inline") bad(text, fmt::format("lhs is '{}', not staged or inline", value));
+            s.stage_lhs = value == "staged";
         } else {
-            bad(text, fmt::format("order is '{}', not rows or panels", value));
+            if (value != "transposed" && value != "packed") bad(text, fmt::format("operand is '{}', not transposed or packed", value));
+            s.transpose_operand = value == "transposed";
         }
     }
     if (!rest.empty()) bad(text, fmt::format("unexpected '{}' at the end", rest));

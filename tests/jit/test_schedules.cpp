@@ -13,16 +13,17 @@ using namespace reluforge;
 using namespace reluforge::sched;
 
 TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]") {
-    const CpuSchedule s{3, 8, 64, 16, true};
-    CHECK(to_string(s) == "cpu:block=3x8:task_rows=64:pass_rows=16:order=rows");
+    const CpuSchedule s{3, 8, 64, 16, true, false, true};
+    CHECK(to_string(s) == "cpu:block=3x8:task_rows=64:pass_rows=16:order=rows:lhs=inline:operand=transposed");
     CHECK(parse_cpu_schedule(to_string(s)) == s);
     CHECK(parse_cpu_schedule(to_string(CpuSchedule{})) == CpuSchedule{});
     const std::pair<const char *, const char *> bad[] = {
-        {"gpu:block=4x6:task_rows=48:pass_rows=16:order=rows", "does not start with 'cpu'"},
-        {"cpu:block=4:task_rows=48:pass_rows=16:order=rows", "block is not <vectors>x<rows>"},
-        {"cpu:block=4x6:task_rows=4x:pass_rows=16:order=rows", "task_rows has '4x', not a number"},
-        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=diagonal", "order is 'diagonal'"},
-        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:x=1", "unexpected 'x=1'"},
+        {"gpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed", "does not start with 'cpu'"},
+        {"cpu:block=4:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed", "block is not <vectors>x<rows>"},
+        {"cpu:block=4x6:task_rows=4x:pass_rows=16:order=rows:lhs=inline:operand=packed", "task_rows has '4x', not a number"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=diagonal:lhs=inline:operand=packed", "order is 'diagonal'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=staged:operand=flipped", "operand is 'flipped'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:x=1", "unexpected 'x=1'"},
         {"cpu:block=4x6:pass_rows=16", "is not task_rows="},
     };
     for (const auto &[text, message] : bad) {
@@ -58,7 +59,7 @@ TEST_CASE("the engine compiles a schedule given as a value, and refuses an inval
     const KernelSpec spec = parse_spec("forward:relu:bias=1");
     CHECK_THROWS_WITH(engine.get_scheduled(spec, Isa::sse41, {4, 6, 48, 16, false}),
                       Catch::Contains("needs 29 vector registers; the target has 16"));
-    CHECK_THROWS_WITH(engine.get_variant(spec, Isa::sse41, 7), Catch::Contains("has 2 schedule variants on sse41"));
+    CHECK_THROWS_WITH(engine.get_variant(spec, Isa::sse41, 7), Catch::Contains("has 2 schedule variants on sse41, not 8"));
     const KernelHandle odd = engine.get_scheduled(spec, Isa::sse41, {1, 3, 9, 5, true});
     CHECK(odd.fn != nullptr);
     CHECK(engine.cache_key(spec, Isa::sse41, CpuSchedule{1, 3, 9, 5, true}) != engine.cache_key(spec, Isa::sse41));

@@ -1,7 +1,8 @@
 // The algorithm of each kernel: Halide Funcs without a schedule. Every algorithm has the same
 // shape, which is what the schedules in schedules/ rely on:
 //
-//   acc(j, i) = init;  acc(j, i) += lhs(r, i) * operand(j, r)     (matmul ops only)
+//   acc(j, i) = init;  acc(j, i) += lhs(r, i) * operand(j, r)     (matmul ops only; lhs and
+//                                       operand are Funcs a schedule may stage or inline)
 //   tiled(j, i)  = epilogue(acc)        computed tile by tile with acc; an output, or an
 //                                       intermediate when other outputs need the raw accumulator
 //   passes       elementwise Funcs over (j, i) computed after tiled (mask, Y from raw Z, ...)
@@ -37,7 +38,12 @@ struct Algorithm {
     Halide::Var j{"j"}, i{"i"};
 
     bool has_matmul = false;
-    Halide::Func acc{"acc"}, operand{"operand"};
+    Halide::Func acc{"acc"}, lhs{"lhs"}, operand{"operand"};
+    // Where operand reads its tensor down the columns (forward with [N,K] weights, backward_data
+    // with [K,N]), operand(j, r) = operand_source(j, r), the transposed read; a schedule may
+    // compute it at root (a whole transposed copy) so that packing reads rows.
+    bool operand_transposed = false;
+    Halide::Func operand_source{"operand_source"};
     Halide::RDom r;
 
     Halide::Func tiled;

@@ -17,15 +17,23 @@ struct CpuSchedule {
     // packed per task (for shallow reductions, where re-reading the left operand once per
     // panel costs more than packing).
     bool rows_outer = false;
+    // Stage each task's rows of the left operand contiguously (with rows outermost, once for all
+    // panels): for a left operand read down its columns (Xᵀ in backward_weight), whose rows
+    // would otherwise be a page apart.
+    bool stage_lhs = false;
+    // Where the operand is read transposed, first transpose it whole, tile by tile, so that
+    // panels pack from rows (for few rows of output, which cannot amortize gathering panels).
+    bool transpose_operand = false;
 
     bool operator==(const CpuSchedule &o) const {
         return block_vectors == o.block_vectors && block_rows == o.block_rows &&
-               task_rows == o.task_rows && pass_rows == o.pass_rows && rows_outer == o.rows_outer;
+               task_rows == o.task_rows && pass_rows == o.pass_rows && rows_outer == o.rows_outer &&
+               stage_lhs == o.stage_lhs && transpose_operand == o.transpose_operand;
     }
     bool operator!=(const CpuSchedule &o) const { return !(*this == o); }
 };
 
-// Canonical text, e.g. "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels".
+// Canonical text, e.g. "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed".
 std::string to_string(const CpuSchedule &s);
 // The inverse of to_string; throws Error(bad_argument) naming the part that is wrong.
 CpuSchedule parse_cpu_schedule(std::string_view text);
