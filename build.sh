@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(cmake ninja-build g++ libhalide14-0-dev llvm-14-dev libfmt-dev catch2 libdnnl-dev libopenblas-dev
-          nlohmann-json3-dev libcli11-dev)
+          nlohmann-json3-dev libcli11-dev zlib1g-dev dataset-fashion-mnist)
 
 install_dependencies() {
     local missing=()

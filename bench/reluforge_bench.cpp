@@ -78,8 +78,15 @@ int main(int argc, char **argv) {
         const char *v = std::getenv(name);
         return want ? v && std::string(v) == want : v == nullptr;
     };
+    // Implementations take turns, so idle threads must not spin: OpenBLAS's pthreads busy-wait
+    // for up to 2^28 cycles after a call, and OpenMP's (oneDNN's) for a while too, holding a core
+    // the next implementation needs (on 2 cores: reluforge at 2 threads fell from 177 to 96
+    // GFLOP/s at 1024^3 right after OpenBLAS). Passive waiting unless the caller chose otherwise.
+    const bool set_waits = !std::getenv("OMP_WAIT_POLICY") || !std::getenv("OPENBLAS_THREAD_TIMEOUT");
     if (!std::getenv("RELUFORGE_BENCH_CHILD") &&
-        (!(keep_coretype || env_is("OPENBLAS_CORETYPE", want_core)) || !env_is("DNNL_MAX_CPU_ISA", want_dnnl))) {
+        (set_waits || !(keep_coretype || env_is("OPENBLAS_CORETYPE", want_core)) || !env_is("DNNL_MAX_CPU_ISA", want_dnnl))) {
+        ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+        ::setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
         if (const char *inherited = std::getenv("OPENBLAS_CORETYPE"); inherited && !want_core && !keep_coretype) {
             fmt::print("reluforge-bench: unsetting OPENBLAS_CORETYPE={} so that OpenBLAS picks its best kernels\n", inherited);
         }

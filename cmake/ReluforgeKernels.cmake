@@ -4,7 +4,9 @@
 # Runs reluforge-gen at build time and makes <target>, a library to link: it brings the kernels
 # (lib<target>.a), the typed header <target>.h, the registration that lets reluforge::runtime find
 # the kernels by spec, and reluforge::runtime itself. Generation reruns when the specs, targets or
-# reluforge-gen change.
+# reluforge-gen change, and only then. Several such targets in one program share the one Halide
+# runtime inside reluforge::runtime. With an installed reluforge, specs are checked when CMake
+# configures, and a bad one stops the configure with reluforge-gen's message.
 function(reluforge_add_kernels target)
     cmake_parse_arguments(PARSE_ARGV 1 ARG "" "NAMESPACE;SPECS_FILE" "SPECS;TARGETS")
     if (ARG_UNPARSED_ARGUMENTS)
@@ -29,6 +31,20 @@ function(reluforge_add_kernels target)
     endif ()
 
     set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}.reluforge)
+    get_target_property(gen_is_installed reluforge::gen IMPORTED)
+    if (gen_is_installed AND ARG_SPECS)
+        get_target_property(gen_path reluforge::gen LOCATION)
+        set(check_args)
+        foreach (s IN LISTS ARG_SPECS)
+            list(APPEND check_args --spec "${s}")
+        endforeach ()
+        execute_process(COMMAND ${gen_path} --canonical ${check_args}
+                        RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE message)
+        if (NOT rc EQUAL 0)
+            string(STRIP "${message}" message)
+            message(FATAL_ERROR "reluforge_add_kernels(${target}): ${message}")
+        endif ()
+    endif ()
     set(spec_args)
     foreach (s IN LISTS ARG_SPECS)
         list(APPEND spec_args --spec "${s}")
@@ -39,11 +55,16 @@ function(reluforge_add_kernels target)
         set(spec_depends ${ARG_SPECS_FILE})
     endif ()
     string(REPLACE ";" "," target_list "${ARG_TARGETS}")
+    # The arguments, in a file rewritten only when they change: generation depends on it, so a
+    # changed spec list or target list reruns it under any generator.
+    set(arguments_file ${out}/arguments.txt)
+    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\nspecs=${ARG_SPECS}\n")
+    file(CONFIGURE OUTPUT ${arguments_file} CONTENT "${arguments}" @ONLY)
     add_custom_command(
         OUTPUT ${out}/lib${target}.a ${out}/${target}.h ${out}/${target}_registration.cpp
         COMMAND reluforge::gen --name ${target} --namespace ${ARG_NAMESPACE} --target ${target_list}
                 ${spec_args} --output-dir ${out}
-        DEPENDS reluforge::gen ${spec_depends}
+        DEPENDS reluforge::gen $<TARGET_FILE:reluforge::gen> ${arguments_file} ${spec_depends}
         COMMENT "reluforge-gen: ${target}"
         VERBATIM)
     add_custom_target(${target}_generate DEPENDS ${out}/lib${target}.a)
