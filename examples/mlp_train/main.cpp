@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <numeric>
 
@@ -18,7 +19,8 @@ int main(int argc, char **argv) {
     CLI::App app{"mlp_train: an MLP on Fashion-MNIST with reluforge's fused layers"};
     std::string data_dir = mlp::kDefaultDataDir, act_text = "relu", hidden_text = "256,128";
     mlp::Options o;
-    int epochs = 5, batch = 128, subset = 0, threads = 0;
+    int epochs = 6, batch = 128, subset = 0, threads = 0;
+    float lr_decay = 0.7f;
     bool expect_loss_falls = false;
     app.add_option("--data", data_dir, "directory of the idx .gz files")->capture_default_str();
     app.add_option("--act", act_text, "hidden activation, in spec syntax: relu, gelu, silu, elu(alpha=0.5), ...")
@@ -29,6 +31,7 @@ int main(int argc, char **argv) {
     app.add_option("--optimizer", o.optimizer)->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
     app.add_option("--lr", o.learning_rate, "learning rate (sgd: try 0.05)")->capture_default_str();
     app.add_option("--momentum", o.momentum, "sgd momentum")->capture_default_str();
+    app.add_option("--lr-decay", lr_decay, "learning rate factor per epoch")->capture_default_str();
     app.add_option("--seed", o.seed)->capture_default_str();
     app.add_option("--subset", subset, "train on the first N images only (0: all)")->capture_default_str();
     app.add_option("--threads", threads, "kernel threads (0: one per core)")->capture_default_str();
@@ -63,8 +66,8 @@ int main(int argc, char **argv) {
     mlp::Network net(o, batch);
     std::string layout;
     for (size_t k = 0; k < o.sizes.size(); k++) layout += (k ? "-" : "") + std::to_string(o.sizes[k]);
-    fmt::print("MLP {} ({} hidden), {} with lr {}, batch {}, {} training images, {} test images, {} threads\n", layout,
-               reluforge::to_string(o.act), o.optimizer, o.learning_rate, batch, train.rows, test.rows,
+    fmt::print("MLP {} ({} hidden), {} with lr {} (x{} per epoch), batch {}, {} training images, {} test images, {} threads\n",
+               layout, reluforge::to_string(o.act), o.optimizer, o.learning_rate, lr_decay, batch, train.rows, test.rows,
                reluforge::num_threads());
 
     std::mt19937 rng(o.seed);
@@ -76,6 +79,7 @@ int main(int argc, char **argv) {
         std::iota(order.begin(), order.end(), 0);
         std::shuffle(order.begin(), order.end(), rng);
         net.reset_active_counts();
+        net.set_learning_rate_scale(std::pow(lr_decay, float(epoch - 1)));
         double loss_sum = 0;
         int correct = 0, steps = 0;
         const auto t0 = std::chrono::steady_clock::now();

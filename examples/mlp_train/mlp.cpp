@@ -130,17 +130,18 @@ float Network::train_step(const float *x, const std::uint8_t *labels, int rows, 
 
 void Network::update(Layer &l) {
     const bool prelu = l.linear.activation().kind == Act::prelu;
+    const bool sgd = o_.optimizer == "sgd";
+    const float b1 = 0.9f, b2 = 0.999f, lr = o_.learning_rate * learning_rate_scale_;
+    // Adam's bias corrections, once per step.
+    const float c1 = 1 / (1 - std::pow(b1, float(step_))), c2 = 1 / (1 - std::pow(b2, float(step_)));
     auto step = [&](float &p, float g, size_t k) {
-        if (o_.optimizer == "sgd") {
+        if (sgd) {
             l.state1[k] = o_.momentum * l.state1[k] + g;
-            p -= o_.learning_rate * l.state1[k];
+            p -= lr * l.state1[k];
         } else {
-            const float b1 = 0.9f, b2 = 0.999f;
             l.state1[k] = b1 * l.state1[k] + (1 - b1) * g;
             l.state2[k] = b2 * l.state2[k] + (1 - b2) * g * g;
-            const float m = l.state1[k] / (1 - std::pow(b1, float(step_)));
-            const float v = l.state2[k] / (1 - std::pow(b2, float(step_)));
-            p -= o_.learning_rate * m / (std::sqrt(v) + 1e-8f);
+            p -= lr * (l.state1[k] * c1) / (std::sqrt(l.state2[k] * c2) + 1e-8f);
         }
     };
     size_t k = 0;

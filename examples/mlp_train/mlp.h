@@ -17,7 +17,7 @@ struct Options {
     std::vector<int> sizes{784, 256, 128, 10};  // input, hidden..., classes
     reluforge::Activation act{reluforge::Act::relu};
     std::string optimizer = "adam";  // or "sgd" (with momentum)
-    float learning_rate = 1e-3f;
+    float learning_rate = 2e-3f;
     float momentum = 0.9f;
     unsigned seed = 1;
 };
@@ -35,6 +35,8 @@ public:
     // Per hidden layer, per unit: rows with act'(z) != 0 since the last reset.
     const std::vector<std::vector<std::int64_t>> &active_counts() const { return active_; }
     void reset_active_counts();
+    // Multiplies the learning rate of the following steps (a schedule's decay).
+    void set_learning_rate_scale(float scale) { learning_rate_scale_ = scale; }
     int hidden_layers() const { return int(layers_.size()) - 1; }
 
 private:
@@ -58,6 +60,7 @@ private:
     std::vector<std::vector<std::int64_t>> active_;
     std::vector<float> probs_;
     long step_ = 0;
+    float learning_rate_scale_ = 1;
 };
 
 }  // namespace mlp
