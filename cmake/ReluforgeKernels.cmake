@@ -1,14 +1,15 @@
 # reluforge_add_kernels(<target> SPECS <spec>... | SPECS_FILE <file>
-#                       [TARGETS <avx512|avx2|sse41>...] [NAMESPACE <ns>])
+#                       [TARGETS <avx512|avx2|sse41>...] [TUNING_DB <file>] [NAMESPACE <ns>])
 #
 # Runs reluforge-gen at build time and makes <target>, a library to link: it brings the kernels
 # (lib<target>.a), the typed header <target>.h, the registration that lets reluforge::runtime find
-# the kernels by spec, and reluforge::runtime itself. Generation reruns when the specs, targets or
-# reluforge-gen change, and only then. Several such targets in one program share the one Halide
+# the kernels by spec, and reluforge::runtime itself. Generation reruns when the specs, targets, the
+# tuning database (reluforge-tune's winners measured on the build machine become extra schedule
+# variants) or reluforge-gen change, and only then. Several such targets in one program share the one Halide
 # runtime inside reluforge::runtime. With an installed reluforge, specs are checked when CMake
 # configures, and a bad one stops the configure with reluforge-gen's message.
 function(reluforge_add_kernels target)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "NAMESPACE;SPECS_FILE" "SPECS;TARGETS")
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "NAMESPACE;SPECS_FILE;TUNING_DB" "SPECS;TARGETS")
     if (ARG_UNPARSED_ARGUMENTS)
         message(FATAL_ERROR "reluforge_add_kernels(${target}): unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
     endif ()
@@ -26,6 +27,14 @@ function(reluforge_add_kernels target)
             message(FATAL_ERROR "reluforge_add_kernels(${target}): unknown target '${t}'; allowed: avx512 avx2 sse41")
         endif ()
     endforeach ()
+    set(db_args)
+    if (ARG_TUNING_DB)
+        get_filename_component(ARG_TUNING_DB ${ARG_TUNING_DB} ABSOLUTE)
+        if (NOT EXISTS ${ARG_TUNING_DB})
+            message(FATAL_ERROR "reluforge_add_kernels(${target}): TUNING_DB ${ARG_TUNING_DB} does not exist")
+        endif ()
+        set(db_args --tuning-db ${ARG_TUNING_DB})
+    endif ()
     if (NOT ARG_NAMESPACE)
         set(ARG_NAMESPACE ${target})
     endif ()
@@ -58,13 +67,13 @@ function(reluforge_add_kernels target)
     # The arguments, in a file rewritten only when they change: generation depends on it, so a
     # changed spec list or target list reruns it under any generator.
     set(arguments_file ${out}/arguments.txt)
-    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\nspecs=${ARG_SPECS}\n")
+    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\nspecs=${ARG_SPECS}\ndb=${ARG_TUNING_DB}\n")
     file(CONFIGURE OUTPUT ${arguments_file} CONTENT "${arguments}" @ONLY)
     add_custom_command(
         OUTPUT ${out}/lib${target}.a ${out}/${target}.h ${out}/${target}_registration.cpp
         COMMAND reluforge::gen --name ${target} --namespace ${ARG_NAMESPACE} --target ${target_list}
-                ${spec_args} --output-dir ${out}
-        DEPENDS reluforge::gen $<TARGET_FILE:reluforge::gen> ${arguments_file} ${spec_depends}
+                ${spec_args} ${db_args} --output-dir ${out}
+        DEPENDS reluforge::gen $<TARGET_FILE:reluforge::gen> ${arguments_file} ${spec_depends} ${ARG_TUNING_DB}
         COMMENT "reluforge-gen: ${target}"
         VERBATIM)
     add_custom_target(${target}_generate DEPENDS ${out}/lib${target}.a)

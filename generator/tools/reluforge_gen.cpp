@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -71,6 +72,10 @@ int main(int argc, char **argv) {
                  "write the shared Halide runtime (halide_runtime_x86.o) to the output directory instead");
     app.add_flag("--canonical", canonical_only, "print each spec in canonical form and exit");
     app.add_option("--signature", signature_of, "print the tensors a spec's kernel takes and exit");
+    std::string tuning_db_path;
+    app.add_option("--tuning-db", tuning_db_path,
+                   "tuning database (reluforge-tune): its winners measured on this machine become variants "
+                   "ahead of the default table's");
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -116,7 +121,38 @@ int main(int argc, char **argv) {
             Isa isa = parse_isa(t);
             if (std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
         }
-        gen::emit_library({name, ns, specs, isas, out_dir});
+        gen::LibraryRequest request{name, ns, specs, isas, out_dir};
+        sched::TuningDb db;
+        if (!tuning_db_path.empty()) {
+            if (!std::filesystem::exists(tuning_db_path)) {
+                throw Error(ErrorCode::bad_argument, fmt::format("--tuning-db {}: no such file", tuning_db_path));
+            }
+            db = sched::TuningDb::load(tuning_db_path);
+            request.tuning_db = &db;
+            request.machine = sched::this_machine();
+            // Which kernels run tuned schedules, which only the default table's, and which
+            // records were left out (another machine).
+            int tuned = 0, untuned = 0;
+            for (const auto &spec : specs) {
+                for (Isa isa : isas) {
+                    std::vector<std::string> skipped;
+                    const auto variants = db.tuned(spec, isa, request.machine, &skipped);
+                    for (const auto &line : skipped) fmt::print("reluforge-gen: {}\n", line);
+                    if (variants.empty()) {
+                        untuned++;
+                        fmt::print("reluforge-gen: untuned (default schedules): {} on {}\n", to_string(spec), to_string(isa));
+                    } else {
+                        tuned++;
+                        for (const auto &v : variants) {
+                            fmt::print("reluforge-gen: tuned: {} on {} for {}: {}\n", to_string(spec), to_string(isa),
+                                       v.shape_rule, sched::to_string(v.schedule));
+                        }
+                    }
+                }
+            }
+            fmt::print("reluforge-gen: {} kernels tuned, {} untuned, from {}\n", tuned, untuned, tuning_db_path);
+        }
+        gen::emit_library(request);
         fmt::print("reluforge-gen: {} kernels x {} targets -> {}/lib{}.a\n", specs.size(), isas.size(),
                    out_dir, name);
         return 0;

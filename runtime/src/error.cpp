@@ -14,6 +14,7 @@ const char *to_string(ErrorCode code) {
     case ErrorCode::no_kernel: return "no kernel";
     case ErrorCode::kernel_failed: return "kernel failed";
     case ErrorCode::bad_argument: return "bad argument";
+    case ErrorCode::corrupt_file: return "corrupt file";
     }
     return "unknown error";
 }

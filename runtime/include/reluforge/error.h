@@ -18,6 +18,7 @@ enum class ErrorCode {
     no_kernel,        // no kernel registered (or buildable) for a spec
     kernel_failed,    // a kernel returned an error
     bad_argument,     // anything else the caller passed wrongly
+    corrupt_file,     // a database or cache file that does not parse
 };
 
 const char *to_string(ErrorCode code);

@@ -6,6 +6,8 @@
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/apply_cpu.h"
 #include "reluforge/schedules/default_table.h"
+#include "reluforge/schedules/search_space.h"
+#include "reluforge/schedules/tuning_db.h"
 
 #include "reluforge_codegen_id.h"
 
@@ -17,6 +19,7 @@
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <future>
@@ -66,6 +69,13 @@ struct Engine::Impl {
     std::map<std::string, std::shared_future<KernelFn>> kernels;
     std::mutex link_mutex;
     Stats stats;
+    std::unique_ptr<sched::TuningDb> tuning_db;
+    sched::Machine machine = sched::this_machine();
+    std::vector<std::string> untuned;  // under mutex
+
+    std::vector<sched::ScheduleChoice> variants(const KernelSpec &spec, Isa isa) const {
+        return sched::cpu_schedules(spec, isa, tuning_db.get(), machine);
+    }
 
     void warn(const std::string &message) {
         {
@@ -137,6 +147,13 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
     if (!process) throw Error(ErrorCode::kernel_failed, "JIT: " + llvm_error(process.takeError()));
     impl_->jit->getMainJITDylib().addGenerator(std::move(*process));
 
+    if (!impl_->options.tuning_db.empty()) {
+        try {
+            impl_->tuning_db = std::make_unique<sched::TuningDb>(sched::TuningDb::load(impl_->options.tuning_db));
+        } catch (const Error &e) {
+            impl_->warn(std::string(e.what()) + "; JIT kernels use the default schedules");
+        }
+    }
     if (impl_->options.use_disk_cache) {
         impl_->cache = std::make_unique<DiskCache>(impl_->options.cache_dir, impl_->options.cache_cap_bytes);
         if (!impl_->cache->usable()) {
@@ -164,37 +181,62 @@ std::string Engine::cache_key(const KernelSpec &spec, Isa isa, const sched::CpuS
 
 namespace {
 
-std::size_t table_variant(const KernelSpec &spec, Isa isa, const Shape &shape) {
+std::size_t table_variant(const std::vector<sched::ScheduleChoice> &table, const Shape &shape) {
     std::vector<ShapeRule> rules;
-    for (const auto &choice : sched::default_cpu_schedules(spec, isa)) rules.push_back(ShapeRule::parse(choice.shape_rule));
+    for (const auto &choice : table) rules.push_back(ShapeRule::parse(choice.shape_rule));
     return select_variant(rules, shape);
 }
 
 }  // namespace
 
 std::string Engine::cache_key(const KernelSpec &spec, Isa isa, const Shape &shape) const {
-    return cache_key(spec, isa, sched::default_cpu_schedules(spec, isa)[table_variant(spec, isa, shape)].schedule);
+    const auto table = impl_->variants(spec, isa);
+    return cache_key(spec, isa, table[table_variant(table, shape)].schedule);
 }
 
 KernelHandle Engine::get(const KernelSpec &spec) { return get(spec, std::min(host_isa(), isa_limit())); }
 
 KernelHandle Engine::get(const KernelSpec &spec, Isa isa, const Shape &shape) {
-    return get_variant(spec, isa, table_variant(spec, isa, shape));
+    return get_variant(spec, isa, table_variant(impl_->variants(spec, isa), shape));
+}
+
+std::vector<std::string> Engine::shape_rules(const KernelSpec &spec, Isa isa) const {
+    std::vector<std::string> rules;
+    for (const auto &choice : impl_->variants(spec, isa)) rules.push_back(choice.shape_rule);
+    return rules;
+}
+
+std::vector<std::string> Engine::untuned_kernels() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->untuned;
 }
 
 KernelHandle Engine::get_variant(const KernelSpec &spec, Isa isa, std::size_t variant) {
-    const auto table = sched::default_cpu_schedules(spec, isa);
+    const auto table = impl_->variants(spec, isa);
     if (variant >= table.size()) {
         throw Error(ErrorCode::bad_argument, fmt::format("spec '{}' has {} schedule variants on {}, not {}",
                                                          to_string(spec), table.size(), to_string(isa), variant + 1));
     }
     KernelHandle h = get_scheduled(spec, isa, table[variant].schedule);
     h.shape_rule = table[variant].shape_rule;
+    if (impl_->tuning_db && variant + sched::default_cpu_schedules(spec, isa).size() >= table.size()) {
+        // A default-table variant although a database is loaded: say so once per kernel.
+        const std::string line = fmt::format("{} on {} for '{}'", to_string(spec), to_string(isa), h.shape_rule);
+        bool first = false;
+        {
+            std::lock_guard lock(impl_->mutex);
+            if (std::find(impl_->untuned.begin(), impl_->untuned.end(), line) == impl_->untuned.end()) {
+                impl_->untuned.push_back(line);
+                first = true;
+            }
+        }
+        if (first && !impl_->options.quiet) fmt::print(stderr, "reluforge: untuned kernel (default schedule): {}\n", line);
+    }
     return h;
 }
 
 KernelHandle Engine::get_scheduled(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule) {
-    if (std::string problem = sched::cpu_schedule_problem(schedule, isa == Isa::avx512 ? 32 : 16); !problem.empty()) {
+    if (std::string problem = sched::cpu_schedule_problem(schedule, sched::vector_registers(isa)); !problem.empty()) {
         throw Error(ErrorCode::bad_argument, fmt::format("schedule '{}' for {}: {}", sched::to_string(schedule), to_string(isa), problem));
     }
     const std::string key = cache_key(spec, isa, schedule);
@@ -239,11 +281,7 @@ namespace {
 std::mutex g_global_mutex;
 Engine *g_engine = nullptr;
 
-std::vector<std::string> provide_rules(const KernelSpec &spec, Isa isa) {
-    std::vector<std::string> rules;
-    for (const auto &choice : sched::default_cpu_schedules(spec, isa)) rules.push_back(choice.shape_rule);
-    return rules;
-}
+std::vector<std::string> provide_rules(const KernelSpec &spec, Isa isa) { return g_engine->shape_rules(spec, isa); }
 KernelFn provide(const KernelSpec &spec, Isa isa, std::size_t variant) { return g_engine->get_variant(spec, isa, variant).fn; }
 }  // namespace
 

@@ -4,6 +4,7 @@
 
 #include "reluforge/registry.h"
 #include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/schedules/tuning_db.h"
 #include "reluforge/spec.h"
 
 #include <string>
@@ -28,7 +29,12 @@ struct LibraryRequest {
     std::vector<KernelSpec> specs;
     std::vector<Isa> isas;
     std::string output_dir;
+    const sched::TuningDb *tuning_db = nullptr;  // tuned variants go before the default table's
+    sched::Machine machine;                      // whose records apply
 };
+
+// The schedule variants a library gets for spec on isa.
+std::vector<sched::ScheduleChoice> library_variants(const LibraryRequest &req, const KernelSpec &spec, Isa isa);
 
 // Writes the three files; each is written to a temporary name and renamed into place.
 void emit_library(const LibraryRequest &req);

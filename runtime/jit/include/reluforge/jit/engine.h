@@ -8,6 +8,8 @@
 #include "reluforge/schedules/cpu_schedule.h"
 
 #include <cstdint>
+#include <cstdlib>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -18,6 +20,9 @@ struct Options {
     std::uint64_t cache_cap_bytes = DiskCache::kDefaultCapBytes;
     bool use_disk_cache = true;
     bool quiet = false;  // no warnings on stderr (they are still counted)
+    // A tuning database (reluforge-tune): its winners for this machine become schedule variants
+    // ahead of the default table's. Default: $RELUFORGE_TUNING_DB, if set.
+    std::string tuning_db = std::getenv("RELUFORGE_TUNING_DB") ? std::getenv("RELUFORGE_TUNING_DB") : "";
 };
 
 struct Stats {
@@ -41,7 +46,10 @@ public:
     // Throws Error.
     KernelHandle get(const KernelSpec &spec, Isa isa, const Shape &shape = {});
     KernelHandle get(const KernelSpec &spec);  // the best ISA here, up to the limit
-    // Variant `variant` of the default table (sched::default_cpu_schedules).
+    // The shape rules of spec's variants on isa, in the order they are tried: the tuning
+    // database's, then the default table's (sched::default_cpu_schedules).
+    std::vector<std::string> shape_rules(const KernelSpec &spec, Isa isa) const;
+    // Variant `variant` of that list.
     KernelHandle get_variant(const KernelSpec &spec, Isa isa, std::size_t variant);
     // The kernel compiled with any valid schedule (tuning); throws Error(bad_argument) for an
     // invalid one.
@@ -52,6 +60,9 @@ public:
     // versions, spec, target and schedule.
     std::string cache_key(const KernelSpec &spec, Isa isa, const Shape &shape = {}) const;
     std::string cache_key(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule) const;
+    // Kernels compiled with a default-table schedule although a tuning database is loaded
+    // ("<spec> on <isa> for '<shape rule>'"); each is also logged once.
+    std::vector<std::string> untuned_kernels() const;
     bool disk_cache_usable() const;
     std::string disk_cache_problem() const;
 

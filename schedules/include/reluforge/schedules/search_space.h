@@ -1,0 +1,18 @@
+// The schedules reluforge-tune searches: every legal value of each knob of CpuSchedule for a
+// kernel and target, with invalid combinations rejected before anything compiles.
+#pragma once
+
+#include "reluforge/registry.h"
+#include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/spec.h"
+
+#include <vector>
+
+namespace reluforge::sched {
+
+int vector_registers(Isa isa);  // 32 zmm with AVX-512, else 16
+
+// In a fixed order (the tuner shuffles and shards it); the default table's schedules included.
+std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa);
+
+}  // namespace reluforge::sched

@@ -1,0 +1,187 @@
+#include "reluforge/schedules/tuning_db.h"
+
+#include "reluforge/error.h"
+#include "reluforge/schedules/cpu_schedule.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <unistd.h>
+
+namespace reluforge::sched {
+
+using nlohmann::json;
+
+Machine this_machine() {
+    Machine m;
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);) {
+        if (line.rfind("model name", 0) == 0) {
+            m.cpu_model = line.substr(line.find(':') + 2);
+            break;
+        }
+    }
+    m.isa = to_string(host_isa());
+    return m;
+}
+
+std::string shape_bucket(const Shape &s) {
+    auto octave = [](char dim, std::int64_t v) {
+        std::int64_t lo = 1;
+        while (lo * 2 <= v) lo *= 2;
+        return fmt::format("{}>={},{}<={}", dim, lo, dim, lo * 2 - 1);
+    };
+    std::string rule;
+    for (auto [dim, v] : {std::pair{'m', s.m}, {'n', s.n}, {'k', s.k}}) {
+        if (v > 0) rule += (rule.empty() ? "" : ",") + octave(dim, v);  // 0: the kernel has no such extent
+    }
+    return ShapeRule::parse(rule).text();
+}
+
+namespace {
+
+const char *kFormat = "reluforge-tuning-db";
+constexpr int kFormatVersion = 1;
+
+json to_json(const TuningRecord &r) {
+    return {{"spec", r.spec},
+            {"target", r.target},
+            {"bucket", r.bucket},
+            {"shape", r.shape},
+            {"schedule", r.schedule},
+            {"median_ms", r.median_ms},
+            {"default_ms", r.default_ms},
+            {"verified", r.verified},
+            {"machine", {{"cpu_model", r.machine.cpu_model}, {"isa", r.machine.isa}}},
+            {"reluforge_version", r.reluforge_version},
+            {"date", r.date}};
+}
+
+TuningRecord from_json(const json &j) {
+    TuningRecord r;
+    r.spec = j.at("spec").get<std::string>();
+    r.target = j.at("target").get<std::string>();
+    r.bucket = j.at("bucket").get<std::string>();
+    r.shape = j.at("shape").get<std::string>();
+    r.schedule = j.at("schedule").get<std::string>();
+    r.median_ms = j.at("median_ms").get<double>();
+    r.default_ms = j.at("default_ms").get<double>();
+    r.verified = j.at("verified").get<bool>();
+    r.machine.cpu_model = j.at("machine").at("cpu_model").get<std::string>();
+    r.machine.isa = j.at("machine").at("isa").get<std::string>();
+    r.reluforge_version = j.at("reluforge_version").get<std::string>();
+    r.date = j.at("date").get<std::string>();
+    // The texts must mean something to this version.
+    to_string(parse_spec(r.spec));
+    parse_isa(r.target);
+    ShapeRule::parse(r.bucket);
+    parse_cpu_schedule(r.schedule);
+    return r;
+}
+
+bool same_measurement(const TuningRecord &a, const TuningRecord &b) {
+    return a.spec == b.spec && a.target == b.target && a.bucket == b.bucket && a.schedule == b.schedule &&
+           a.machine == b.machine && a.shape == b.shape && a.date == b.date && a.median_ms == b.median_ms;
+}
+
+}  // namespace
+
+TuningDb TuningDb::load(const std::string &path) {
+    TuningDb db;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        if (!std::filesystem::exists(path)) return db;
+        throw Error(ErrorCode::corrupt_file, fmt::format("tuning database {}: cannot be read", path));
+    }
+    std::size_t index = 0;
+    try {
+        const json j = json::parse(in);
+        if (j.value("format", "") != kFormat) throw std::runtime_error(fmt::format("not a {} file", kFormat));
+        if (j.value("version", 0) != kFormatVersion) {
+            throw std::runtime_error(fmt::format("format version {}, this reluforge reads {}", j.value("version", 0), kFormatVersion));
+        }
+        for (const json &r : j.at("records")) {
+            db.records_.push_back(from_json(r));
+            index++;
+        }
+    } catch (const std::exception &e) {
+        throw Error(ErrorCode::corrupt_file,
+                    fmt::format("tuning database {} is corrupt (record {}): {}; the file was left as it is",
+                                path, index, e.what()));
+    }
+    return db;
+}
+
+void TuningDb::save(const std::string &path) const {
+    json records = json::array();
+    for (const auto &r : records_) records.push_back(to_json(r));
+    const json j = {{"format", kFormat}, {"version", kFormatVersion}, {"records", records}};
+    const std::string tmp = fmt::format("{}.tmp{}", path, ::getpid());
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << j.dump(1) << "\n";
+        if (!out.flush()) {
+            std::filesystem::remove(tmp);
+            throw Error(ErrorCode::bad_argument, fmt::format("tuning database: cannot write {}", tmp));
+        }
+    }
+    std::filesystem::rename(tmp, path);
+}
+
+void TuningDb::add(TuningRecord r) { records_.push_back(std::move(r)); }
+
+void TuningDb::merge(const TuningDb &other) {
+    for (const auto &r : other.records_) {
+        bool known = false;
+        for (const auto &mine : records_) known = known || same_measurement(mine, r);
+        if (!known) records_.push_back(r);
+    }
+}
+
+bool TuningDb::measured(const std::string &spec, const std::string &target, const std::string &bucket,
+                        const std::string &schedule, const Machine &machine) const {
+    for (const auto &r : records_) {
+        if (r.spec == spec && r.target == target && r.bucket == bucket && r.schedule == schedule && r.machine == machine) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::vector<ScheduleChoice> TuningDb::tuned(const KernelSpec &spec, Isa target, const Machine &machine,
+                                            std::vector<std::string> *skipped) const {
+    const std::string text = to_string(spec), isa = to_string(target);
+    std::map<std::string, const TuningRecord *> best, elsewhere;
+    for (const auto &r : records_) {
+        if (r.spec != text || r.target != isa || !r.verified) continue;
+        auto &slot = r.machine == machine ? best[r.bucket] : elsewhere[r.bucket];
+        if (!slot || r.median_ms < slot->median_ms) slot = &r;
+    }
+    std::vector<ScheduleChoice> out;
+    for (const auto &[bucket, r] : best) {
+        // A winner that is the default table's own choice adds nothing.
+        const CpuSchedule s = parse_cpu_schedule(r->schedule);
+        if (r->median_ms < r->default_ms) out.push_back({bucket, s});
+    }
+    if (skipped) {
+        for (const auto &[bucket, r] : elsewhere) {
+            if (!best.count(bucket)) {
+                skipped->push_back(fmt::format("{} on {} for {}: tuned on '{}' ({}), not this machine ('{}'); not used",
+                                               text, isa, bucket, r->machine.cpu_model, r->machine.isa, machine.cpu_model));
+            }
+        }
+    }
+    return out;
+}
+
+std::vector<ScheduleChoice> cpu_schedules(const KernelSpec &spec, Isa isa, const TuningDb *db, const Machine &machine) {
+    std::vector<ScheduleChoice> out;
+    if (db) out = db->tuned(spec, isa, machine);
+    for (auto &choice : default_cpu_schedules(spec, isa)) out.push_back(std::move(choice));
+    return out;
+}
+
+}  // namespace reluforge::sched

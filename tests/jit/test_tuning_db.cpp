@@ -1,0 +1,174 @@
+// The tuning database: records round-trip, are only ever added, are written atomically, a corrupt
+// file is refused by name and left alone, and only verified winners measured on this machine and
+// target become schedule variants (of reluforge-gen's libraries and of the JIT engine).
+#include "jit_test_support.h"
+#include "reluforge/jit/engine.h"
+#include "reluforge/reluforge.h"
+#include "reluforge/schedules/search_space.h"
+#include "reluforge/schedules/tuning_db.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace reluforge;
+using namespace reluforge::sched;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *kSpec = "forward:relu:bias=1:weight=kn:save=none:counts=0:dtype=f32";
+
+TuningRecord record(const std::string &schedule, double ms, const Machine &m, bool verified = true,
+                    const std::string &target = "avx512", const std::string &bucket = "k<=127,k>=64,m<=1023,m>=512,n<=1023,n>=512") {
+    TuningRecord r;
+    r.spec = kSpec;
+    r.target = target;
+    r.bucket = bucket;
+    r.shape = "512x64x512";
+    r.schedule = schedule;
+    r.median_ms = ms;
+    r.default_ms = 1.0;
+    r.verified = verified;
+    r.machine = m;
+    r.reluforge_version = version;
+    r.date = "2026-11-22T00:00:00Z";
+    return r;
+}
+
+std::string slurp(const fs::path &p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("shape buckets are power-of-two octaves of M, N and K", "[tuning]") {
+    CHECK(shape_bucket({512, 512, 64}) == "k<=127,k>=64,m<=1023,m>=512,n<=1023,n>=512");
+    CHECK(shape_bucket({1, 1000, 0}) == "m<=1,m>=1,n<=1023,n>=512");  // no K: activation_backward
+    CHECK(ShapeRule::parse(shape_bucket({700, 600, 100})).holds({700, 600, 100}));
+    CHECK_FALSE(ShapeRule::parse(shape_bucket({700, 600, 100})).holds({700, 600, 128}));
+}
+
+TEST_CASE("the database round-trips, only grows, and is written atomically", "[tuning]") {
+    const fs::path dir = jit_test::fresh_dir("tuning-db");
+    fs::create_directories(dir);
+    const std::string path = (dir / "db.json").string();
+    const Machine m = this_machine();
+    CHECK(TuningDb::load(path).records().empty());  // missing: empty
+    TuningDb db;
+    db.add(record("cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed", 0.5, m));
+    db.add(record("cpu:block=2x12:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed", 0.7, m));
+    db.save(path);
+    TuningDb again = TuningDb::load(path);
+    REQUIRE(again.records().size() == 2);
+    CHECK(again.records()[0].schedule == db.records()[0].schedule);
+    CHECK(again.records()[1].median_ms == 0.7);
+    CHECK(again.records()[0].machine == m);
+    // Merging adds what is new, once.
+    TuningDb other;
+    other.add(record("cpu:block=3x8:task_rows=64:pass_rows=16:order=panels:lhs=inline:operand=packed", 0.9, m));
+    other.add(db.records()[0]);
+    again.merge(other);
+    again.merge(other);
+    CHECK(again.records().size() == 3);
+    // No temporary file is left beside it.
+    for (const auto &e : fs::directory_iterator(dir)) CHECK(e.path().filename() == "db.json");
+}
+
+TEST_CASE("a corrupt database is refused by name and left as it was", "[tuning]") {
+    const fs::path dir = jit_test::fresh_dir("tuning-corrupt");
+    fs::create_directories(dir);
+    const fs::path path = dir / "db.json";
+    const std::pair<const char *, const char *> bad[] = {
+        {"{\"format\": \"reluforge-tuning-db\", \"version\": 1, \"records\": [", "is corrupt"},
+        {"{\"format\": \"something-else\", \"version\": 1, \"records\": []}", "not a reluforge-tuning-db file"},
+        {"{\"format\": \"reluforge-tuning-db\", \"version\": 9, \"records\": []}", "format version 9"},
+        {"{\"format\": \"reluforge-tuning-db\", \"version\": 1, \"records\": [{\"spec\": \"forward:relu\"}]}", "record 0"},
+        {"{\"format\": \"reluforge-tuning-db\", \"version\": 1, \"records\": [{\"spec\": \"forward:relux\", \"target\": \"avx512\","
+         " \"bucket\": \"\", \"shape\": \"1x1x1\", \"schedule\": \"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed\","
+         " \"median_ms\": 1, \"default_ms\": 1, \"verified\": true, \"machine\": {\"cpu_model\": \"x\", \"isa\": \"avx2\"},"
+         " \"reluforge_version\": \"0.1.0\", \"date\": \"d\"}]}", "relux"},
+    };
+    for (const auto &[text, message] : bad) {
+        INFO(text);
+        { std::ofstream(path) << text; }
+        try {
+            TuningDb::load(path.string());
+            FAIL("accepted");
+        } catch (const Error &e) {
+            CHECK(e.code() == ErrorCode::corrupt_file);
+            CHECK_THAT(e.what(), Catch::Contains(path.string()) && Catch::Contains(message));
+        }
+        CHECK(slurp(path) == text);
+    }
+}
+
+TEST_CASE("only verified winners of this machine and target become variants", "[tuning]") {
+    const Machine here = this_machine(), elsewhere{"Some Other CPU", "avx2"};
+    const std::string fast = "cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed";
+    const std::string faster_unverified = "cpu:block=1x8:task_rows=8:pass_rows=16:order=rows:lhs=inline:operand=packed";
+    const std::string faster_elsewhere = "cpu:block=2x6:task_rows=12:pass_rows=16:order=rows:lhs=inline:operand=packed";
+    TuningDb db;
+    db.add(record(fast, 0.5, here));
+    db.add(record("cpu:block=2x12:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed", 0.8, here));
+    db.add(record(faster_unverified, 0.1, here, false));
+    db.add(record(faster_elsewhere, 0.2, elsewhere, true, "avx512", "k<=63,k>=32,m<=1023,m>=512,n<=1023,n>=512"));
+    db.add(record(faster_elsewhere, 0.2, here, true, "avx2"));
+    std::vector<std::string> skipped;
+    const auto tuned = db.tuned(parse_spec(kSpec), Isa::avx512, here, &skipped);
+    REQUIRE(tuned.size() == 1);
+    CHECK(to_string(tuned[0].schedule) == fast);
+    CHECK(tuned[0].shape_rule == "k<=127,k>=64,m<=1023,m>=512,n<=1023,n>=512");
+    REQUIRE(skipped.size() == 1);
+    CHECK_THAT(skipped[0], Catch::Contains("Some Other CPU") && Catch::Contains("not used"));
+    // Tuned variants come first, the default table's after them.
+    const auto all = cpu_schedules(parse_spec(kSpec), Isa::avx512, &db, here);
+    CHECK(all.size() == tuned.size() + default_cpu_schedules(parse_spec(kSpec), Isa::avx512).size());
+    CHECK(all.front().shape_rule == tuned[0].shape_rule);
+    CHECK(all.back().shape_rule == "");
+}
+
+TEST_CASE("the search space holds valid schedules, the default table's among them", "[tuning]") {
+    for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
+        for (const char *text : {kSpec, "backward_weight:bias=1", "backward_data:identity:bias=0:weight=kn",
+                                 "activation_backward:gelu:save=z"}) {
+            const KernelSpec spec = parse_spec(text);
+            const auto space = cpu_search_space(spec, isa);
+            INFO(text << " " << to_string(isa));
+            CHECK(space.size() > 4);
+            for (const auto &s : space) CHECK(cpu_schedule_problem(s, vector_registers(isa)) == "");
+            for (const auto &d : default_cpu_schedules(spec, isa)) {
+                CHECK(std::find(space.begin(), space.end(), d.schedule) != space.end());
+            }
+        }
+    }
+}
+
+TEST_CASE("the JIT engine runs tuned variants for their bucket and reports untuned kernels", "[tuning][jit]") {
+    const fs::path dir = jit_test::fresh_dir("tuning-engine");
+    fs::create_directories(dir);
+    const Machine here = this_machine();
+    const Isa isa = host_isa();
+    TuningDb db;
+    db.add(record("cpu:block=2x6:task_rows=12:pass_rows=16:order=rows:lhs=inline:operand=packed", 0.5, here, true, to_string(isa)));
+    db.save((dir / "db.json").string());
+    jit::Options o = jit_test::quiet_options(dir / "cache");
+    o.tuning_db = (dir / "db.json").string();
+    jit::Engine engine(o);
+    const KernelSpec spec = parse_spec(kSpec);
+    CHECK(engine.get(spec, isa, {600, 600, 100}).shape_rule == "k<=127,k>=64,m<=1023,m>=512,n<=1023,n>=512");
+    CHECK(engine.untuned_kernels().empty());
+    CHECK(engine.get(spec, isa, {4000, 600, 100}).shape_rule == "");
+    REQUIRE(engine.untuned_kernels().size() == 1);
+    CHECK_THAT(engine.untuned_kernels()[0], Catch::Contains(kSpec));
+
+    // A corrupt database: a warning, and the default schedules.
+    { std::ofstream(dir / "bad.json") << "{ not json"; }
+    jit::Options bad = jit_test::quiet_options(dir / "cache2");
+    bad.tuning_db = (dir / "bad.json").string();
+    jit::Engine fallback(bad);
+    CHECK(fallback.stats().warnings == 1);
+    CHECK(fallback.get(spec, isa, {600, 600, 100}).shape_rule == "");
+}
