@@ -1,4 +1,4 @@
-# cmake --install: the runtime (no Halide, no LLVM), reluforge-gen and reluforge-cache, the JIT
+# cmake --install: the runtime (no Halide, no LLVM), reluforge-gen, -cache and -tune, the JIT
 # with the static libraries it is built from, headers, and the CMake package:
 #   find_package(reluforge REQUIRED)                  reluforge::runtime, reluforge::gen,
 #                                                     reluforge_add_kernels()
@@ -7,8 +7,9 @@ include(CMakePackageConfigHelpers)
 set(package_dir ${CMAKE_INSTALL_LIBDIR}/cmake/reluforge)
 
 # Installed programs find libreluforge_runtime.so beside them.
-set_target_properties(reluforge-gen reluforge-cache PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
+set_target_properties(reluforge-gen reluforge-cache reluforge-tune PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
 set_target_properties(reluforge-cache PROPERTIES EXPORT_NAME cache)
+set_target_properties(reluforge-tune PROPERTIES EXPORT_NAME tune)
 foreach (t reluforge_kernel_cache reluforge_codegen reluforge_schedules reluforge_algorithms)
     string(REPLACE "reluforge_" "" name ${t})
     set_target_properties(${t} PROPERTIES EXPORT_NAME ${name})
@@ -22,7 +23,9 @@ install(TARGETS reluforge_core reluforge_runtime reluforge-gen reluforge-cache E
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS reluforge_jit reluforge_kernel_cache reluforge_codegen reluforge_schedules reluforge_algorithms
+                reluforge-tune
         EXPORT reluforgeJitTargets
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY runtime/include/ runtime/jit/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES schedules/include/reluforge/schedules/cpu_schedule.h

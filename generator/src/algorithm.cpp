@@ -36,6 +36,7 @@ public:
             params_.emplace(slot.name, p);
             if (a_.inputs.empty()) first_input_ = p;
             a_.inputs.push_back(p);
+            a_.images.push_back(p);
         }
     }
 

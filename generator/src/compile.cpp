@@ -1,13 +1,17 @@
 #include "reluforge/generator/compile.h"
 
 #include "reluforge/generator/algorithm.h"
+#include "reluforge/error.h"
 #include "reluforge/schedules/apply_cpu.h"
+#include "reluforge/signature.h"
 
 #include <Halide.h>
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <map>
+#include <mutex>
 
 namespace reluforge::gen {
 
@@ -28,6 +32,74 @@ void compile_kernel_object(const KernelSpec &spec, Isa isa, const sched::CpuSche
         outputs[Halide::OutputFileType::stmt] = std::string(dir) + "/" + symbol + ".stmt";
     }
     m.compile(outputs);
+}
+
+namespace {
+
+// Loads the plugin of an autoscheduler once; throws Error(bad_argument) when it is not installed.
+void load_autoscheduler(const std::string &name) {
+    static std::mutex mutex;
+    static std::map<std::string, bool> loaded;
+    std::lock_guard lock(mutex);
+    if (loaded[name]) return;
+    std::string lower = name;
+    for (auto &c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+    for (const char *dir : {"/usr/lib/x86_64-linux-gnu/halide14", "/usr/lib/halide14", "/usr/local/lib"}) {
+        const std::string path = fmt::format("{}/libautoschedule_{}.so", dir, lower);
+        if (std::filesystem::exists(path)) {
+            Halide::load_plugin(path);
+            loaded[name] = true;
+            return;
+        }
+    }
+    throw Error(ErrorCode::bad_argument,
+                fmt::format("autoscheduler '{}': no libautoschedule_{}.so among Halide 14's plugins "
+                            "(Debian's libhalide14-0-dev ships adams2019, mullapudi2016, li2018)",
+                            name, lower));
+}
+
+}  // namespace
+
+void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::string &autoscheduler,
+                                  std::int64_t M, std::int64_t K, std::int64_t N, const std::string &symbol,
+                                  const std::string &object_path) {
+    load_autoscheduler(autoscheduler);
+    Algorithm a = build_algorithm(spec);
+    auto extent = [&](Extent e) -> int {
+        switch (e) {
+        case Extent::one: return 1;
+        case Extent::M: return int(M);
+        case Extent::N: return int(N);
+        case Extent::K: return int(K);
+        case Extent::mask_N: return int((N + 7) / 8);
+        case Extent::mask_K: return int((K + 7) / 8);
+        }
+        return 1;
+    };
+    std::vector<ArgSlot> outputs;
+    std::size_t input = 0;
+    for (const ArgSlot &slot : kernel_signature(spec)) {
+        if (slot.output) {
+            outputs.push_back(slot);
+            continue;
+        }
+        Halide::Region r{{0, extent(slot.cols)}};
+        if (slot.rank == 2) r.push_back({0, extent(slot.rows)});
+        a.images[input++].set_estimates(r);
+    }
+    std::size_t o = 0;
+    for (Halide::Func &f : a.outputs) {
+        const ArgSlot &slot = outputs.at(o);
+        Halide::Region r{{0, extent(slot.cols)}};
+        if (slot.rank == 2) r.push_back({0, extent(slot.rows)});
+        f.set_estimates(r);
+        o += std::size_t(f.outputs());
+    }
+    const Halide::Target target = sched::x86_target(isa);
+    Halide::Pipeline p(a.outputs);
+    // This machine's two cores, and the last-level cache per core it has.
+    p.auto_schedule(autoscheduler, target, Halide::MachineParams(2, 16 * 1024 * 1024, 40));
+    p.compile_to_module(a.inputs, symbol, target).compile({{Halide::OutputFileType::object, object_path}});
 }
 
 void compile_x86_runtime(const std::string &object_path) {

@@ -55,6 +55,7 @@ json to_json(const TuningRecord &r) {
             {"median_ms", r.median_ms},
             {"default_ms", r.default_ms},
             {"verified", r.verified},
+            {"confirmed", r.confirmed},
             {"machine", {{"cpu_model", r.machine.cpu_model}, {"isa", r.machine.isa}}},
             {"reluforge_version", r.reluforge_version},
             {"date", r.date}};
@@ -70,6 +71,7 @@ TuningRecord from_json(const json &j) {
     r.median_ms = j.at("median_ms").get<double>();
     r.default_ms = j.at("default_ms").get<double>();
     r.verified = j.at("verified").get<bool>();
+    r.confirmed = j.value("confirmed", false);
     r.machine.cpu_model = j.at("machine").at("cpu_model").get<std::string>();
     r.machine.isa = j.at("machine").at("isa").get<std::string>();
     r.reluforge_version = j.at("reluforge_version").get<std::string>();
@@ -156,7 +158,7 @@ std::vector<ScheduleChoice> TuningDb::tuned(const KernelSpec &spec, Isa target, 
     const std::string text = to_string(spec), isa = to_string(target);
     std::map<std::string, const TuningRecord *> best, elsewhere;
     for (const auto &r : records_) {
-        if (r.spec != text || r.target != isa || !r.verified) continue;
+        if (r.spec != text || r.target != isa || !r.verified || !r.confirmed) continue;
         auto &slot = r.machine == machine ? best[r.bucket] : elsewhere[r.bucket];
         if (!slot || r.median_ms < slot->median_ms) slot = &r;
     }

@@ -31,6 +31,7 @@ TuningRecord record(const std::string &schedule, double ms, const Machine &m, bo
     r.median_ms = ms;
     r.default_ms = 1.0;
     r.verified = verified;
+    r.confirmed = true;
     r.machine = m;
     r.reluforge_version = version;
     r.date = "2026-11-22T00:00:00Z";

@@ -267,6 +267,23 @@ KernelHandle Engine::get_scheduled(const KernelSpec &spec, Isa isa, const sched:
     return {to_string(spec), isa, "", future.get(), true};
 }
 
+KernelHandle Engine::get_autoscheduled(const KernelSpec &spec, Isa isa, const std::string &autoscheduler,
+                                       std::int64_t M, std::int64_t K, std::int64_t N) {
+    const std::string key = fmt::format("{}|{}|{}x{}x{}", cache_key(spec, isa, sched::CpuSchedule{}), autoscheduler, M, K, N);
+    const std::string symbol = fmt::format("rf_auto_{:016x}_{}", fnv1a64(key), to_string(isa));
+    static std::atomic<unsigned> counter{0};
+    const fs::path tmp = fs::temp_directory_path() / fmt::format("reluforge-auto-{}-{}.o", ::getpid(), counter++);
+    {
+        std::lock_guard lock(g_halide_compile_mutex);
+        gen::compile_autoscheduled_object(spec, isa, autoscheduler, M, K, N, symbol, tmp.string());
+    }
+    std::ifstream in(tmp, std::ios::binary);
+    const std::string object((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    return {to_string(spec), isa, "", impl_->link(object, symbol), true};
+}
+
 Stats Engine::stats() const {
     std::lock_guard lock(impl_->mutex);
     return impl_->stats;

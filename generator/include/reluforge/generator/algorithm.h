@@ -34,6 +34,7 @@ struct Pass {
 
 struct Algorithm {
     std::vector<Halide::Argument> inputs;  // in kernel_signature order
+    std::vector<Halide::ImageParam> images;  // the same inputs, for estimates
     std::vector<Halide::Func> outputs;     // in kernel_signature order (a Tuple counts for each)
     Halide::Var j{"j"}, i{"i"};
 

@@ -7,6 +7,7 @@
 #include "reluforge/schedules/tuning_db.h"
 #include "reluforge/spec.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,13 @@ std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Is
 // Compiles one variant with the given schedule to an object file (no Halide runtime inside).
 void compile_kernel_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
                            const std::string &symbol, const std::string &object_path);
+
+// Compiles one variant scheduled by one of Halide's autoschedulers ("Adams2019",
+// "Mullapudi2016", "Li2018": the plugins Debian's Halide ships) for the shape M x K x N, instead of
+// a reluforge schedule: the baseline reluforge-tune compares its winners with.
+void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::string &autoscheduler,
+                                  std::int64_t M, std::int64_t K, std::int64_t N, const std::string &symbol,
+                                  const std::string &object_path);
 
 // The one Halide runtime every x86 kernel links against.
 void compile_x86_runtime(const std::string &object_path);

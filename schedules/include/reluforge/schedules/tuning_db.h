@@ -28,6 +28,9 @@ struct TuningRecord {
     double median_ms = 0;
     double default_ms = 0;  // the default table's schedule, same shape, same session
     bool verified = false;  // its results matched the reference
+    // The session's winner, timed again alternating with the default schedule (median_ms and
+    // default_ms are then from that head-to-head run). Only confirmed records become variants.
+    bool confirmed = false;
     Machine machine;
     std::string reluforge_version;
     std::string date;  // UTC, ISO 8601
@@ -51,7 +54,7 @@ public:
     bool measured(const std::string &spec, const std::string &target, const std::string &bucket,
                   const std::string &schedule, const Machine &machine) const;
 
-    // The fastest verified schedule per bucket for spec on target, from records of `machine`,
+    // The fastest confirmed, verified schedule per bucket for spec on target, from records of `machine`,
     // as variants to try before the default table's. Records of other machines or targets are
     // never used; `skipped` (if given) gets one line per bucket that was left out for that.
     std::vector<ScheduleChoice> tuned(const KernelSpec &spec, Isa target, const Machine &machine,

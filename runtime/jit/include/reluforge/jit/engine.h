@@ -55,6 +55,11 @@ public:
     // invalid one.
     KernelHandle get_scheduled(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule);
 
+    // The kernel spec scheduled by one of Halide's autoschedulers for the shape M x K x N (the
+    // baseline of reluforge-tune); compiled once per engine, never cached on disk.
+    KernelHandle get_autoscheduled(const KernelSpec &spec, Isa isa, const std::string &autoscheduler,
+                                   std::int64_t M, std::int64_t K, std::int64_t N);
+
     Stats stats() const;
     // What decides reuse: reluforge's version and code-generator sources, Halide and LLVM
     // versions, spec, target and schedule.
