@@ -72,6 +72,12 @@ int main(int argc, char **argv) {
                  "write the shared Halide runtime (halide_runtime_x86.o) to the output directory instead");
     app.add_flag("--canonical", canonical_only, "print each spec in canonical form and exit");
     app.add_option("--signature", signature_of, "print the tensors a spec's kernel takes and exit");
+    std::string object_path, object_symbol, object_schedule;
+    app.add_option("--object", object_path,
+                   "compile one kernel (one --spec, one --target) with --schedule into this object file "
+                   "(reluforge-tune compiles candidates this way, several at once)");
+    app.add_option("--symbol", object_symbol, "with --object: the kernel's symbol");
+    app.add_option("--schedule", object_schedule, "with --object: the CPU schedule, in canonical text");
     std::string tuning_db_path;
     app.add_option("--tuning-db", tuning_db_path,
                    "tuning database (reluforge-tune): its winners measured on this machine become variants "
@@ -99,6 +105,14 @@ int main(int argc, char **argv) {
         }
         if (canonical_only) {
             for (const auto &s : specs) fmt::print("{}\n", to_string(s));
+            return 0;
+        }
+        if (!object_path.empty()) {
+            if (specs.size() != 1 || target_names.size() != 1 || object_symbol.empty() || object_schedule.empty()) {
+                throw Error(ErrorCode::bad_argument, "--object takes one --spec, one --target, --symbol and --schedule");
+            }
+            gen::compile_kernel_object(specs[0], parse_isa(target_names[0]), sched::parse_cpu_schedule(object_schedule),
+                                       object_symbol, object_path);
             return 0;
         }
         if (out_dir.empty()) throw Error(ErrorCode::bad_argument, "--output-dir is required");

@@ -20,7 +20,11 @@
 #include <filesystem>
 #include <ctime>
 #include <random>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 using namespace reluforge;
 using Clock = std::chrono::steady_clock;
@@ -141,6 +145,68 @@ struct Winner {
     double baseline_ms = 0;  // Halide's autoscheduler, when asked for
 };
 
+// Compiles candidates in child processes (reluforge-gen --object), `jobs` at a time, while
+// nothing is being measured; Halide compiles one pipeline per process at a time.
+class ParallelCompiler {
+public:
+    ParallelCompiler(jit::Engine &engine, int jobs) : engine_(engine), jobs_(jobs) {
+        char self[4096] = {};
+        const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+        const std::filesystem::path gen = std::filesystem::path(std::string(self, n > 0 ? size_t(n) : 0)).parent_path() / "reluforge-gen";
+        if (n > 0 && std::filesystem::exists(gen)) gen_ = gen.string();
+        dir_ = std::filesystem::temp_directory_path() / fmt::format("reluforge-tune-{}", ::getpid());
+        std::filesystem::create_directories(dir_);
+    }
+    ~ParallelCompiler() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    bool parallel() const { return !gen_.empty() && jobs_ > 1; }
+    int jobs() const { return parallel() ? jobs_ : 1; }
+
+    std::vector<KernelHandle> compile(const KernelSpec &spec, Isa isa, const std::vector<sched::CpuSchedule> &batch) {
+        std::vector<KernelHandle> out;
+        if (!parallel()) {
+            for (const auto &s : batch) out.push_back(engine_.get_scheduled(spec, isa, s));
+            return out;
+        }
+        struct Child {
+            pid_t pid;
+            std::string object, symbol;
+        };
+        std::vector<Child> children;
+        for (const auto &s : batch) {
+            Child c{0, (dir_ / fmt::format("{}.o", counter_)).string(), fmt::format("rf_tune_{}_{}", ::getpid(), counter_)};
+            counter_++;
+            const std::vector<std::string> args{gen_, "--object", c.object, "--symbol", c.symbol, "--schedule",
+                                                sched::to_string(s), "--spec", to_string(spec), "--target", to_string(isa)};
+            std::vector<char *> argv;
+            for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+            argv.push_back(nullptr);
+            if (::posix_spawn(&c.pid, gen_.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+                throw Error(ErrorCode::kernel_failed, "cannot start " + gen_);
+            }
+            children.push_back(c);
+        }
+        for (std::size_t k = 0; k < children.size(); k++) {
+            int status = 0;
+            ::waitpid(children[k].pid, &status, 0);
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                throw Error(ErrorCode::kernel_failed, fmt::format("reluforge-gen failed to compile {}", sched::to_string(batch[k])));
+            }
+            out.push_back(engine_.link_object(spec, isa, batch[k], children[k].object, children[k].symbol));
+        }
+        return out;
+    }
+
+private:
+    jit::Engine &engine_;
+    int jobs_;
+    std::string gen_;
+    std::filesystem::path dir_;
+    int counter_ = 0;
+};
+
 int merge(const std::string &out, const std::vector<std::string> &inputs) {
     sched::TuningDb db = sched::TuningDb::load(out);
     for (const auto &in : inputs) {
@@ -172,6 +238,8 @@ int main(int argc, char **argv) {
     app.add_option("--seed", seed, "order of the candidates")->capture_default_str();
     app.add_option("--shard", shard_text, "i/n: measure only the i-th of n slices of the candidates (0 <= i < n)")
         ->capture_default_str();
+    int jobs = 2;
+    app.add_option("--jobs", jobs, "candidates compiled at once, in child processes")->capture_default_str();
     std::string baseline;
     app.add_option("--baseline", baseline, "also measure Halide's autoscheduler on the same algorithm and shapes")
         ->check(CLI::IsMember({"adams2019", "mullapudi2016", "li2018"}));
@@ -203,6 +271,7 @@ int main(int argc, char **argv) {
         options.tuning_db.clear();
         jit::Engine engine(options);
         const bool tty = ::isatty(2);
+        ParallelCompiler compiler(engine, std::max(1, jobs));
         fmt::print("reluforge-tune: {} ({}), target {}, {} spec(s) x {} shape(s), budget {:.0f} s, shard {}/{}\n",
                    machine.cpu_model, machine.isa, to_string(isa), specs.size(), shapes.size(), budget_s, shard, shards);
 
@@ -248,9 +317,15 @@ int main(int argc, char **argv) {
                     }
                 }
                 int done = 0;
-                for (const auto &candidate : candidates) {
+                std::vector<KernelHandle> compiled;
+                for (std::size_t c = 0; c < candidates.size(); c++) {
+                    const auto &candidate = candidates[c];
                     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
                     if (elapsed >= deadline_s) break;
+                    if (c % std::size_t(compiler.jobs()) == 0) {
+                        const std::size_t end = std::min(candidates.size(), c + std::size_t(compiler.jobs()));
+                        compiled = compiler.compile(spec, isa, {candidates.begin() + std::ptrdiff_t(c), candidates.begin() + std::ptrdiff_t(end)});
+                    }
                     const double per_trial = done ? std::chrono::duration<double>(Clock::now() - problem_start).count() / done : 1.0;
                     progress(tty, done, int(candidates.size()), default_ms / best_ms,
                              std::min(deadline_s - elapsed, per_trial * double(candidates.size() - done)), shape_text);
@@ -264,7 +339,7 @@ int main(int argc, char **argv) {
                     record.machine = machine;
                     record.reluforge_version = version;
                     record.date = now_utc();
-                    const KernelHandle k = engine.get_scheduled(spec, isa, candidate);
+                    const KernelHandle &k = compiled[c % std::size_t(compiler.jobs())];
                     // Losers are dropped after 3 runs: 1.5x the best so far.
                     record.median_ms = measure(k, w, reps, 1.5 * best_ms, &runs);
                     // Schedules change the loop structure, never the order of each sum: a correct

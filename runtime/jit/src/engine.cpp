@@ -267,6 +267,19 @@ KernelHandle Engine::get_scheduled(const KernelSpec &spec, Isa isa, const sched:
     return {to_string(spec), isa, "", future.get(), true};
 }
 
+KernelHandle Engine::link_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
+                                  const std::string &object_path, const std::string &symbol) {
+    std::ifstream in(object_path, std::ios::binary);
+    const std::string object((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (object.empty()) throw Error(ErrorCode::kernel_failed, "JIT: no object in " + object_path);
+    const KernelFn fn = impl_->link(object, symbol);
+    std::promise<KernelFn> ready;
+    ready.set_value(fn);
+    std::lock_guard lock(impl_->mutex);
+    impl_->kernels.emplace(cache_key(spec, isa, schedule), ready.get_future().share());
+    return {to_string(spec), isa, "", fn, true};
+}
+
 KernelHandle Engine::get_autoscheduled(const KernelSpec &spec, Isa isa, const std::string &autoscheduler,
                                        std::int64_t M, std::int64_t K, std::int64_t N) {
     const std::string key = fmt::format("{}|{}|{}x{}x{}", cache_key(spec, isa, sched::CpuSchedule{}), autoscheduler, M, K, N);

@@ -55,6 +55,11 @@ public:
     // invalid one.
     KernelHandle get_scheduled(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule);
 
+    // Links an object compiled elsewhere (reluforge-gen --object) for spec, isa and schedule, and
+    // keeps it as that kernel.
+    KernelHandle link_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
+                             const std::string &object_path, const std::string &symbol);
+
     // The kernel spec scheduled by one of Halide's autoschedulers for the shape M x K x N (the
     // baseline of reluforge-tune); compiled once per engine, never cached on disk.
     KernelHandle get_autoscheduled(const KernelSpec &spec, Isa isa, const std::string &autoscheduler,
