@@ -78,6 +78,13 @@ int main(int argc, char **argv) {
                    "(reluforge-tune compiles candidates this way, several at once)");
     app.add_option("--symbol", object_symbol, "with --object: the kernel's symbol");
     app.add_option("--schedule", object_schedule, "with --object: the CPU schedule, in canonical text");
+    std::string ptx_dir;
+    int cuda_capability = 80;
+    app.add_option("--ptx-dir", ptx_dir,
+                   "write the CUDA PTX of each spec (default CUDA schedule) to <dir>/<identifier>.sm<cap>.ptx "
+                   "instead of building a library");
+    app.add_option("--cuda-capability", cuda_capability, "with --ptx-dir: 30 32 35 50 61 70 75 80 86")
+        ->capture_default_str();
     std::string tuning_db_path;
     app.add_option("--tuning-db", tuning_db_path,
                    "tuning database (reluforge-tune): its winners measured on this machine become variants "
@@ -113,6 +120,17 @@ int main(int argc, char **argv) {
             }
             gen::compile_kernel_object(specs[0], parse_isa(target_names[0]), sched::parse_cpu_schedule(object_schedule),
                                        object_symbol, object_path);
+            return 0;
+        }
+        if (!ptx_dir.empty()) {
+            if (specs.empty()) throw Error(ErrorCode::bad_argument, "no specs given: use --spec or --specs-file");
+            std::filesystem::create_directories(ptx_dir);
+            for (const auto &spec : specs) {
+                const std::string ptx = gen::compile_cuda_ptx(spec, cuda_capability);
+                const std::string path = fmt::format("{}/{}.sm{}.ptx", ptx_dir, identifier(spec), cuda_capability);
+                std::ofstream(path, std::ios::binary) << ptx;
+            }
+            fmt::print("reluforge-gen: PTX of {} kernels (sm_{}) -> {}\n", specs.size(), cuda_capability, ptx_dir);
             return 0;
         }
         if (out_dir.empty()) throw Error(ErrorCode::bad_argument, "--output-dir is required");

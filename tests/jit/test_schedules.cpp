@@ -4,6 +4,7 @@
 #include "reluforge/jit/engine.h"
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/schedules/cuda_schedule.h"
 #include "reluforge/schedules/default_table.h"
 #include "support/harness.h"
 
@@ -81,4 +82,14 @@ TEST_CASE("the engine compiles a schedule given as a value, and refuses an inval
         }
     }
     CHECK(wrong == 0);
+}
+
+TEST_CASE("a CUDA schedule prints canonically and names what makes it invalid", "[schedule][cuda]") {
+    CHECK(to_string(CudaSchedule{}) == "cuda:block=64x32:thread=4x4:pass=32x8");
+    CHECK(cuda_schedule_problem(CudaSchedule{}) == "");
+    CHECK_THAT(cuda_schedule_problem({64, 30, 4, 4, 32, 8}), Catch::Contains("not a multiple of the thread block 4x4"));
+    CHECK_THAT(cuda_schedule_problem({256, 64, 2, 2, 32, 8}), Catch::Contains("more than 1024 threads"));
+    CHECK(cuda_target(80).has_feature(Halide::Target::CUDACapability80));
+    CHECK(cuda_target(86).has_feature(Halide::Target::CUDA));
+    CHECK_THROWS_WITH(cuda_target(90), Catch::Contains("CUDA capability 90 is not one Halide 14 targets"));
 }

@@ -28,6 +28,10 @@ void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::st
                                   std::int64_t M, std::int64_t K, std::int64_t N, const std::string &symbol,
                                   const std::string &object_path);
 
+// Compiles spec for a CUDA capability with the default CUDA schedule and returns the PTX of its
+// GPU kernels (the host object is compiled too, and discarded).
+std::string compile_cuda_ptx(const KernelSpec &spec, int capability);
+
 // The one Halide runtime every x86 kernel links against.
 void compile_x86_runtime(const std::string &object_path);
 
