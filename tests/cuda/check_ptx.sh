@@ -34,6 +34,8 @@ for ptx in "$work"/ptx/*.ptx; do
         spills=$((spills + spill))
     done
 done
-sort -t= -k2 -n -r "$report" | head -5 | sed 's/^/  most registers: /'
+# Through a file: head closing a pipe early would kill sort with SIGPIPE under pipefail.
+sort -t= -k2 -n -r "$report" > "$work/by_registers.txt"
+sed -n '1,5s/^/  most registers: /p' "$work/by_registers.txt"
 echo "$kernels kernels: PTX assembled for sm_80 and sm_90 with $failures failures; at most $max_regs registers per thread; $spills bytes of spill stores; report: $report"
 [ "$failures" -eq 0 ]
