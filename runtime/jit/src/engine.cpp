@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -41,17 +42,21 @@ constexpr const char *kDataLayout = "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:
 // Halide's compiler makes no promise about concurrent compiles; one at a time, process-wide.
 std::mutex g_halide_compile_mutex;
 
-std::string compile_to_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
-                              const std::string &symbol) {
+std::string read_object(const fs::path &path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Runs `compile` (which writes an object file to the path it is given) under the compile lock,
+// and returns the object's bytes.
+std::string compile_to_object(const KernelSpec &spec, const std::function<void(const std::string &)> &compile) {
     static std::atomic<unsigned> counter{0};
-    const fs::path tmp = fs::temp_directory_path() /
-                         fmt::format("reluforge-jit-{}-{}.o", ::getpid(), counter++);
+    const fs::path tmp = fs::temp_directory_path() / fmt::format("reluforge-jit-{}-{}.o", ::getpid(), counter++);
     {
         std::lock_guard lock(g_halide_compile_mutex);
-        gen::compile_kernel_object(spec, isa, schedule, symbol, tmp.string());
+        compile(tmp.string());
     }
-    std::ifstream in(tmp, std::ios::binary);
-    std::string object((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string object = read_object(tmp);
     std::error_code ec;
     fs::remove(tmp, ec);
     if (object.empty()) throw Error(ErrorCode::kernel_failed, "JIT: Halide produced no object for " + to_string(spec));
@@ -114,7 +119,9 @@ struct Engine::Impl {
         }
         const bool from_disk = object.has_value();
         if (!object) {
-            object = compile_to_object(spec, isa, schedule, symbol);
+            object = compile_to_object(spec, [&](const std::string &path) {
+                gen::compile_kernel_object(spec, isa, schedule, symbol, path);
+            });
             if (cache && !cache->store(key, *object)) warn("cannot write to the kernel cache in " + cache->dir().string());
         }
         KernelFn fn = link(*object, symbol);
@@ -269,8 +276,7 @@ KernelHandle Engine::get_scheduled(const KernelSpec &spec, Isa isa, const sched:
 
 KernelHandle Engine::link_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
                                   const std::string &object_path, const std::string &symbol) {
-    std::ifstream in(object_path, std::ios::binary);
-    const std::string object((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string object = read_object(object_path);
     if (object.empty()) throw Error(ErrorCode::kernel_failed, "JIT: no object in " + object_path);
     const KernelFn fn = impl_->link(object, symbol);
     std::promise<KernelFn> ready;
@@ -284,16 +290,9 @@ KernelHandle Engine::get_autoscheduled(const KernelSpec &spec, Isa isa, const st
                                        std::int64_t M, std::int64_t K, std::int64_t N) {
     const std::string key = fmt::format("{}|{}|{}x{}x{}", cache_key(spec, isa, sched::CpuSchedule{}), autoscheduler, M, K, N);
     const std::string symbol = fmt::format("rf_auto_{:016x}_{}", fnv1a64(key), to_string(isa));
-    static std::atomic<unsigned> counter{0};
-    const fs::path tmp = fs::temp_directory_path() / fmt::format("reluforge-auto-{}-{}.o", ::getpid(), counter++);
-    {
-        std::lock_guard lock(g_halide_compile_mutex);
-        gen::compile_autoscheduled_object(spec, isa, autoscheduler, M, K, N, symbol, tmp.string());
-    }
-    std::ifstream in(tmp, std::ios::binary);
-    const std::string object((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::error_code ec;
-    fs::remove(tmp, ec);
+    const std::string object = compile_to_object(spec, [&](const std::string &path) {
+        gen::compile_autoscheduled_object(spec, isa, autoscheduler, M, K, N, symbol, path);
+    });
     return {to_string(spec), isa, "", impl_->link(object, symbol), true};
 }
 
