@@ -1,4 +1,5 @@
 // Every check the runtime makes on tensors before a kernel runs, and the errors it throws.
+#include "reluforge/cuda.h"
 #include "reluforge/reluforge.h"
 
 #include <catch2/catch.hpp>
@@ -69,10 +70,26 @@ TEST_CASE("bad tensors are refused with an error naming the problem", "[errors]"
     expect_error(run([&](ForwardArgs &a) { a.y = Tensor::matrix(f.x.data(), 5, 9); }), ErrorCode::aliasing, "output 'y' of kernel");
     expect_error(run([&](ForwardArgs &a) { a.y = Tensor::matrix(f.x.data(), 5, 9); }), ErrorCode::aliasing, "overlaps input 'x'");
     expect_error(run([&](ForwardArgs &a) { a.aux.data = f.y.data() + 3; a.aux.dtype = DType::u8; }), ErrorCode::aliasing, "output 'y' of kernel 'forward:relu:bias=1:weight=kn:save=mask:counts=0:dtype=f32' overlaps output 'mask'");
-    expect_error(run([](ForwardArgs &a) { a.x.device = Device::cuda; }), ErrorCode::wrong_device, "needs host memory");
+    expect_error(run([](ForwardArgs &a) { a.w.device = Device::cuda; }), ErrorCode::wrong_device,
+                 "argument 'w' of kernel 'forward:relu:bias=1:weight=kn:save=mask:counts=0:dtype=f32' is a cuda tensor "
+                 "but the earlier arguments are cpu tensors");
     expect_error(run([](ForwardArgs &a) { a.b = Tensor{}; }), ErrorCode::bad_argument, "'b' of kernel");
     expect_error(run([](ForwardArgs &a) { a.b = Tensor{}; }), ErrorCode::bad_argument, "is missing: expected f32 [N]");
     expect_error(run([](ForwardArgs &a) { a.x.shape[0] = 0; a.y.shape[0] = 0; }), ErrorCode::shape_mismatch, "must be >= 1");
+}
+
+TEST_CASE("host memory declared as CUDA tensors is refused", "[errors][cuda]") {
+    Fixture f;
+    ForwardArgs a = f.args();
+    for (Tensor *t : {&a.x, &a.w, &a.b, &a.y, &a.aux}) *t = t->on(Device::cuda);
+    if (cuda::available()) {
+        // A driver sees that the pointers are not device memory.
+        expect_error([&] { f.layer.forward(a); }, ErrorCode::wrong_device, "its pointer is not CUDA device memory");
+    } else {
+        expect_error([&] { f.layer.forward(a); }, ErrorCode::no_device, "was given CUDA tensors");
+        expect_error([&] { cuda::DeviceBuffer buffer(64); }, ErrorCode::no_device, cuda::unavailable_reason());
+        CHECK_THAT(cuda::unavailable_reason(), Catch::Contains("CUDA driver"));
+    }
 }
 
 TEST_CASE("run_kernel checks the argument count, the spec and that a kernel exists", "[errors]") {

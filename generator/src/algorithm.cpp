@@ -25,11 +25,7 @@ Type halide_type(DType d) {
 
 class Builder {
 public:
-    explicit Builder(const KernelSpec &spec) : spec_(spec) {
-        if (spec.dtype != DType::f32) {
-            throw Error(ErrorCode::bad_spec, "bad kernel spec '" + to_string(spec) +
-                                                 "': CPU kernels take dtype=f32 only");
-        }
+    Builder(const KernelSpec &spec, bool clamp_reads) : spec_(spec), clamp_reads_(clamp_reads) {
         for (const auto &slot : kernel_signature(spec)) {
             if (slot.output) continue;
             ImageParam p(halide_type(slot.dtype), slot.rank, slot.name);
@@ -52,41 +48,61 @@ public:
 
 private:
     const KernelSpec &spec_;
+    const bool clamp_reads_;
     Algorithm a_;
+    static Expr zero(Expr) { return Expr(0.0f); }
     std::map<std::string, ImageParam> params_;
     ImageParam first_input_;
     Var &j = a_.j, &i = a_.i;
 
-    ImageParam in(const char *name) { return params_.at(name); }
+    // An input as the algorithm reads it: f16 storage widens to f32 on load.
+    struct Input {
+        ImageParam p;
+        template <typename... Args>
+        Expr operator()(Args... args) const {
+            Expr e = p(args...);
+            return e.type() == Float(16) ? cast<float>(e) : e;
+        }
+        Halide::Internal::Dimension dim(int d) const { return p.dim(d); }
+    };
+
+    Input in(const char *name) { return Input{params_.at(name)}; }
+    // A matrix output as it is stored: f16 storage rounds the f32 result once, at the store.
+    Expr stored(Expr e) const { return spec_.dtype == DType::f16 ? cast(Float(16), e) : e; }
     bool prelu() const { return spec_.act.kind == Act::prelu; }
 
     // The PReLU slope for column j: shared, or one per column.
     Expr slope_at(const char *name, Expr col) {
         if (!prelu()) return Expr();
-        ImageParam s = in(name);
+        Input s = in(name);
         return spec_.act.slopes == PreluSlopes::shared ? s(0) : s(col);
     }
 
-    // acc(j, i) = init + Σ_r lhs(r, i) * operand(j, r)
-    void matmul(Expr init, Expr extent, const std::function<Expr(Expr, Expr)> &lhs,
-                const std::function<Expr(Expr, Expr)> &operand, bool operand_transposed = false) {
+    // acc(j, i) = init(j) + Σ_r lhs(r, i) * operand(j, r) over a rows x cols result. With
+    // clamped reads, rows and columns past the result read its last row and column instead: a
+    // schedule may then compute whole tiles past the edge and store only what lies inside.
+    void matmul(const std::function<Expr(Expr)> &init, Expr extent, Expr rows, Expr cols,
+                const std::function<Expr(Expr, Expr)> &lhs, const std::function<Expr(Expr, Expr)> &operand,
+                bool operand_transposed = false) {
         a_.has_matmul = true;
         a_.r = RDom(0, extent, "r");
         Var rr("k");
+        Expr jc = clamp_reads_ ? clamp(j, 0, cols - 1) : Expr(j);
+        Expr ic = clamp_reads_ ? clamp(i, 0, rows - 1) : Expr(i);
         if (operand_transposed) {
             a_.operand_transposed = true;
-            a_.operand_source(j, rr) = operand(j, rr);
+            a_.operand_source(j, rr) = operand(jc, rr);
             a_.operand(j, rr) = a_.operand_source(j, rr);
         } else {
-            a_.operand(j, rr) = operand(j, rr);
+            a_.operand(j, rr) = operand(jc, rr);
         }
-        a_.lhs(rr, i) = lhs(rr, i);
-        a_.acc(j, i) = init;
+        a_.lhs(rr, i) = lhs(rr, ic);
+        a_.acc(j, i) = init(jc);
         a_.acc(j, i) += a_.lhs(a_.r.x, i) * a_.operand(j, a_.r.x);
     }
 
     // act'(aux(col, row)) for the saved aux of spec_.save.
-    Expr derivative_from_aux(ImageParam aux, Expr col, Expr row, Expr slope) {
+    Expr derivative_from_aux(const Input &aux, Expr col, Expr row, Expr slope) {
         switch (spec_.save) {
         case Save::z: return derivative(spec_.act, aux(col, row), slope);
         case Save::y: return derivative_from_y(spec_.act, aux(col, row));
@@ -130,12 +146,12 @@ private:
     }
 
     void forward() {
-        ImageParam x = in("x"), w = in("w");
+        Input x = in("x"), w = in("w");
         const bool kn = spec_.weight == WeightLayout::kn;
         Expr K = x.dim(0).extent(), M = x.dim(1).extent();
         Expr N = kn ? w.dim(0).extent() : w.dim(1).extent();
-        Expr init = spec_.bias ? in("b")(j) : Expr(0.0f);
-        matmul(init, K, [&](Expr r, Expr row) { return x(r, row); },
+        auto init = [&](Expr col) { return spec_.bias ? in("b")(col) : Expr(0.0f); };
+        matmul(init, K, M, N, [&](Expr r, Expr row) { return x(r, row); },
                [&](Expr col, Expr r) { return kn ? w(col, r) : w(r, col); }, !kn);
         a_.cols = N;
         a_.rows = M;
@@ -146,9 +162,9 @@ private:
             a_.tiled = Func(spec_.save == Save::z ? "y_z" : "y");
             if (spec_.save == Save::z) {
                 Expr z = a_.acc(j, i);
-                a_.tiled(j, i) = Tuple(activation(spec_.act, z, slope), z);
+                a_.tiled(j, i) = Tuple(stored(activation(spec_.act, z, slope)), stored(z));
             } else {
-                a_.tiled(j, i) = activation(spec_.act, a_.acc(j, i), slope);
+                a_.tiled(j, i) = stored(activation(spec_.act, a_.acc(j, i), slope));
             }
             a_.outputs.push_back(a_.tiled);
             return;
@@ -160,9 +176,9 @@ private:
         Func z = a_.tiled;
         Func y(spec_.save == Save::z ? "y_z" : "y");
         if (spec_.save == Save::z) {
-            y(j, i) = Tuple(activation(spec_.act, z(j, i), slope), z(j, i));
+            y(j, i) = Tuple(stored(activation(spec_.act, z(j, i), slope)), stored(z(j, i)));
         } else {
-            y(j, i) = activation(spec_.act, z(j, i), slope);
+            y(j, i) = stored(activation(spec_.act, z(j, i), slope));
         }
         a_.passes.push_back({y, N});
         a_.outputs.push_back(y);
@@ -186,14 +202,14 @@ private:
     }
 
     void activation_backward() {
-        ImageParam dy = in("dy");
-        ImageParam aux = in(spec_.save == Save::y ? "y" : spec_.save == Save::z ? "z" : "mask");
+        Input dy = in("dy");
+        Input aux = in(spec_.save == Save::y ? "y" : spec_.save == Save::z ? "z" : "mask");
         Expr N = dy.dim(0).extent(), M = dy.dim(1).extent();
         a_.cols = N;
         a_.rows = M;
         Expr slope = slope_at("slope", j);
         a_.tiled = Func("dz");
-        a_.tiled(j, i) = strict_float(dy(j, i) * derivative_from_aux(aux, j, i, slope));
+        a_.tiled(j, i) = stored(strict_float(dy(j, i) * derivative_from_aux(aux, j, i, slope)));
         a_.outputs.push_back(a_.tiled);
         Func dz = a_.tiled;
         if (spec_.bias) {
@@ -206,31 +222,31 @@ private:
     }
 
     void backward_data() {
-        ImageParam dz = in("dz"), w = in("w");
+        Input dz = in("dz"), w = in("w");
         const bool kn = spec_.weight == WeightLayout::kn;
         Expr N = dz.dim(0).extent(), M = dz.dim(1).extent();
         Expr K = kn ? w.dim(1).extent() : w.dim(0).extent();
-        matmul(Expr(0.0f), N, [&](Expr r, Expr row) { return dz(r, row); },
+        matmul(zero, N, M, K, [&](Expr r, Expr row) { return dz(r, row); },
                [&](Expr col, Expr r) { return kn ? w(r, col) : w(col, r); }, kn);
         a_.cols = K;
         a_.rows = M;
         const bool chained = spec_.act.kind != Act::identity;
         if (!chained) {
             a_.tiled = Func("dx");
-            a_.tiled(j, i) = a_.acc(j, i);
+            a_.tiled(j, i) = stored(a_.acc(j, i));
         } else if (!prelu()) {
-            ImageParam aux = in("prev_aux");
+            Input aux = in("prev_aux");
             a_.tiled = Func("dz_prev");
-            a_.tiled(j, i) = strict_float(a_.acc(j, i) * derivative_from_aux(aux, j, i, Expr()));
+            a_.tiled(j, i) = stored(strict_float(a_.acc(j, i) * derivative_from_aux(aux, j, i, Expr())));
         } else {
             // The slope gradient needs dX itself: keep it in a temporary.
-            ImageParam aux = in("prev_aux");
+            Input aux = in("prev_aux");
             a_.tiled = Func("dx_tiles");
             a_.tiled_is_output = false;
             a_.tiled(j, i) = a_.acc(j, i);
             Func dx = a_.tiled;
             Func out("dz_prev");
-            out(j, i) = strict_float(dx(j, i) * derivative_from_aux(aux, j, i, slope_at("prev_slope", j)));
+            out(j, i) = stored(strict_float(dx(j, i) * derivative_from_aux(aux, j, i, slope_at("prev_slope", j))));
             a_.passes.push_back({out, K});
         }
         Func result = a_.tiled_is_output ? a_.tiled : a_.passes.back().f;
@@ -239,7 +255,7 @@ private:
             a_.outputs.push_back(column_sum("db_prev", Float(32), K, M, [&](Expr row) { return result(j, row); }).out);
         }
         if (prelu()) {
-            ImageParam aux = in("prev_aux");
+            Input aux = in("prev_aux");
             Func dx = a_.tiled;
             slope_gradient("dslope_prev", K, M, [&](Expr c, Expr r) { return aux(c, r); },
                            [&](Expr c, Expr r) { return dx(c, r); });
@@ -247,23 +263,24 @@ private:
     }
 
     void backward_weight() {
-        ImageParam x = in("x"), dz = in("dz");
+        Input x = in("x"), dz = in("dz");
         const bool kn = spec_.weight == WeightLayout::kn;
         Expr M = x.dim(1).extent(), K = x.dim(0).extent(), N = dz.dim(0).extent();
         // kn: dW[K,N] is dw(n, k) = Σ_m x(k, m) dz(n, m); nk: dW[N,K] is dw(k, n) likewise.
+        a_.lhs_transposed = true;
         if (kn) {
-            matmul(Expr(0.0f), M, [&](Expr r, Expr row) { return x(row, r); },
+            matmul(zero, M, K, N, [&](Expr r, Expr row) { return x(row, r); },
                    [&](Expr col, Expr r) { return dz(col, r); });
             a_.cols = N;
             a_.rows = K;
         } else {
-            matmul(Expr(0.0f), M, [&](Expr r, Expr row) { return dz(row, r); },
+            matmul(zero, M, N, K, [&](Expr r, Expr row) { return dz(row, r); },
                    [&](Expr col, Expr r) { return x(col, r); });
             a_.cols = K;
             a_.rows = N;
         }
         a_.tiled = Func("dw");
-        a_.tiled(j, i) = a_.acc(j, i);
+        a_.tiled(j, i) = stored(a_.acc(j, i));
         a_.outputs.push_back(a_.tiled);
         if (spec_.bias) {
             a_.outputs.push_back(column_sum("db", Float(32), N, M, [&](Expr row) { return dz(j, row); }).out);
@@ -273,9 +290,9 @@ private:
 
 }  // namespace
 
-Algorithm build_algorithm(const KernelSpec &spec) {
+Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads) {
     validate(spec);
-    return Builder(spec).build();
+    return Builder(spec, clamp_matmul_reads).build();
 }
 
 }  // namespace reluforge::gen

@@ -3,7 +3,7 @@
 #include "reluforge/generator/algorithm.h"
 #include "reluforge/error.h"
 #include "reluforge/schedules/apply_cpu.h"
-#include "reluforge/schedules/cuda_schedule.h"
+#include "reluforge/schedules/apply_cuda.h"
 #include "reluforge/signature.h"
 
 #include <Halide.h>
@@ -105,14 +105,27 @@ void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::st
     p.compile_to_module(a.inputs, symbol, target).compile({{Halide::OutputFileType::object, object_path}});
 }
 
-std::string compile_cuda_ptx(const KernelSpec &spec, int capability) {
-    Algorithm a = build_algorithm(spec);
-    sched::apply_cuda_schedule(a, sched::CudaSchedule{});
+std::string cuda_kernel_symbol(const std::string &library, const KernelSpec &spec, int capability) {
+    return fmt::format("rf_{}_{:016x}_sm{}", library, hash(spec), capability);
+}
+
+void compile_cuda_object(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule,
+                         const std::string &symbol, const std::string &object_path) {
     const Halide::Target target = sched::cuda_target(capability);
+    Algorithm a = build_algorithm(spec, schedule.k_tile > 0);
+    sched::apply_cuda_schedule(a, schedule);
+    Halide::Pipeline p(a.outputs);
+    std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path}};
+    if (const char *dir = std::getenv("RELUFORGE_STMT_DIR")) {
+        outputs[Halide::OutputFileType::stmt] = std::string(dir) + "/" + symbol + ".stmt";
+    }
+    p.compile_to_module(a.inputs, symbol, target).compile(outputs);
+}
+
+std::string compile_cuda_ptx(const KernelSpec &spec, int capability) {
     const std::string object = (std::filesystem::temp_directory_path() /
                                 fmt::format("reluforge-ptx-{}-{:016x}.o", ::getpid(), hash(spec))).string();
-    Halide::Pipeline p(a.outputs);
-    p.compile_to_module(a.inputs, "rf_cuda_kernel", target).compile({{Halide::OutputFileType::object, object}});
+    compile_cuda_object(spec, capability, sched::default_cuda_schedule(spec), "rf_cuda_kernel", object);
     std::ifstream in(object, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::filesystem::remove(object);
@@ -126,7 +139,9 @@ std::string compile_cuda_ptx(const KernelSpec &spec, int capability) {
 }
 
 void compile_x86_runtime(const std::string &object_path) {
+    // With the CUDA module: CUDA kernels call into it; it loads the driver on first use only.
     Halide::Target t(Halide::Target::Linux, Halide::Target::X86, 64);
+    t.set_feature(Halide::Target::CUDA);
     Halide::compile_standalone_runtime(object_path, t);
 }
 

@@ -1,5 +1,6 @@
 // reluforge-gen: the ahead-of-time generator. Compiles kernel specs for x86 ISA variants into one
 // static library, a typed C++ header and the registration source that lets the runtime find them.
+#include "reluforge/cuda_capability.h"
 #include "reluforge/error.h"
 #include "reluforge/generator/compile.h"
 #include "reluforge/signature.h"
@@ -47,10 +48,11 @@ int main(int argc, char **argv) {
         "program also links reluforge's runtime library, which carries the one Halide runtime all\n"
         "kernels share. At run time the best target this CPU supports is chosen per kernel.\n\n"
         "Spec syntax (canonical form; omitted keys take defaults):\n"
-        "  forward:<act>:bias=0|1:weight=kn|nk:save=none|z|y|mask:counts=0|1:dtype=f32\n"
-        "  activation_backward:<act>:bias=0|1:save=z|y|mask:dtype=f32\n"
-        "  backward_data:<prev act>:bias=0|1:weight=kn|nk:save=none|z|y|mask:dtype=f32\n"
-        "  backward_weight:bias=0|1:weight=kn|nk:dtype=f32\n"
+        "  forward:<act>:bias=0|1:weight=kn|nk:save=none|z|y|mask:counts=0|1:dtype=f32|f16\n"
+        "  activation_backward:<act>:bias=0|1:save=z|y|mask:dtype=f32|f16\n"
+        "  backward_data:<prev act>:bias=0|1:weight=kn|nk:save=none|z|y|mask:dtype=f32|f16\n"
+        "  backward_weight:bias=0|1:weight=kn|nk:dtype=f32|f16\n"
+        "dtype=f16 stores matrices as IEEE half (accumulating in f32; bias and slopes stay f32).\n"
         "Activations: identity relu leaky_relu(slope=0.01) prelu(slopes=shared|per_column)\n"
         "  elu(alpha=1) selu celu(alpha=1) relu6 gelu(approximate=none|tanh) silu mish\n"
         "  softplus(beta=1,threshold=20) hardswish\n\n"
@@ -79,12 +81,14 @@ int main(int argc, char **argv) {
     app.add_option("--symbol", object_symbol, "with --object: the kernel's symbol");
     app.add_option("--schedule", object_schedule, "with --object: the CPU schedule, in canonical text");
     std::string ptx_dir;
-    int cuda_capability = 80;
+    std::vector<int> cuda_capabilities;
+    app.add_option("--cuda-capability", cuda_capabilities,
+                   "also build CUDA kernels for these capabilities (any of 30 32 35 50 61 70 75 80 86; newer GPUs "
+                   "such as Hopper run the PTX of 86; comma-separated)")
+        ->delimiter(',');
     app.add_option("--ptx-dir", ptx_dir,
                    "write the CUDA PTX of each spec (default CUDA schedule) to <dir>/<identifier>.sm<cap>.ptx "
-                   "instead of building a library");
-    app.add_option("--cuda-capability", cuda_capability, "with --ptx-dir: 30 32 35 50 61 70 75 80 86")
-        ->capture_default_str();
+                   "for each --cuda-capability (default 80) instead of building a library");
     std::string tuning_db_path;
     app.add_option("--tuning-db", tuning_db_path,
                    "tuning database (reluforge-tune): its winners measured on this machine become variants "
@@ -125,12 +129,15 @@ int main(int argc, char **argv) {
         if (!ptx_dir.empty()) {
             if (specs.empty()) throw Error(ErrorCode::bad_argument, "no specs given: use --spec or --specs-file");
             std::filesystem::create_directories(ptx_dir);
-            for (const auto &spec : specs) {
-                const std::string ptx = gen::compile_cuda_ptx(spec, cuda_capability);
-                const std::string path = fmt::format("{}/{}.sm{}.ptx", ptx_dir, identifier(spec), cuda_capability);
-                std::ofstream(path, std::ios::binary) << ptx;
+            if (cuda_capabilities.empty()) cuda_capabilities.push_back(80);
+            for (int capability : cuda_capabilities) {
+                for (const auto &spec : specs) {
+                    const std::string ptx = gen::compile_cuda_ptx(spec, capability);
+                    const std::string path = fmt::format("{}/{}.sm{}.ptx", ptx_dir, identifier(spec), capability);
+                    std::ofstream(path, std::ios::binary) << ptx;
+                }
+                fmt::print("reluforge-gen: PTX of {} kernels (sm_{}) -> {}\n", specs.size(), capability, ptx_dir);
             }
-            fmt::print("reluforge-gen: PTX of {} kernels (sm_{}) -> {}\n", specs.size(), cuda_capability, ptx_dir);
             return 0;
         }
         if (out_dir.empty()) throw Error(ErrorCode::bad_argument, "--output-dir is required");
@@ -153,7 +160,15 @@ int main(int argc, char **argv) {
             Isa isa = parse_isa(t);
             if (std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
         }
+        for (int capability : cuda_capabilities) {
+            if (!is_cuda_build_capability(capability)) {
+                throw Error(ErrorCode::bad_argument,
+                            fmt::format("--cuda-capability {}: not one Halide 14 targets (30 32 35 50 61 70 75 80 86; "
+                                        "newer GPUs run the PTX of 86)", capability));
+            }
+        }
         gen::LibraryRequest request{name, ns, specs, isas, out_dir};
+        request.cuda_capabilities = cuda_capabilities;
         sched::TuningDb db;
         if (!tuning_db_path.empty()) {
             if (!std::filesystem::exists(tuning_db_path)) {
@@ -185,8 +200,8 @@ int main(int argc, char **argv) {
             fmt::print("reluforge-gen: {} kernels tuned, {} untuned, from {}\n", tuned, untuned, tuning_db_path);
         }
         gen::emit_library(request);
-        fmt::print("reluforge-gen: {} kernels x {} targets -> {}/lib{}.a\n", specs.size(), isas.size(),
-                   out_dir, name);
+        fmt::print("reluforge-gen: {} kernels x {} targets -> {}/lib{}.a\n", specs.size(),
+                   isas.size() + cuda_capabilities.size(), out_dir, name);
         return 0;
     } catch (const Error &e) {
         fmt::print(stderr, "reluforge-gen: error: {}\n", e.what());

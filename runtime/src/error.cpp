@@ -15,6 +15,7 @@ const char *to_string(ErrorCode code) {
     case ErrorCode::kernel_failed: return "kernel failed";
     case ErrorCode::bad_argument: return "bad argument";
     case ErrorCode::corrupt_file: return "corrupt file";
+    case ErrorCode::no_device: return "no device";
     }
     return "unknown error";
 }

@@ -1,5 +1,7 @@
 #include "reluforge/linear.h"
 
+#include "reluforge/cuda.h"
+
 #include "reluforge/error.h"
 #include "reluforge/registry.h"
 
@@ -26,12 +28,18 @@ void push_if(std::vector<Tensor> &v, bool cond, const Tensor &t) {
     if (cond) v.push_back(t);
 }
 
-// dZ scratch for backward() when the caller does not want dZ back.
+// dZ scratch for backward() when the caller does not want dZ back: dy's dtype, on dy's device.
 Tensor scratch_like(const Tensor &dy) {
-    thread_local std::vector<float> buffer;
     if (dy.rank != 2) throw Error(ErrorCode::shape_mismatch, "shape mismatch: dy must be a matrix [M,N]");
-    buffer.resize(static_cast<size_t>(dy.shape[0] * dy.shape[1]));
-    return Tensor::matrix(buffer.data(), dy.shape[0], dy.shape[1]);
+    const auto bytes = static_cast<size_t>(dy.shape[0] * dy.shape[1] * element_size(dy.dtype));
+    if (dy.device == Device::cuda) {
+        thread_local cuda::DeviceBuffer device_buffer;
+        if (device_buffer.size() < bytes) device_buffer = cuda::DeviceBuffer(bytes);
+        return Tensor::matrix(device_buffer.data(), dy.dtype, dy.shape[0], dy.shape[1]).on(Device::cuda);
+    }
+    thread_local std::vector<std::uint8_t> buffer;
+    buffer.resize(bytes);
+    return Tensor::matrix(buffer.data(), dy.dtype, dy.shape[0], dy.shape[1]);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "reluforge/registry.h"
 
+#include "reluforge/cuda.h"
+#include "reluforge/cuda_capability.h"
 #include "reluforge/error.h"
 
 #include <fmt/format.h>
@@ -37,11 +39,14 @@ struct Registry {
     std::map<std::string, std::map<Isa, Variants>, std::less<>> kernels;
     // JIT kernels by spec and the ISA cap they were built under.
     std::map<std::pair<std::string, Isa>, Variants> jit_kernels;
+    // CUDA kernels by spec and capability.
+    std::map<std::string, std::map<int, Variants>, std::less<>> cuda_kernels;
+    std::map<std::pair<std::string, int>, KernelFn> cuda_jit_kernels;
 };
 
 std::atomic<KernelPolicy> g_policy{KernelPolicy::jit_allowed};
 std::mutex g_provider_mutex;
-JitProvider g_provider{nullptr, nullptr};
+JitProvider g_provider{nullptr, nullptr, nullptr};
 std::atomic<bool> g_forcing{false};
 std::string g_forced_rule;  // set only while no kernels run (tests)
 
@@ -61,7 +66,9 @@ bool register_kernels(const KernelEntry *entries, std::size_t count) {
     auto &r = registry();
     std::lock_guard lock(r.mutex);
     for (std::size_t k = 0; k < count; k++) {
-        r.kernels[entries[k].spec][entries[k].isa].add(ShapeRule::parse(entries[k].shape_rule), entries[k].fn);
+        const KernelEntry &e = entries[k];
+        if (e.cuda_capability) r.cuda_kernels[e.spec][e.cuda_capability].add(ShapeRule::parse(e.shape_rule), e.fn);
+        else r.kernels[e.spec][e.isa].add(ShapeRule::parse(e.shape_rule), e.fn);
     }
     return true;
 }
@@ -101,7 +108,67 @@ void set_jit_provider(JitProvider p) {
     g_provider = p;
 }
 
-KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape) {
+namespace {
+
+// The device's capability, asked of the driver once per process.
+int device_capability() {
+    static const int capability = cuda::device().capability;
+    return capability;
+}
+
+KernelHandle find_cuda_kernel(const KernelSpec &spec, const Shape &shape) {
+    const std::string text = to_string(spec);
+    if (!cuda::available()) {
+        throw Error(ErrorCode::no_device, fmt::format("no device: CUDA kernel '{}' cannot run: {}", text,
+                                                      cuda::unavailable_reason()));
+    }
+    const int device = device_capability();
+    const KernelPolicy policy = g_policy;
+    auto &r = registry();
+    std::string built;
+    if (policy != KernelPolicy::jit_only) {
+        std::lock_guard lock(r.mutex);
+        if (auto it = r.cuda_kernels.find(text); it != r.cuda_kernels.end()) {
+            for (auto v = it->second.rbegin(); v != it->second.rend(); ++v) {
+                built += fmt::format(" {}", v->first);
+                if (v->first > device) continue;
+                const std::size_t k = select_variant(v->second.rules, shape);
+                return {text, Isa::sse41, v->second.rules[k].text(), v->second.fns[k], false, Device::cuda, v->first};
+            }
+        }
+    }
+    const JitProvider jit = provider();
+    const int capability = cuda_build_capability(device);
+    if (policy != KernelPolicy::aot_only && jit.compile_cuda && capability) {
+        {
+            std::lock_guard lock(r.mutex);
+            if (auto it = r.cuda_jit_kernels.find({text, capability}); it != r.cuda_jit_kernels.end()) {
+                return {text, Isa::sse41, "", it->second, true, Device::cuda, capability};
+            }
+        }
+        KernelFn fn = jit.compile_cuda(spec, capability);
+        std::lock_guard lock(r.mutex);
+        r.cuda_jit_kernels[{text, capability}] = fn;
+        return {text, Isa::sse41, "", fn, true, Device::cuda, capability};
+    }
+    if (!built.empty()) {
+        throw Error(ErrorCode::no_kernel,
+                    fmt::format("no kernel: spec '{}' is built for CUDA capabilities{}, none of which this GPU "
+                                "(capability {}) runs",
+                                text, built, device));
+    }
+    throw Error(ErrorCode::no_kernel,
+                fmt::format("no kernel registered for spec '{}' on CUDA: build it with CUDA capabilities "
+                            "(reluforge-gen --cuda-capability, reluforge_add_kernels CUDA_CAPABILITIES){}",
+                            text,
+                            policy == KernelPolicy::aot_only ? " (the kernel policy is aot_only)"
+                                                             : ", or enable the JIT (reluforge::jit::enable)"));
+}
+
+}  // namespace
+
+KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape, Device device) {
+    if (device == Device::cuda) return find_cuda_kernel(spec, shape);
     const std::string text = to_string(spec);
     const Isa best = std::min(host_isa(), isa_limit());
     const KernelPolicy policy = g_policy;
@@ -159,7 +226,8 @@ KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape) {
 bool has_kernel(const KernelSpec &spec) {
     auto &r = registry();
     std::lock_guard lock(r.mutex);
-    return r.kernels.count(to_string(spec)) != 0;
+    const std::string text = to_string(spec);
+    return r.kernels.count(text) != 0 || r.cuda_kernels.count(text) != 0;
 }
 
 std::vector<std::string> registered_specs() {
@@ -167,6 +235,9 @@ std::vector<std::string> registered_specs() {
     std::lock_guard lock(r.mutex);
     std::vector<std::string> out;
     for (const auto &[text, variants] : r.kernels) out.push_back(text);
+    for (const auto &[text, variants] : r.cuda_kernels) {
+        if (!r.kernels.count(text)) out.push_back(text);
+    }
     return out;
 }
 
@@ -188,6 +259,11 @@ std::vector<VariantInfo> registered_variants() {
     for (const auto &[text, by_isa] : r.kernels) {
         for (const auto &[isa, variants] : by_isa) {
             for (const ShapeRule &rule : variants.rules) out.push_back({text, isa, rule.text()});
+        }
+    }
+    for (const auto &[text, by_capability] : r.cuda_kernels) {
+        for (const auto &[capability, variants] : by_capability) {
+            for (const ShapeRule &rule : variants.rules) out.push_back({text, Isa::sse41, rule.text(), capability});
         }
     }
     return out;

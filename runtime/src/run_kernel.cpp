@@ -1,9 +1,11 @@
 // Checking tensors against a kernel's signature and calling it through Halide buffers.
+#include "reluforge/cuda.h"
 #include "reluforge/error.h"
 #include "reluforge/registry.h"
 #include "reluforge/signature.h"
 
 #include <HalideRuntime.h>
+#include <HalideRuntimeCuda.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,6 +43,7 @@ halide_type_t halide_type(DType d) {
 
 struct Checker {
     const std::string &spec;
+    Device device;  // where the first tensor lives; every other must live there too
     std::map<Extent, std::int64_t> extents;
 
     [[noreturn]] void fail(ErrorCode code, const ArgSlot &slot, const std::string &what) const {
@@ -75,7 +78,15 @@ struct Checker {
     void check(const ArgSlot &slot, const Tensor &t) {
         if (!t.given()) fail(ErrorCode::bad_argument, slot, fmt::format("is missing: expected {} {}", to_string(slot.dtype), shape_text(slot)));
         if (t.data == nullptr) fail(ErrorCode::null_data, slot, "has a null data pointer");
-        if (t.device != Device::cpu) fail(ErrorCode::wrong_device, slot, "is in CUDA device memory; this kernel runs on the CPU and needs host memory");
+        if (t.device != device) {
+            fail(ErrorCode::wrong_device, slot,
+                 fmt::format("is a {} tensor but the earlier arguments are {} tensors: a kernel runs on one device",
+                             to_string(t.device), to_string(device)));
+        }
+        if (device == Device::cuda && !cuda::is_device_pointer(t.data)) {
+            fail(ErrorCode::wrong_device, slot,
+                 "is declared a CUDA tensor but its pointer is not CUDA device memory (a host pointer?)");
+        }
         if (t.dtype != slot.dtype) fail(ErrorCode::bad_dtype, slot, fmt::format("has dtype {}, expected {}", to_string(t.dtype), to_string(slot.dtype)));
         if (t.rank != slot.rank) fail(ErrorCode::shape_mismatch, slot, fmt::format("has rank {}, expected {} {}", t.rank, slot.rank, shape_text(slot)));
         const int inner = t.rank - 1;
@@ -114,11 +125,21 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
         throw Error(ErrorCode::bad_argument, fmt::format("kernel '{}' takes {} tensors ({}), got {}",
                                                          text, slots.size(), names, args.size()));
     }
-    Checker checker{text, {}};
+    const Device device = args.empty() ? Device::cpu : args[0].device;
+    if (device == Device::cuda && !cuda::available()) {
+        throw Error(ErrorCode::no_device, fmt::format("no device: kernel '{}' was given CUDA tensors: {}", text,
+                                                      cuda::unavailable_reason()));
+    }
+    if (chosen && chosen->device != device) {
+        throw Error(ErrorCode::wrong_device,
+                    fmt::format("wrong device: kernel '{}' runs on {} but its tensors are {} tensors", text,
+                                to_string(chosen->device), to_string(device)));
+    }
+    Checker checker{text, device, {}};
     for (size_t k = 0; k < slots.size(); k++) checker.check(slots[k], args[k]);
     auto bound = [&](Extent e) { return checker.extents.count(e) ? checker.extents[e] : 0; };
     const KernelHandle kernel =
-        chosen ? *chosen : find_kernel(spec, Shape{bound(Extent::M), bound(Extent::N), bound(Extent::K)});
+        chosen ? *chosen : find_kernel(spec, Shape{bound(Extent::M), bound(Extent::N), bound(Extent::K)}, device);
     for (size_t o = 0; o < slots.size(); o++) {
         if (!slots[o].output) continue;
         auto [ob, oe] = span(args[o]);
@@ -137,11 +158,23 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
     std::vector<halide_dimension_t> dims(2 * slots.size());
     std::vector<halide_buffer_t> buffers(slots.size());
     std::vector<void *> argv(slots.size());
+    install_error_handler();
+    t_halide_error.clear();
+    // CUDA buffers hold the device pointer and no host pointer; they are detached again however
+    // the call ends.
+    struct Detach {
+        std::vector<halide_buffer_t> &buffers;
+        ~Detach() {
+            for (auto &b : buffers) {
+                if (b.device) halide_cuda_detach_device_ptr(nullptr, &b);
+            }
+        }
+    } detach{buffers};
     for (size_t k = 0; k < slots.size(); k++) {
         const Tensor &t = args[k];
         halide_buffer_t &b = buffers[k];
         b = halide_buffer_t{};
-        b.host = static_cast<std::uint8_t *>(t.data);
+        if (device == Device::cpu) b.host = static_cast<std::uint8_t *>(t.data);
         b.type = halide_type(t.dtype);
         b.dimensions = t.rank;
         b.dim = &dims[2 * k];
@@ -153,12 +186,19 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
             dims[2 * k] = halide_dimension_t(0, static_cast<int32_t>(t.shape[0]), 1);
         }
         argv[k] = &b;
+        if (device == Device::cuda) {
+            const auto ptr = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(t.data));
+            if (int rc = halide_cuda_wrap_device_ptr(nullptr, &b, ptr); rc != 0) {
+                throw Error(ErrorCode::kernel_failed, fmt::format("kernel failed: argument '{}' of kernel '{}': "
+                                                                  "wrapping the device pointer failed with code {}: {}",
+                                                                  slots[k].name, text, rc, t_halide_error));
+            }
+        }
     }
-    install_error_handler();
-    t_halide_error.clear();
+    const std::string where = device == Device::cuda ? fmt::format("sm_{}", kernel.cuda_capability) : to_string(kernel.isa);
     if (int rc = kernel.fn(argv.data()); rc != 0) {
         throw Error(ErrorCode::kernel_failed, fmt::format("kernel '{}' ({}) failed with code {}: {}",
-                                                          text, to_string(kernel.isa), rc, t_halide_error));
+                                                          text, where, rc, t_halide_error));
     }
 }
 
@@ -168,7 +208,7 @@ void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args) { check
 
 void run_kernel(const KernelHandle &kernel, const std::vector<Tensor> &args) {
     if (!kernel.fn) throw Error(ErrorCode::bad_argument, fmt::format("kernel handle for '{}' has no function", kernel.spec));
-    if (kernel.isa > host_isa()) {
+    if (kernel.device == Device::cpu && kernel.isa > host_isa()) {
         throw Error(ErrorCode::bad_argument, fmt::format("kernel '{}' is built for {}; this CPU runs up to {}",
                                                          kernel.spec, to_string(kernel.isa), to_string(host_isa())));
     }

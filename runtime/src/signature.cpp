@@ -12,59 +12,62 @@ ArgSlot vec(const char *name, bool out, Extent n, DType dt = DType::f32) {
 ArgSlot mask(const char *name, bool out, Extent cols) {
     return {name, out, DType::u8, 2, Extent::M, cols, true};
 }
-ArgSlot weight(const char *name, bool out, WeightLayout w) {
-    return w == WeightLayout::kn ? matrix(name, out, Extent::K, Extent::N)
-                                 : matrix(name, out, Extent::N, Extent::K);
+ArgSlot weight(const char *name, bool out, WeightLayout w, DType dt) {
+    return w == WeightLayout::kn ? matrix(name, out, Extent::K, Extent::N, dt)
+                                 : matrix(name, out, Extent::N, Extent::K, dt);
 }
 Extent slope_extent(const Activation &a, Extent columns) {
     return a.slopes == PreluSlopes::shared ? Extent::one : columns;
 }
 
 // The saved tensor a backward op reads: Z or Y as a matrix, or the bit mask.
-ArgSlot aux(const char *name, Save s, Extent cols, Extent mask_cols) {
-    return s == Save::mask ? mask(name, false, mask_cols) : matrix(name, false, Extent::M, cols);
+ArgSlot aux(const char *name, Save s, Extent cols, Extent mask_cols, DType dt) {
+    return s == Save::mask ? mask(name, false, mask_cols) : matrix(name, false, Extent::M, cols, dt);
 }
 
 }  // namespace
 
 std::vector<ArgSlot> kernel_signature(const KernelSpec &s) {
     const bool prelu = s.act.kind == Act::prelu;
+    // Matrices are stored in the spec's dtype; vectors (bias, slopes and their gradients) are
+    // always f32, counts i32, masks u8.
+    const DType dt = s.dtype;
     std::vector<ArgSlot> a;
     switch (s.op) {
     case Op::forward:
-        a.push_back(matrix("x", false, Extent::M, Extent::K));
-        a.push_back(weight("w", false, s.weight));
+        a.push_back(matrix("x", false, Extent::M, Extent::K, dt));
+        a.push_back(weight("w", false, s.weight, dt));
         if (s.bias) a.push_back(vec("b", false, Extent::N));
         if (prelu) a.push_back(vec("slope", false, slope_extent(s.act, Extent::N)));
-        a.push_back(matrix("y", true, Extent::M, Extent::N));
-        if (s.save == Save::z) a.push_back(matrix("z", true, Extent::M, Extent::N));
+        a.push_back(matrix("y", true, Extent::M, Extent::N, dt));
+        if (s.save == Save::z) a.push_back(matrix("z", true, Extent::M, Extent::N, dt));
         if (s.save == Save::mask) a.push_back(mask("mask", true, Extent::mask_N));
         if (s.counts) a.push_back(vec("counts", true, Extent::N, DType::i32));
         break;
     case Op::activation_backward:
-        a.push_back(matrix("dy", false, Extent::M, Extent::N));
+        a.push_back(matrix("dy", false, Extent::M, Extent::N, dt));
         a.push_back(aux(s.save == Save::y ? "y" : s.save == Save::z ? "z" : "mask", s.save,
-                        Extent::N, Extent::mask_N));
+                        Extent::N, Extent::mask_N, dt));
         if (prelu) a.push_back(vec("slope", false, slope_extent(s.act, Extent::N)));
-        a.push_back(matrix("dz", true, Extent::M, Extent::N));
+        a.push_back(matrix("dz", true, Extent::M, Extent::N, dt));
         if (s.bias) a.push_back(vec("db", true, Extent::N));
         if (prelu) a.push_back(vec("dslope", true, slope_extent(s.act, Extent::N)));
         break;
     case Op::backward_data: {
         const bool chained = s.act.kind != Act::identity;
-        a.push_back(matrix("dz", false, Extent::M, Extent::N));
-        a.push_back(weight("w", false, s.weight));
-        if (chained) a.push_back(aux("prev_aux", s.save, Extent::K, Extent::mask_K));
+        a.push_back(matrix("dz", false, Extent::M, Extent::N, dt));
+        a.push_back(weight("w", false, s.weight, dt));
+        if (chained) a.push_back(aux("prev_aux", s.save, Extent::K, Extent::mask_K, dt));
         if (prelu) a.push_back(vec("prev_slope", false, slope_extent(s.act, Extent::K)));
-        a.push_back(matrix(chained ? "dz_prev" : "dx", true, Extent::M, Extent::K));
+        a.push_back(matrix(chained ? "dz_prev" : "dx", true, Extent::M, Extent::K, dt));
         if (s.bias) a.push_back(vec("db_prev", true, Extent::K));
         if (prelu) a.push_back(vec("dslope_prev", true, slope_extent(s.act, Extent::K)));
         break;
     }
     case Op::backward_weight:
-        a.push_back(matrix("x", false, Extent::M, Extent::K));
-        a.push_back(matrix("dz", false, Extent::M, Extent::N));
-        a.push_back(weight("dw", true, s.weight));
+        a.push_back(matrix("x", false, Extent::M, Extent::K, dt));
+        a.push_back(matrix("dz", false, Extent::M, Extent::N, dt));
+        a.push_back(weight("dw", true, s.weight, dt));
         if (s.bias) a.push_back(vec("db", true, Extent::N));
         break;
     }

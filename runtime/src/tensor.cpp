@@ -47,6 +47,13 @@ Tensor Tensor::mask(const std::uint8_t *p, std::int64_t rows, std::int64_t cols,
     return mask(const_cast<std::uint8_t *>(p), rows, cols, row_bytes);
 }
 
+Tensor Tensor::matrix(void *p, DType dtype, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+    return make_matrix(p, dtype, rows, cols, ld);
+}
+Tensor Tensor::vector(void *p, DType dtype, std::int64_t n) { return make_vector(p, dtype, n); }
+
+const char *to_string(Device d) { return d == Device::cuda ? "cuda" : "cpu"; }
+
 std::int64_t element_size(DType d) {
     switch (d) {
     case DType::f32:

@@ -1,47 +1,34 @@
-#include "reluforge/schedules/cuda_schedule.h"
+#include "reluforge/schedules/apply_cuda.h"
 
+#include "reluforge/cuda_capability.h"
 #include "reluforge/error.h"
 
 #include <fmt/format.h>
+
 
 namespace reluforge::sched {
 
 using namespace Halide;
 
-std::string to_string(const CudaSchedule &s) {
-    return fmt::format("cuda:block={}x{}:thread={}x{}:pass={}x{}", s.block_cols, s.block_rows, s.thread_cols,
-                       s.thread_rows, s.pass_cols, s.pass_rows);
-}
-
-std::string cuda_schedule_problem(const CudaSchedule &s) {
-    if (s.block_cols < 1 || s.block_rows < 1 || s.thread_cols < 1 || s.thread_rows < 1 || s.pass_cols < 1 || s.pass_rows < 1) {
-        return "every size must be at least 1";
-    }
-    if (s.block_cols % s.thread_cols || s.block_rows % s.thread_rows) {
-        return fmt::format("block {}x{} is not a multiple of the thread block {}x{}", s.block_cols, s.block_rows,
-                           s.thread_cols, s.thread_rows);
-    }
-    const int threads = (s.block_cols / s.thread_cols) * (s.block_rows / s.thread_rows);
-    if (threads > 1024 || s.pass_cols * s.pass_rows > 1024) return "more than 1024 threads per block";
-    return "";
-}
-
 Target cuda_target(int capability) {
-    const std::pair<int, Target::Feature> known[] = {
+    if (!is_cuda_build_capability(capability)) {
+        throw Error(ErrorCode::bad_argument,
+                    fmt::format("CUDA capability {} is not one Halide 14 targets (30 32 35 50 61 70 75 80 86; "
+                                "newer GPUs run the PTX of 86)", capability));
+    }
+    const std::pair<int, Target::Feature> features[] = {
         {30, Target::CUDACapability30}, {32, Target::CUDACapability32}, {35, Target::CUDACapability35},
         {50, Target::CUDACapability50}, {61, Target::CUDACapability61}, {70, Target::CUDACapability70},
         {75, Target::CUDACapability75}, {80, Target::CUDACapability80}, {86, Target::CUDACapability86}};
-    for (const auto &[cap, feature] : known) {
-        if (cap != capability) continue;
-        Target t(Target::Linux, Target::X86, 64);
-        t.set_features({Target::SSE41, Target::AVX, Target::AVX2, Target::FMA, Target::F16C});
-        // run_kernel checks every tensor before a kernel runs (see x86_target).
-        t.set_features({Target::CUDA, feature, Target::NoRuntime, Target::NoAsserts});
-        return t;
+    Target t(Target::Linux, Target::X86, 64);
+    // The host side only launches kernels: the x86-64 baseline runs on every GPU host.
+    t.set_feature(Target::SSE41);
+    // run_kernel checks every tensor before a kernel runs (see x86_target).
+    t.set_features({Target::CUDA, Target::NoRuntime, Target::NoAsserts});
+    for (const auto &[cap, feature] : features) {
+        if (cap == capability) t.set_feature(feature);
     }
-    throw Error(ErrorCode::bad_argument,
-                fmt::format("CUDA capability {} is not one Halide 14 targets (30 32 35 50 61 70 75 80 86; "
-                            "newer GPUs run the PTX of 86)", capability));
+    return t;
 }
 
 namespace {
@@ -61,31 +48,88 @@ void schedule_column_sum(gen::ColumnSum &c, Var j, const CudaSchedule &s) {
     c.partial.compute_at(c.out, jt);
 }
 
+// A panel staged in shared memory at reduction step rko, loaded by the block's threads: thread x
+// runs along the dimension that is contiguous in memory (`fast`), so that loads coalesce.
+void stage_panel(Func panel, Func consumer, RVar rko, Var fast, Var slow, int tx, int ty) {
+    Var fo("fo"), fi("fi"), so("so"), si("si");
+    panel.compute_at(consumer, rko)
+        .store_in(MemoryType::GPUShared)
+        .split(fast, fo, fi, tx, TailStrategy::GuardWithIf)
+        .split(slow, so, si, ty, TailStrategy::GuardWithIf)
+        .reorder(fo, so, fi, si)
+        .gpu_threads(fi, si);
+}
+
+void schedule_matmul(gen::Algorithm &a, const CudaSchedule &s) {
+    Var j = a.j, i = a.i;
+    const int tx = s.block_cols / s.thread_cols, ty = s.block_rows / s.thread_rows;
+    // Thread (jt, it) owns columns jt + tx * jr and rows it + ty * ir of its block: accumulators
+    // in registers over the whole reduction, and the epilogue applied to them before the store.
+    Func out = a.tiled;
+    if (!a.tiled_is_output) out.compute_root();
+    Var jo("jo"), io("io"), jb("jb"), ib("ib"), jt("jt"), it("it"), jr("jr"), ir("ir");
+    out.tile(j, i, jo, io, jb, ib, s.block_cols, s.block_rows, TailStrategy::GuardWithIf)
+        .split(jb, jr, jt, tx, TailStrategy::GuardWithIf)
+        .split(ib, ir, it, ty, TailStrategy::GuardWithIf)
+        .reorder(jr, ir, jt, it, jo, io)
+        .gpu_blocks(jo, io)
+        .gpu_threads(jt, it)
+        .unroll(jr)
+        .unroll(ir);
+    if (s.k_tile == 0) {
+        // Each thread's accumulators live inside its own thread loop; operands come from global
+        // memory (through L1).
+        a.acc.compute_at(out, jt).unroll(j).unroll(i);
+        a.acc.update().reorder(j, i, a.r.x).unroll(j).unroll(i);
+        return;
+    }
+    // The accumulators are computed at the block with the same thread split, kept in registers;
+    // the reduction runs in k_tile steps, each staging the lhs and operand panels in shared memory.
+    // Blocks at the edge compute whole tiles (the algorithm clamps its reads: build_algorithm's
+    // clamp_matmul_reads) and store only what lies inside.
+    RVar rko("rko"), rki("rki");
+    a.acc.compute_at(out, jo)
+        .store_in(MemoryType::Register)
+        .bound_extent(j, s.block_cols)
+        .bound_extent(i, s.block_rows)
+        .split(j, jr, jt, tx)
+        .split(i, ir, it, ty)
+        .reorder(jr, ir, jt, it)
+        .gpu_threads(jt, it)
+        .unroll(jr)
+        .unroll(ir);
+    a.acc.update()
+        .split(j, jr, jt, tx)
+        .split(i, ir, it, ty)
+        .split(a.r.x, rko, rki, s.k_tile)
+        .reorder(jr, ir, rki, jt, it, rko)
+        .gpu_threads(jt, it)
+        .unroll(jr)
+        .unroll(ir);
+    Var k = a.operand.args()[1];
+    if (a.operand_transposed) stage_panel(a.operand, a.acc, rko, k, j, tx, ty);
+    else stage_panel(a.operand, a.acc, rko, j, k, tx, ty);
+    Var lk = a.lhs.args()[0];
+    if (a.lhs_transposed) stage_panel(a.lhs, a.acc, rko, i, lk, tx, ty);
+    else stage_panel(a.lhs, a.acc, rko, lk, i, tx, ty);
+}
+
 }  // namespace
 
 void apply_cuda_schedule(gen::Algorithm &a, const CudaSchedule &s) {
-    Var j = a.j, i = a.i;
-    if (a.has_matmul) {
-        // Thread blocks of block_cols x block_rows outputs; each thread keeps a thread_cols x
-        // thread_rows block of accumulators in registers over the whole reduction and applies
-        // the epilogue to them before storing. Threads next to each other along j read adjacent
-        // operand columns (coalesced).
-        Func out = a.tiled;
-        if (!a.tiled_is_output) out.compute_root();
-        Var jo("jo"), io("io"), jb("jb"), ib("ib"), jt("jt"), it("it"), jr("jr"), ir("ir");
-        out.tile(j, i, jo, io, jb, ib, s.block_cols, s.block_rows, TailStrategy::GuardWithIf)
-            .tile(jb, ib, jt, it, jr, ir, s.thread_cols, s.thread_rows, TailStrategy::GuardWithIf)
-            .reorder(jr, ir, jt, it, jo, io)
-            .gpu_blocks(jo, io)
-            .gpu_threads(jt, it);
-        a.acc.compute_at(out, jt).unroll(j).unroll(i);
-        a.acc.update().reorder(j, i, a.r.x).unroll(j).unroll(i);
-    } else {
-        schedule_pass(a.tiled, j, i, a.tiled_is_output, s);
+    if (std::string problem = cuda_schedule_problem(s); !problem.empty()) {
+        throw Error(ErrorCode::bad_argument, fmt::format("CUDA schedule '{}': {}", to_string(s), problem));
     }
+    Var j = a.j, i = a.i;
+    if (a.has_matmul) schedule_matmul(a, s);
+    else schedule_pass(a.tiled, j, i, a.tiled_is_output, s);
     for (auto &p : a.passes) schedule_pass(p.f, j, i, true, s);
     for (auto &c : a.column_sums) schedule_column_sum(c, j, s);
-    for (auto &f : a.roots) f.compute_root();
+    // Everything runs on the GPU: a Func left on the host would copy device buffers back.
+    for (auto &f : a.roots) {
+        f.compute_root().gpu_single_thread();
+        for (int u = 0; u < f.num_update_definitions(); u++) f.update(u).gpu_single_thread();
+    }
 }
 
 }  // namespace reluforge::sched

@@ -4,7 +4,8 @@
 #include "reluforge/jit/engine.h"
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/cpu_schedule.h"
-#include "reluforge/schedules/cuda_schedule.h"
+#include "reluforge/cuda_capability.h"
+#include "reluforge/schedules/apply_cuda.h"
 #include "reluforge/schedules/default_table.h"
 #include "support/harness.h"
 
@@ -85,11 +86,20 @@ TEST_CASE("the engine compiles a schedule given as a value, and refuses an inval
 }
 
 TEST_CASE("a CUDA schedule prints canonically and names what makes it invalid", "[schedule][cuda]") {
-    CHECK(to_string(CudaSchedule{}) == "cuda:block=64x32:thread=4x4:pass=32x8");
+    CHECK(to_string(CudaSchedule{}) == "cuda:block=64x64:thread=4x4:k=16:pass=32x8");
     CHECK(cuda_schedule_problem(CudaSchedule{}) == "");
-    CHECK_THAT(cuda_schedule_problem({64, 30, 4, 4, 32, 8}), Catch::Contains("not a multiple of the thread block 4x4"));
-    CHECK_THAT(cuda_schedule_problem({256, 64, 2, 2, 32, 8}), Catch::Contains("more than 1024 threads"));
+    CHECK(parse_cuda_schedule("cuda:block=128x64:thread=8x4:k=8:pass=64x4") == CudaSchedule{128, 64, 8, 4, 8, 64, 4});
+    CHECK(parse_cuda_schedule(to_string(CudaSchedule{})) == CudaSchedule{});
+    CHECK_THROWS_WITH(parse_cuda_schedule("cuda:block=64x64"), Catch::Contains("expected cuda:block=CxR"));
+    CHECK_THAT(cuda_schedule_problem({64, 30, 4, 4, 16, 32, 8}), Catch::Contains("not a multiple of the thread block 4x4"));
+    CHECK_THAT(cuda_schedule_problem({256, 64, 2, 2, 16, 32, 8}), Catch::Contains("more than 1024 threads"));
+    CHECK_THAT(cuda_schedule_problem({128, 128, 16, 16, 16, 32, 8}), Catch::Contains("more than 128 accumulators"));
+    CHECK_THAT(cuda_schedule_problem({128, 128, 8, 8, 128, 32, 8}), Catch::Contains("48 KiB of shared memory"));
     CHECK(cuda_target(80).has_feature(Halide::Target::CUDACapability80));
     CHECK(cuda_target(86).has_feature(Halide::Target::CUDA));
+    CHECK_FALSE(cuda_target(86).has_feature(Halide::Target::AVX2));  // host code runs on any x86-64 GPU host
     CHECK_THROWS_WITH(cuda_target(90), Catch::Contains("CUDA capability 90 is not one Halide 14 targets"));
+    CHECK(cuda_build_capability(90) == 86);
+    CHECK(cuda_build_capability(80) == 80);
+    CHECK(cuda_build_capability(20) == 0);
 }

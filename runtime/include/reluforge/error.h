@@ -19,6 +19,7 @@ enum class ErrorCode {
     kernel_failed,    // a kernel returned an error
     bad_argument,     // anything else the caller passed wrongly
     corrupt_file,     // a database or cache file that does not parse
+    no_device,        // a CUDA kernel asked for without a CUDA driver or device
 };
 
 const char *to_string(ErrorCode code);

@@ -1,6 +1,7 @@
 // The registry of compiled kernels. Generated registration code adds every variant of every spec
-// it was built with: one per ISA and shape rule. A lookup picks the best ISA the CPU supports,
-// then the first variant whose shape rule holds for the call.
+// it was built with: one per ISA and shape rule, and one per CUDA capability. A lookup for the
+// CPU picks the best ISA the CPU supports, then the first variant whose shape rule holds for the
+// call; a lookup for CUDA picks the highest capability the device runs.
 #pragma once
 
 #include "reluforge/shape_rule.h"
@@ -27,9 +28,10 @@ using KernelFn = int (*)(void **args);
 
 struct KernelEntry {
     const char *spec;        // canonical text
-    Isa isa;
+    Isa isa;                 // CPU kernels: the ISA; CUDA kernels: that of their host code
     const char *shape_rule;  // canonical ShapeRule text; "" for every shape
     KernelFn fn;
+    int cuda_capability = 0;  // 0 for CPU kernels; else the capability of the CUDA kernel
 };
 
 // Called by generated registration code at static-initialization time.
@@ -41,6 +43,8 @@ struct KernelHandle {
     std::string shape_rule;  // the shape rule of the variant chosen for the call
     KernelFn fn;
     bool jit = false;  // compiled (or loaded from the cache) at run time
+    Device device = Device::cpu;
+    int cuda_capability = 0;  // CUDA kernels: the capability built for
 };
 
 // Where kernels come from: the AOT registry, the JIT engine (reluforge_jit), or both with AOT
@@ -57,12 +61,15 @@ struct JitProvider {
     std::vector<std::string> (*shape_rules)(const KernelSpec &spec, Isa isa);
     // Compiles (or loads) the variant with index `variant` in that list.
     KernelFn (*compile)(const KernelSpec &spec, Isa isa, std::size_t variant);
+    // Compiles (or loads) the CUDA kernel for a build capability (see cuda_capability.h).
+    KernelFn (*compile_cuda)(const KernelSpec &spec, int capability);
 };
 void set_jit_provider(JitProvider provider);
 
-// The kernel for this CPU (and the ISA limit) under the policy, for a call of the given shape
-// (an unknown shape gets the variant for every shape); throws Error(no_kernel).
-KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape = {});
+// The kernel for this CPU (and the ISA limit), or for the CUDA device, under the policy, for a
+// call of the given shape (an unknown shape gets the variant for every shape). Throws
+// Error(no_kernel), and for CUDA Error(no_device) when no driver or GPU is present.
+KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape = {}, Device device = Device::cpu);
 bool has_kernel(const KernelSpec &spec);
 std::vector<std::string> registered_specs();
 std::vector<Isa> registered_isas(const KernelSpec &spec);
@@ -71,6 +78,7 @@ struct VariantInfo {
     std::string spec;
     Isa isa;
     std::string shape_rule;
+    int cuda_capability = 0;  // 0 for CPU variants
 };
 std::vector<VariantInfo> registered_variants();  // the AOT registry, in registration order
 
@@ -87,7 +95,9 @@ Isa host_isa();
 void set_isa_limit(Isa limit);
 Isa isa_limit();
 
-// Checks the tensors against kernel_signature(spec), then runs the kernel. Throws Error.
+// Checks the tensors against kernel_signature(spec), then runs the kernel on the device the
+// tensors live on (all on one). CUDA kernels are queued on reluforge::cuda::stream() and run
+// asynchronously, as cuBLAS calls do. Throws Error.
 void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args);
 void run_kernel(std::string_view canonical_spec, std::initializer_list<Tensor> args);
 // The same checks, then this particular kernel (a variant from the JIT engine, say).

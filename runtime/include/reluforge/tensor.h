@@ -31,7 +31,21 @@ struct Tensor {
                        std::int64_t row_bytes = 0);
     static Tensor mask(const std::uint8_t *p, std::int64_t rows, std::int64_t cols,
                        std::int64_t row_bytes = 0);
+    // Any dtype, for f16 storage (IEEE binary16 bits) and for device memory, whose pointers
+    // are CUdeviceptr values cast to void *.
+    static Tensor matrix(void *p, DType dtype, std::int64_t rows, std::int64_t cols, std::int64_t ld = 0);
+    static Tensor vector(void *p, DType dtype, std::int64_t n);
+
+    // The same view, declared to live on device d. CUDA kernels take only CUDA tensors and CPU
+    // kernels only host ones; run_kernel refuses a mix with Error(wrong_device).
+    Tensor on(Device d) const {
+        Tensor t = *this;
+        t.device = d;
+        return t;
+    }
 };
+
+const char *to_string(Device d);
 
 // Bit mask format (identical on every target): row-major over [M,N], one bit per element, the
 // bit being the "1 bit" predicate of the activation (relu: !(z <= 0); leaky_relu: z > 0; relu6:

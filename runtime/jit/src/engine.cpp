@@ -5,6 +5,7 @@
 #include "reluforge/generator/compile.h"
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/apply_cpu.h"
+#include "reluforge/schedules/apply_cuda.h"
 #include "reluforge/schedules/default_table.h"
 #include "reluforge/schedules/search_space.h"
 #include "reluforge/schedules/tuning_db.h"
@@ -103,8 +104,10 @@ struct Engine::Impl {
         return reinterpret_cast<KernelFn>(static_cast<std::uintptr_t>(sym->getAddress()));
     }
 
-    KernelFn produce(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule, const std::string &key) {
-        const std::string symbol = fmt::format("rf_jit_{:016x}_{}", fnv1a64(key), to_string(isa));
+    // The kernel under key: from the disk cache, else compiled by `compile` (given the symbol and
+    // an object path), then linked.
+    KernelFn produce(const KernelSpec &spec, const std::string &key, const std::string &symbol,
+                     const std::function<void(const std::string &, const std::string &)> &compile) {
         std::optional<std::string> object;
         if (cache) {
             std::string problem;
@@ -119,15 +122,42 @@ struct Engine::Impl {
         }
         const bool from_disk = object.has_value();
         if (!object) {
-            object = compile_to_object(spec, [&](const std::string &path) {
-                gen::compile_kernel_object(spec, isa, schedule, symbol, path);
-            });
+            object = compile_to_object(spec, [&](const std::string &path) { compile(symbol, path); });
             if (cache && !cache->store(key, *object)) warn("cannot write to the kernel cache in " + cache->dir().string());
         }
         KernelFn fn = link(*object, symbol);
         std::lock_guard lock(mutex);
         (from_disk ? stats.loaded_from_disk : stats.compiled)++;
         return fn;
+    }
+
+    // The kernel under key, produced once however many threads ask at the same time.
+    KernelFn once(const std::string &key, const std::function<KernelFn()> &make) {
+        std::promise<KernelFn> promise;
+        std::shared_future<KernelFn> future;
+        bool producer = false;
+        {
+            std::lock_guard lock(mutex);
+            auto it = kernels.find(key);
+            if (it != kernels.end()) {
+                future = it->second;
+                stats.memory_hits++;
+            } else {
+                future = promise.get_future().share();
+                kernels.emplace(key, future);
+                producer = true;
+            }
+        }
+        if (producer) {
+            try {
+                promise.set_value(make());
+            } catch (...) {
+                promise.set_exception(std::current_exception());
+                std::lock_guard lock(mutex);
+                kernels.erase(key);  // a later call may try again
+            }
+        }
+        return future.get();
     }
 };
 
@@ -247,31 +277,40 @@ KernelHandle Engine::get_scheduled(const KernelSpec &spec, Isa isa, const sched:
         throw Error(ErrorCode::bad_argument, fmt::format("schedule '{}' for {}: {}", sched::to_string(schedule), to_string(isa), problem));
     }
     const std::string key = cache_key(spec, isa, schedule);
-    std::promise<KernelFn> promise;
-    std::shared_future<KernelFn> future;
-    bool producer = false;
-    {
-        std::lock_guard lock(impl_->mutex);
-        auto it = impl_->kernels.find(key);
-        if (it != impl_->kernels.end()) {
-            future = it->second;
-            impl_->stats.memory_hits++;
-        } else {
-            future = promise.get_future().share();
-            impl_->kernels.emplace(key, future);
-            producer = true;
-        }
+    const KernelFn fn = impl_->once(key, [&] {
+        const std::string symbol = fmt::format("rf_jit_{:016x}_{}", fnv1a64(key), to_string(isa));
+        return impl_->produce(spec, key, symbol, [&](const std::string &sym, const std::string &path) {
+            gen::compile_kernel_object(spec, isa, schedule, sym, path);
+        });
+    });
+    return {to_string(spec), isa, "", fn, true};
+}
+
+std::string Engine::cache_key(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule) const {
+    return fmt::format("reluforge {} ({})|halide {}|llvm {}|{}|{}|{}", version, RELUFORGE_CODEGEN_ID,
+                       RELUFORGE_HALIDE_VERSION, LLVM_VERSION_STRING, to_string(spec),
+                       sched::cuda_target(capability).to_string(), sched::to_string(schedule));
+}
+
+KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability) {
+    return get_cuda(spec, capability, sched::default_cuda_schedule(spec));
+}
+
+KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule) {
+    if (std::string problem = sched::cuda_schedule_problem(schedule); !problem.empty()) {
+        throw Error(ErrorCode::bad_argument, fmt::format("schedule '{}': {}", sched::to_string(schedule), problem));
     }
-    if (producer) {
-        try {
-            promise.set_value(impl_->produce(spec, isa, schedule, key));
-        } catch (...) {
-            promise.set_exception(std::current_exception());
-            std::lock_guard lock(impl_->mutex);
-            impl_->kernels.erase(key);  // a later call may try again
-        }
-    }
-    return {to_string(spec), isa, "", future.get(), true};
+    const std::string key = cache_key(spec, capability, schedule);  // throws for an unknown capability
+    const KernelFn fn = impl_->once(key, [&] {
+        const std::string symbol = fmt::format("rf_jit_{:016x}_sm{}", fnv1a64(key), capability);
+        return impl_->produce(spec, key, symbol, [&](const std::string &sym, const std::string &path) {
+            gen::compile_cuda_object(spec, capability, schedule, sym, path);
+        });
+    });
+    KernelHandle h{to_string(spec), Isa::sse41, "", fn, true};
+    h.device = Device::cuda;
+    h.cuda_capability = capability;
+    return h;
 }
 
 KernelHandle Engine::link_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
@@ -312,6 +351,7 @@ Engine *g_engine = nullptr;
 
 std::vector<std::string> provide_rules(const KernelSpec &spec, Isa isa) { return g_engine->shape_rules(spec, isa); }
 KernelFn provide(const KernelSpec &spec, Isa isa, std::size_t variant) { return g_engine->get_variant(spec, isa, variant).fn; }
+KernelFn provide_cuda(const KernelSpec &spec, int capability) { return g_engine->get_cuda(spec, capability).fn; }
 }  // namespace
 
 Engine &enable(const Options &options) {
@@ -320,7 +360,7 @@ Engine &enable(const Options &options) {
         // Never destroyed: kernels handed out stay valid until the process ends, and Halide's
         // own exit handler stops its threads.
         g_engine = new Engine(options);
-        set_jit_provider({provide_rules, provide});
+        set_jit_provider({provide_rules, provide, provide_cuda});
     }
     return *g_engine;
 }

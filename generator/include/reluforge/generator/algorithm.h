@@ -44,6 +44,8 @@ struct Algorithm {
     // with [K,N]), operand(j, r) = operand_source(j, r), the transposed read; a schedule may
     // compute it at root (a whole transposed copy) so that packing reads rows.
     bool operand_transposed = false;
+    // Where lhs(r, i) reads its tensor along i rather than r (backward_weight: Xᵀ, dZᵀ).
+    bool lhs_transposed = false;
     Halide::Func operand_source{"operand_source"};
     Halide::RDom r;
 
@@ -56,7 +58,9 @@ struct Algorithm {
     std::vector<Halide::Func> roots;
 };
 
-// Throws Error(bad_spec) for a spec no CPU kernel exists for (say dtype f16).
-Algorithm build_algorithm(const KernelSpec &spec);
+// Throws Error(bad_spec) for a spec that does not validate. With clamp_matmul_reads, the matmul
+// reads rows and columns past the result's edge from its last row and column (GPU schedules
+// compute whole tiles and guard only the stores).
+Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads = false);
 
 }  // namespace reluforge::gen

@@ -4,6 +4,7 @@
 
 #include "reluforge/registry.h"
 #include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/schedules/cuda_schedule.h"
 #include "reluforge/schedules/tuning_db.h"
 #include "reluforge/spec.h"
 
@@ -28,11 +29,18 @@ void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::st
                                   std::int64_t M, std::int64_t K, std::int64_t N, const std::string &symbol,
                                   const std::string &object_path);
 
+// The symbol of a CUDA kernel: rf_<library>_<spec hash>_sm<capability>.
+std::string cuda_kernel_symbol(const std::string &library, const KernelSpec &spec, int capability);
+
+// Compiles spec for a CUDA capability (host code for x86-64 with the PTX inside) to an object.
+void compile_cuda_object(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule,
+                         const std::string &symbol, const std::string &object_path);
+
 // Compiles spec for a CUDA capability with the default CUDA schedule and returns the PTX of its
 // GPU kernels (the host object is compiled too, and discarded).
 std::string compile_cuda_ptx(const KernelSpec &spec, int capability);
 
-// The one Halide runtime every x86 kernel links against.
+// The one Halide runtime every kernel links against (with its CUDA module).
 void compile_x86_runtime(const std::string &object_path);
 
 struct LibraryRequest {
@@ -41,6 +49,7 @@ struct LibraryRequest {
     std::vector<KernelSpec> specs;
     std::vector<Isa> isas;
     std::string output_dir;
+    std::vector<int> cuda_capabilities;  // CUDA kernels too, one per capability (cuda_capability.h)
     const sched::TuningDb *tuning_db = nullptr;  // tuned variants go before the default table's
     sched::Machine machine;                      // whose records apply
 };

@@ -1,9 +1,8 @@
-// CUDA schedules as plain values, and the function that applies them (Halide's host-cuda target).
+// CUDA schedules as plain values, and the default table (no Halide here; apply_cuda.h applies
+// them).
 #pragma once
 
-#include "reluforge/generator/algorithm.h"
-
-#include <Halide.h>
+#include "reluforge/spec.h"
 
 #include <string>
 
@@ -11,27 +10,30 @@ namespace reluforge::sched {
 
 struct CudaSchedule {
     int block_cols = 64;  // output tile of one thread block: block_cols x block_rows
-    int block_rows = 32;
-    int thread_cols = 4;  // each thread's register block: thread_cols x thread_rows accumulators
-    int thread_rows = 4;
+    int block_rows = 64;
+    int thread_cols = 4;  // each thread's register block: thread_cols x thread_rows accumulators,
+    int thread_rows = 4;  // strided by the thread counts so that neighbouring threads touch
+                          // neighbouring columns (coalesced stores, conflict-free shared reads)
+    int k_tile = 16;      // reduction depth staged in shared memory per step; 0 reads global memory
     int pass_cols = 32;   // elementwise passes and column sums: threads per block along columns
     int pass_rows = 8;
 
     bool operator==(const CudaSchedule &o) const {
         return block_cols == o.block_cols && block_rows == o.block_rows && thread_cols == o.thread_cols &&
-               thread_rows == o.thread_rows && pass_cols == o.pass_cols && pass_rows == o.pass_rows;
+               thread_rows == o.thread_rows && k_tile == o.k_tile && pass_cols == o.pass_cols &&
+               pass_rows == o.pass_rows;
     }
+    int threads() const { return (block_cols / thread_cols) * (block_rows / thread_rows); }
 };
 
-// Canonical text, e.g. "cuda:block=64x32:thread=4x4:pass=32x8".
+// Canonical text, e.g. "cuda:block=64x64:thread=4x4:k=16:pass=32x8".
 std::string to_string(const CudaSchedule &s);
-// Why s cannot be applied ("" when it can): thread counts, divisibility.
+// Parses the canonical text; throws Error(bad_argument) naming what is wrong.
+CudaSchedule parse_cuda_schedule(const std::string &text);
+// Why s cannot be applied ("" when it can): thread counts, divisibility, shared memory.
 std::string cuda_schedule_problem(const CudaSchedule &s);
 
-// CUDA capabilities Halide 14 can target: 30 32 35 50 61 70 75 80 86. Throws Error(bad_argument).
-Halide::Target cuda_target(int capability);
-
-// Applies s to a for a CUDA target; valid for every M, N, K >= 1.
-void apply_cuda_schedule(gen::Algorithm &a, const CudaSchedule &s);
+// The default table's schedule for spec.
+CudaSchedule default_cuda_schedule(const KernelSpec &spec);
 
 }  // namespace reluforge::sched

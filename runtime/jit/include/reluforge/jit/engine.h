@@ -6,6 +6,7 @@
 #include "reluforge/jit/disk_cache.h"
 #include "reluforge/registry.h"
 #include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/schedules/cuda_schedule.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -60,6 +61,11 @@ public:
     KernelHandle link_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
                              const std::string &object_path, const std::string &symbol);
 
+    // The CUDA kernel for a build capability (cuda_capability.h), with the default CUDA schedule
+    // or a given one. Compiling needs no GPU; running it does.
+    KernelHandle get_cuda(const KernelSpec &spec, int capability);
+    KernelHandle get_cuda(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule);
+
     // The kernel spec scheduled by one of Halide's autoschedulers for the shape M x K x N (the
     // baseline of reluforge-tune); compiled once per engine, never cached on disk.
     KernelHandle get_autoscheduled(const KernelSpec &spec, Isa isa, const std::string &autoscheduler,
@@ -70,6 +76,7 @@ public:
     // versions, spec, target and schedule.
     std::string cache_key(const KernelSpec &spec, Isa isa, const Shape &shape = {}) const;
     std::string cache_key(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule) const;
+    std::string cache_key(const KernelSpec &spec, int cuda_capability, const sched::CudaSchedule &schedule) const;
     // Kernels compiled with a default-table schedule although a tuning database is loaded
     // ("<spec> on <isa> for '<shape rule>'"); each is also logged once.
     std::vector<std::string> untuned_kernels() const;
