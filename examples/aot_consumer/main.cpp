@@ -30,6 +30,50 @@ std::vector<float> ramp(size_t n, float scale, int period) {
     return v;
 }
 
+// The same relu layer on the GPU, from device memory, when there is one; without one, the CUDA
+// kernel is refused with a no_device error and the CPU kernels above were unaffected.
+void cuda_forward(const std::vector<float> &x, const std::vector<float> &w, const std::vector<float> &b,
+                  const std::vector<float> &y_cpu) {
+    namespace cuda = reluforge::cuda;
+    const int M = int(y_cpu.size() / b.size()), N = int(b.size()), K = int(x.size()) / M;
+    if (!cuda::available()) {
+        try {
+            float dummy[1] = {0};
+            consumer::hidden::forward_relu_bias_1_weight_kn_save_mask_counts_0_dtype_f32(
+                Tensor::matrix(dummy, 1, 1).on(reluforge::Device::cuda), Tensor{}, Tensor{}, Tensor{}, Tensor{});
+            failures++;
+            std::printf("CUDA kernels: a device tensor was accepted without a GPU: FAILED\n");
+        } catch (const reluforge::Error &e) {
+            const bool ok = e.code() == reluforge::ErrorCode::no_device;
+            failures += !ok;
+            std::printf("CUDA kernels: no GPU here, refused with: %s  %s\n", e.what(), ok ? "ok" : "FAILED");
+        }
+        return;
+    }
+    auto upload = [](const std::vector<float> &v) {
+        cuda::DeviceBuffer d(v.size() * sizeof(float));
+        d.copy_from_host(v.data(), v.size() * sizeof(float));
+        return d;
+    };
+    cuda::DeviceBuffer dx = upload(x), dw = upload(w), db = upload(b);
+    cuda::DeviceBuffer dy(y_cpu.size() * sizeof(float)), dmask(size_t(M) * reluforge::mask_row_bytes(N));
+    const auto on_gpu = reluforge::Device::cuda;
+    consumer::hidden::forward_relu_bias_1_weight_kn_save_mask_counts_0_dtype_f32(
+        Tensor::matrix(dx.data(), reluforge::DType::f32, M, K).on(on_gpu),
+        Tensor::matrix(dw.data(), reluforge::DType::f32, K, N).on(on_gpu),
+        Tensor::vector(db.data(), reluforge::DType::f32, N).on(on_gpu),
+        Tensor::matrix(dy.data(), reluforge::DType::f32, M, N).on(on_gpu),
+        Tensor::matrix(dmask.data(), reluforge::DType::u8, M, reluforge::mask_bytes_per_row(N),
+                       reluforge::mask_row_bytes(N)).on(on_gpu));
+    cuda::synchronize();
+    std::vector<float> y(y_cpu.size());
+    dy.copy_to_host(y.data(), y.size() * sizeof(float));
+    std::vector<double> want(y_cpu.begin(), y_cpu.end());
+    const auto device = cuda::device();
+    std::printf("CUDA kernels: %s (sm_%d)\n", device.name.c_str(), device.capability);
+    expect_close("forward relu on the GPU, against the CPU", y, want);
+}
+
 }  // namespace
 
 int main() {
@@ -101,6 +145,7 @@ int main() {
 
     std::printf("kernels run on: %s\n", reluforge::to_string(reluforge::find_kernel(reluforge::parse_spec(
                                             consumer::hidden::all_specs[0])).isa));
+    cuda_forward(x, w, b, y);
     std::printf("%s\n", failures == 0 ? "all checks passed" : "SOME CHECKS FAILED");
     return failures == 0 ? 0 : 1;
 }

@@ -61,14 +61,22 @@ private:
         template <typename... Args>
         Expr operator()(Args... args) const {
             Expr e = p(args...);
-            return e.type() == Float(16) ? cast<float>(e) : e;
+            if (e.type() != Float(16)) return e;
+            // Halide's x86 conversion turns NaN into Inf; the bits decide instead.
+            Expr nan = (reinterpret<uint16_t>(e) & cast<uint16_t>(0x7fff)) > cast<uint16_t>(0x7c00);
+            return select(nan, reinterpret<float>(Expr(uint32_t(0x7fc00000u))), cast<float>(e));
         }
         Halide::Internal::Dimension dim(int d) const { return p.dim(d); }
     };
 
     Input in(const char *name) { return Input{params_.at(name)}; }
-    // A matrix output as it is stored: f16 storage rounds the f32 result once, at the store.
-    Expr stored(Expr e) const { return spec_.dtype == DType::f16 ? cast(Float(16), e) : e; }
+    // A matrix output as it is stored: f16 storage rounds the f32 result once, at the store (NaN
+    // by its bits, as on load).
+    Expr stored(Expr e) const {
+        if (spec_.dtype != DType::f16) return e;
+        Expr nan = (reinterpret<uint32_t>(e) & Expr(uint32_t(0x7fffffffu))) > Expr(uint32_t(0x7f800000u));
+        return select(nan, reinterpret(Float(16), cast<uint16_t>(0x7e00)), cast(Float(16), e));
+    }
     bool prelu() const { return spec_.act.kind == Act::prelu; }
 
     // The PReLU slope for column j: shared, or one per column.

@@ -31,7 +31,7 @@ std::vector<Linear> layers(const Activation &act) {
 }
 
 Linear top_of(const Linear &prev) {
-    return Linear(Activation{Act::identity}, true, prev.weight_layout());
+    return Linear(Activation{Act::identity}, true, prev.weight_layout(), std::nullopt, prev.dtype());
 }
 
 std::vector<KernelSpec> kernel_specs() {

@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include "placement.h"
 #include "reluforge/reluforge.h"
 
 #include <catch2/catch.hpp>
@@ -134,7 +135,19 @@ Comparison check_forward(const Linear &l, Shape s, unsigned seed, bool specials)
     if (l.save() == Save::y) args.aux = args.y;
     if (l.save() == Save::mask) args.aux = Tensor::mask(mask.data(), s.M, s.N, row_bytes);
     args.counts = Tensor::vector(counts.data(), s.N);
-    l.forward(args);
+    {
+        Mirror mirror;
+        ForwardArgs placed = args;
+        placed.x = mirror.in(args.x);
+        placed.w = mirror.in(args.w);
+        placed.b = mirror.in(args.b);
+        placed.slope = mirror.in(args.slope);
+        placed.y = mirror.out(args.y);
+        placed.aux = mirror.out(args.aux);
+        placed.counts = mirror.out(args.counts);
+        l.forward(placed);
+        mirror.finish();
+    }
 
     MatD mag(s.M, s.N);
     MatD zr = ref::matmul(x, w, false, !kn(l), &mag);
@@ -188,6 +201,7 @@ Comparison check_backward(const Linear &l, Shape s, unsigned seed, bool specials
     ref::fill_uniform(z, seed + 3, -4.0f, 4.0f);
     ref::fill_uniform(dy, seed + 4);
     set_special_rows(z, specials);
+    round_to_storage(z.v);  // the saved aux is what a forward in this storage would have kept
     auto slopes = make_slopes(l, s.N);
     Aux aux = make_aux(l, z, slopes);
 
@@ -204,7 +218,22 @@ Comparison check_backward(const Linear &l, Shape s, unsigned seed, bool specials
     if (l.bias()) args.db = Tensor::vector(db.v.data(), s.N);
     if (prelu) args.dslope = slope_tensor(dslope);
     if (!identity) args.dz = Tensor::matrix(dz.v.data(), s.M, s.N);
-    l.backward(args);
+    {
+        Mirror mirror;
+        BackwardArgs placed = args;
+        placed.dy = mirror.in(args.dy);
+        placed.aux = mirror.in(args.aux);
+        placed.x = mirror.in(args.x);
+        placed.w = mirror.in(args.w);
+        placed.slope = mirror.in(args.slope);
+        placed.dx = mirror.out(args.dx);
+        placed.dw = mirror.out(args.dw);
+        placed.db = mirror.out(args.db);
+        placed.dslope = mirror.out(args.dslope);
+        placed.dz = mirror.out(args.dz);
+        l.backward(placed);
+        mirror.finish();
+    }
 
     Comparison cmp;
     MatD rdz(s.M, s.N), tol(s.M, s.N);
@@ -275,6 +304,7 @@ Comparison check_chained(const Linear &prev, Shape s, unsigned seed, bool specia
     ref::fill_uniform(dz, seed + 2);
     ref::fill_uniform(zprev, seed + 3, -4.0f, 4.0f);
     set_special_rows(zprev, specials);
+    round_to_storage(zprev.v);
     auto slopes = make_slopes(prev, s.K);
     Aux aux = make_aux(prev, zprev, slopes);
 
@@ -291,7 +321,22 @@ Comparison check_chained(const Linear &prev, Shape s, unsigned seed, bool specia
     args.dz_prev = Tensor::matrix(dzp.v.data(), s.M, s.K);
     if (prev.bias()) args.db_prev = Tensor::vector(dbp.v.data(), s.K);
     if (prelu) args.dslope_prev = slope_tensor(dslope);
-    top.backward_chained(prev, args);
+    {
+        Mirror mirror;
+        ChainedBackwardArgs placed = args;
+        placed.dz = mirror.in(args.dz);
+        placed.x = mirror.in(args.x);
+        placed.w = mirror.in(args.w);
+        placed.prev_aux = mirror.in(args.prev_aux);
+        placed.prev_slope = mirror.in(args.prev_slope);
+        placed.dw = mirror.out(args.dw);
+        placed.db = mirror.out(args.db);
+        placed.dz_prev = mirror.out(args.dz_prev);
+        placed.db_prev = mirror.out(args.db_prev);
+        placed.dslope_prev = mirror.out(args.dslope_prev);
+        top.backward_chained(prev, placed);
+        mirror.finish();
+    }
 
     Comparison cmp;
     std::vector<double> dbp_ref(size_t(s.K), 0), dbp_abs(size_t(s.K), 0), dbp_tol(size_t(s.K), 0);
@@ -350,7 +395,9 @@ Comparison check_chained(const Linear &prev, Shape s, unsigned seed, bool specia
 void for_each_case(const char *what, unsigned seed,
                    Comparison (*check)(const Linear &, Shape, unsigned, bool)) {
     for (const auto &act : activations()) {
-        for (const auto &layer : layers(act)) {
+        for (const auto &f32_layer : layers(act)) {
+            const Linear layer(f32_layer.activation(), f32_layer.bias(), f32_layer.weight_layout(), f32_layer.save(),
+                               placement().dtype);
             for (const auto &shape : shapes()) {
                 for (bool specials : {false, true}) {
                     auto cmp = check(layer, shape, seed++, specials);

@@ -41,6 +41,7 @@ public:
     bool bias() const { return bias_; }
     WeightLayout weight_layout() const { return weight_; }
     Save save() const { return save_; }
+    DType dtype() const { return dtype_; }
 
     KernelSpec forward_spec(bool save_aux = true, bool counts = false) const;
     KernelSpec activation_backward_spec(bool db) const;

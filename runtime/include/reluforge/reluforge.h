@@ -1,6 +1,9 @@
-// reluforge's public API: kernel specs, tensor views, the kernel registry and the fused layer.
+// reluforge's public API: kernel specs, tensor views, the kernel registry, the fused layer and
+// CUDA devices.
 #pragma once
 
+#include "reluforge/cuda.h"
+#include "reluforge/cuda_capability.h"
 #include "reluforge/error.h"
 #include "reluforge/linear.h"
 #include "reluforge/registry.h"
