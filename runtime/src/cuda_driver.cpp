@@ -94,6 +94,8 @@ void load(State &s) {
     bind(lib, a.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", missing);
     bind(lib, a.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", missing);
     bind(lib, a.cuStreamSynchronize, "cuStreamSynchronize", missing);
+    bind(lib, a.cuStreamCreate, "cuStreamCreate", missing);
+    bind(lib, a.cuStreamDestroy, "cuStreamDestroy_v2", missing);
     bind(lib, a.cuPointerGetAttribute, "cuPointerGetAttribute", missing);
     bind(lib, a.cuGetErrorString, "cuGetErrorString", missing);
     if (!missing.empty()) {
@@ -222,6 +224,21 @@ bool is_device_pointer(const void *p) {
     ScopedContext scope;
     if (a->cuPointerGetAttribute(&type, kAttrMemoryType, reinterpret_cast<CUdeviceptr>(p)) != 0) return false;
     return type == kDevice || type == kUnified;
+}
+
+Stream::Stream() {
+    const Api &a = require();
+    ScopedContext scope;
+    CUstream s = nullptr;
+    check(a.cuStreamCreate(&s, 0), "cuStreamCreate");
+    stream_ = s;
+}
+
+Stream::~Stream() {
+    if (const Api *a = api()) {
+        ScopedContext scope;
+        a->cuStreamDestroy(stream_);
+    }
 }
 
 DeviceBuffer::DeviceBuffer(std::size_t bytes) : bytes_(bytes) {

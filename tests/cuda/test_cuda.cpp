@@ -71,12 +71,17 @@ TEST_CASE("a CUDA kernel refuses host tensors and a CPU kernel device tensors", 
 }
 
 TEST_CASE("kernels run on the stream the host app hands over", "[cuda]") {
-    // The primary context with its default stream, set explicitly; then the default again.
-    cuda::set_context(nullptr, nullptr);
-    OnCuda on(DType::f32);
-    const auto cmp = cases::check_forward(Linear(Activation{Act::relu}), {33, 17, 65}, 7, false);
-    INFO(cmp.report);
-    CHECK(cmp.failed == 0);
+    cuda::Stream stream;
+    cuda::set_stream(stream.get());
+    CHECK(cuda::stream() == stream.get());
+    {
+        OnCuda on(DType::f32);
+        const auto cmp = cases::check_forward(Linear(Activation{Act::relu}), {33, 17, 65}, 7, false);
+        INFO(cmp.report);
+        CHECK(cmp.checked > 0);
+        CHECK(cmp.failed == 0);
+    }
+    cuda::set_context(nullptr, nullptr);  // back to the primary context and its default stream
     CHECK(cuda::stream() == nullptr);
 }
 

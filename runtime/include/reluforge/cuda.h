@@ -38,6 +38,19 @@ void *stream();
 // Waits until every kernel queued on the stream has finished. Throws Error(kernel_failed).
 void synchronize();
 
+// A stream of its own in reluforge's context (for apps without the CUDA runtime API).
+class Stream {
+public:
+    Stream();  // throws Error(no_device) or Error(kernel_failed)
+    ~Stream();
+    Stream(const Stream &) = delete;
+    Stream &operator=(const Stream &) = delete;
+    void *get() const { return stream_; }
+
+private:
+    void *stream_ = nullptr;
+};
+
 // Device memory, for tests, examples and apps without the CUDA runtime API.
 class DeviceBuffer {
 public:
