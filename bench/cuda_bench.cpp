@@ -242,12 +242,9 @@ int main(int argc, char **argv) {
             BenchShape s{};
             if (std::sscanf(text.c_str(), "%dx%dx%d", &s.M, &s.K, &s.N) != 3) throw std::runtime_error("bad shape " + text);
             const double flops = 2.0 * s.M * s.N * s.K;
-            const int64_t mask_ld = (s.N + 127) / 128 * 128;  // cuBLASLt's bit mask: ld a multiple of 128
-            const int64_t mask_ld_k = (s.K + 127) / 128 * 128;
+            const int64_t mask_ld_k = (s.K + 127) / 128 * 128;  // cuBLASLt's bit mask: ld a multiple of 128
             void *x = device_alloc(size_t(s.M) * s.K * 4, 0.01f), *w = device_alloc(size_t(s.K) * s.N * 4, 0.01f);
             void *b = device_alloc(size_t(s.N) * 4, 0.1f), *y = device_alloc(size_t(s.M) * s.N * 4);
-            void *aux = device_alloc(size_t(mask_ld) * s.M / 8 + 128);
-            void *rf_mask = device_alloc(size_t(s.M) * mask_row_bytes(s.N));
             const auto on = Device::cuda;
             auto rf_forward = [&](const char *act) {
                 const KernelSpec spec = parse_spec(fmt::format("forward:{}:bias=1:weight=kn", act));
@@ -324,7 +321,7 @@ int main(int argc, char **argv) {
                 row("relu f16", t[0], t[1], 0);
                 for (void *p : {xh, wh, bh, yh}) cudaFree(p);
             }
-            for (void *p : {x, w, b, y, aux, rf_mask}) cudaFree(p);
+            for (void *p : {x, w, b, y}) cudaFree(p);
         }
         fmt::print("ratios: cuBLASLt time / reluforge time (above 1: reluforge faster); f16 cuBLASLt uses tensor cores\n");
         return 0;

@@ -1,8 +1,8 @@
 // reluforge-gen: the ahead-of-time generator. Compiles kernel specs for x86 ISA variants into one
 // static library, a typed C++ header and the registration source that lets the runtime find them.
-#include "reluforge/cuda_capability.h"
 #include "reluforge/error.h"
 #include "reluforge/generator/compile.h"
+#include "reluforge/schedules/apply_cuda.h"
 #include "reluforge/signature.h"
 
 #include <CLI/CLI.hpp>
@@ -160,13 +160,8 @@ int main(int argc, char **argv) {
             Isa isa = parse_isa(t);
             if (std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
         }
-        for (int capability : cuda_capabilities) {
-            if (!is_cuda_build_capability(capability)) {
-                throw Error(ErrorCode::bad_argument,
-                            fmt::format("--cuda-capability {}: not one Halide 14 targets (30 32 35 50 61 70 75 80 86; "
-                                        "newer GPUs run the PTX of 86)", capability));
-            }
-        }
+        // Refused before any kernel compiles, with the capabilities Halide 14 targets.
+        for (int capability : cuda_capabilities) sched::cuda_target(capability);
         gen::LibraryRequest request{name, ns, specs, isas, out_dir};
         request.cuda_capabilities = cuda_capabilities;
         sched::TuningDb db;

@@ -195,8 +195,8 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
             }
         }
     }
-    const std::string where = device == Device::cuda ? fmt::format("sm_{}", kernel.cuda_capability) : to_string(kernel.isa);
     if (int rc = kernel.fn(argv.data()); rc != 0) {
+        const std::string where = device == Device::cuda ? fmt::format("sm_{}", kernel.cuda_capability) : to_string(kernel.isa);
         throw Error(ErrorCode::kernel_failed, fmt::format("kernel '{}' ({}) failed with code {}: {}",
                                                           text, where, rc, t_halide_error));
     }

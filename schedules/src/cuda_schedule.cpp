@@ -45,8 +45,8 @@ std::string cuda_schedule_problem(const CudaSchedule &s) {
 
 // The default table. Not yet measured on a GPU (the H100 runs wait; see the CUDA benchmark in
 // bench/): 64x64 blocks of 256 threads with 4x4 register blocks and 16-deep shared panels is the
-// classic SGEMM layout; ptxas reports 40-64 registers and no spills for every default kernel on
-// sm_80 and sm_90 (tests/cuda/check_ptx.sh prints them).
+// classic SGEMM layout; ptxas reports 55-64 registers for the matmul kernels (12-32 for the
+// elementwise ones) and no spills for every default kernel on sm_80 and sm_90 (tests/cuda/check_ptx.sh prints them).
 CudaSchedule default_cuda_schedule(const KernelSpec &) { return CudaSchedule{}; }
 
 }  // namespace reluforge::sched
