@@ -5,8 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(cmake ninja-build g++ libhalide14-0-dev llvm-14-dev libfmt-dev catch2 libdnnl-dev libopenblas-dev
-          nlohmann-json3-dev libcli11-dev zlib1g-dev dataset-fashion-mnist)
+# What a minimal Debian bookworm needs, and nothing more (checked with ../shared/tools/fresh-machine):
+#   build      cmake ninja-build g++ libhalide14-0-dev llvm-14-dev libfmt-dev libcli11-dev
+#              nlohmann-json3-dev zlib1g-dev (examples/mlp_train reads gzip files)
+#   tests      catch2; dataset-fashion-mnist for examples/mlp_train
+#   bench      libdnnl-dev libopenblas-dev; ocl-icd-opencl-dev, which oneDNN's CMake package requires
+#              (only a Recommends of libdnnl-dev)
+packages=(cmake ninja-build g++ libhalide14-0-dev llvm-14-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+          zlib1g-dev catch2 dataset-fashion-mnist libdnnl-dev libopenblas-dev ocl-icd-opencl-dev)
 
 install_dependencies() {
     local missing=()

@@ -2,14 +2,14 @@
 # Installs this build of reluforge into a temporary prefix, builds examples/aot_consumer (a
 # separate CMake project) against it, runs it, and checks that it needs neither Halide nor LLVM.
 # Then checks that a bad spec in reluforge_add_kernels stops the configure with a clear message.
-#   aot_consumer.sh <build dir> <source dir> <work dir>
+#   aot_consumer.sh <build dir> <source dir> <work dir> [CMake generator, default Ninja]
 set -euo pipefail
-build=$1 source=$2 work=$3
+build=$1 source=$2 work=$3 generator=${4:-Ninja}
 rm -rf "$work"
 mkdir -p "$work"
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
 
-cmake -S "$source/examples/aot_consumer" -B "$work/consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+cmake -S "$source/examples/aot_consumer" -B "$work/consumer" -G "$generator" -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/configure.log"
 cmake --build "$work/consumer" > "$work/build.log"
 "$work/consumer/aot_consumer"
@@ -31,7 +31,7 @@ project(bad_spec LANGUAGES CXX)
 find_package(reluforge REQUIRED)
 reluforge_add_kernels(k SPECS "forward:relux")
 CMAKE
-if cmake -S "$work/bad" -B "$work/bad/build" -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/bad.log" 2>&1; then
+if cmake -S "$work/bad" -B "$work/bad/build" -G "$generator" -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/bad.log" 2>&1; then
     echo "aot_consumer.sh: a bad spec configured without error" >&2
     exit 1
 fi
@@ -40,7 +40,7 @@ grep -q "activation 'relux' is not one of" "$work/bad.log" || { cat "$work/bad.l
 mkdir -p "$work/jit"
 cat > "$work/jit/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.24)
-project(jit_consumer LANGUAGES C CXX)
+project(jit_consumer LANGUAGES CXX)   # C++ only: the package must not need C
 set(CMAKE_CXX_STANDARD 17)
 find_package(reluforge REQUIRED COMPONENTS jit)
 add_executable(jit_consumer main.cpp)
@@ -61,7 +61,7 @@ int main() {
     return ok ? 0 : 1;
 }
 CPP
-cmake -S "$work/jit" -B "$work/jit/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/jit.log"
+cmake -S "$work/jit" -B "$work/jit/build" -G "$generator" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/jit.log"
 cmake --build "$work/jit/build" >> "$work/jit.log"
 RELUFORGE_CACHE_DIR="$work/jit/cache" "$work/jit/build/jit_consumer"
 
