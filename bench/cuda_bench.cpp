@@ -298,7 +298,7 @@ int main(int argc, char **argv) {
                 const LtMatmul lt_drelu(lt, CUDA_R_32F, true, s.K, s.M, s.N, w, s.N, dz, s.N, dzp, s.K,
                                         CUBLASLT_EPILOGUE_DRELU_BGRAD, dbp, lt_mask, mask_ld_k, workspace,
                                         workspace_bytes, stream);
-                const KernelSpec spec = parse_spec("backward_data:relu:bias=1:weight=kn:save=mask");
+                const KernelSpec spec = parse_spec("backward_data:relu:prev_bias=1:weight=kn:save=mask");
                 const std::vector<Tensor> args{
                     Tensor::matrix(dz, DType::f32, s.M, s.N).on(on), Tensor::matrix(w, DType::f32, s.K, s.N).on(on),
                     Tensor::matrix(mask_k, DType::u8, s.M, mask_bytes_per_row(s.K), mask_row_bytes(s.K)).on(on),

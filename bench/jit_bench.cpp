@@ -33,8 +33,8 @@ int main() {
     const std::vector<const char *> specs = {
         "forward:relu:bias=1:weight=kn:save=mask", "forward:gelu(approximate=tanh):bias=1:weight=kn:save=z",
         "forward:silu:bias=0:weight=nk:save=z",    "activation_backward:relu:save=mask",
-        "backward_data:gelu:bias=1:weight=kn:save=z", "backward_weight:bias=1:weight=kn",
-        "forward:elu(alpha=0.5):bias=1:weight=kn:save=y", "backward_data:identity:bias=0:weight=kn"};
+        "backward_data:gelu:prev_bias=1:weight=kn:save=z", "backward_weight:bias=1:weight=kn",
+        "forward:elu(alpha=0.5):bias=1:weight=kn:save=y", "backward_data:identity:prev_bias=0:weight=kn"};
     const fs::path dir = fs::temp_directory_path() / fmt::format("reluforge-jit-bench-{}", ::getpid());
     fs::remove_all(dir);
     jit::Options options;

@@ -41,3 +41,4 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/reluforgeConfigVers
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/reluforgeConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/reluforgeConfigVersion.cmake
               cmake/ReluforgeKernels.cmake
         DESTINATION ${package_dir})
+install(FILES docs/numerics.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

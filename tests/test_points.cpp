@@ -1,4 +1,4 @@
-// act'(z) at the points of numerics.md's table (values from PyTorch 1.13 autograd in float64),
+// act'(z) at the points of docs/numerics.md's table (values from PyTorch 1.13 autograd in float64),
 // and the non-finite forward values the contract names, through the kernels.
 #include "support/cases.h"
 

@@ -76,6 +76,26 @@ TEST_CASE("bad tensors are refused with an error naming the problem", "[errors]"
     expect_error(run([](ForwardArgs &a) { a.b = Tensor{}; }), ErrorCode::bad_argument, "'b' of kernel");
     expect_error(run([](ForwardArgs &a) { a.b = Tensor{}; }), ErrorCode::bad_argument, "is missing: expected f32 [N]");
     expect_error(run([](ForwardArgs &a) { a.x.shape[0] = 0; a.y.shape[0] = 0; }), ErrorCode::shape_mismatch, "must be >= 1");
+    expect_error(run([](ForwardArgs &a) { a.b.shape[0] = 3; }), ErrorCode::shape_mismatch,
+                 "argument 'b' of kernel 'forward:relu:bias=1:weight=kn:save=mask:counts=0:dtype=f32' must be [N] but its "
+                 "length is 3 where N = 9 (from earlier arguments)");
+    expect_error(run([](ForwardArgs &a) { a.w.shape[0] = 3; }), ErrorCode::shape_mismatch,
+                 "must be [K,N] but its row extent is 3 where K = 4");
+}
+
+// A relu Linear saves a bit mask by default: handing it an f32 Z says what to do instead.
+TEST_CASE("an f32 tensor where a bit mask is expected names both ways out", "[errors]") {
+    Fixture f;
+    std::vector<float> z(size_t(Fixture::M * Fixture::N));
+    ForwardArgs a = f.args();
+    a.aux = Tensor::matrix(z.data(), Fixture::M, Fixture::N);
+    expect_error([&] { f.layer.forward(a); }, ErrorCode::bad_dtype,
+                 "bad dtype: argument 'mask' of kernel 'forward:relu:bias=1:weight=kn:save=mask:counts=0:dtype=f32' has "
+                 "dtype f32, expected u8: the spec saves a bit mask, one bit per element (Tensor::mask over "
+                 "[M, mask_row_bytes(N)] bytes); to keep Z as f32 instead, use save=z in the spec (Save::z for a Linear)");
+    // With save=z the same tensors pass every check (this build has no such kernel to run).
+    Linear saving_z(Activation{Act::relu}, true, WeightLayout::kn, Save::z);
+    expect_error([&] { saving_z.forward(a); }, ErrorCode::no_kernel, "no kernel registered for spec 'forward:relu:bias=1:weight=kn:save=z");
 }
 
 TEST_CASE("host memory declared as CUDA tensors is refused", "[errors][cuda]") {

@@ -113,7 +113,7 @@ int main() {
     const int N2 = N, K2 = N;  // a second layer [N] -> [N] on top of the first
     auto w2 = ramp(K2 * N2, 0.02f, 9), dz2 = ramp(M * N2, 0.1f, 5);
     std::vector<float> dz1(M * N), db1(N);
-    consumer::hidden::backward_data_relu_bias_1_weight_kn_save_mask_dtype_f32(
+    consumer::hidden::backward_data_relu_prev_bias_1_weight_kn_save_mask_dtype_f32(
         Tensor::matrix(dz2.data(), M, N2), Tensor::matrix(w2.data(), K2, N2),
         Tensor::mask(mask.data(), M, N), Tensor::matrix(dz1.data(), M, N),
         Tensor::vector(db1.data(), N));

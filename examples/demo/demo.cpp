@@ -49,7 +49,7 @@ double median_ms(const std::function<void()> &f, int reps = 15) {
     return t[t.size() / 2];
 }
 
-// The reference: plain double precision, formulas of numerics.md.
+// The reference: plain double precision, formulas of docs/numerics.md.
 double act_ref(Act a, double z) {
     if (a == Act::relu) return z > 0 ? z : 0.0;
     if (a == Act::gelu) return 0.5 * z * std::erfc(-z / std::sqrt(2.0));
@@ -61,7 +61,7 @@ double grad_ref(Act a, double z) {
     return 1.0;
 }
 
-// Worst |got - want| / bound over a layer output, with numerics.md's bound for a length-k
+// Worst |got - want| / bound over a layer output, with docs/numerics.md's bound for a length-k
 // reduction scaled by |act'| plus a few ulps for the activation's own rounding.
 struct Check {
     std::string name;

@@ -20,7 +20,7 @@ int main() {
 
     const char *specs[] = {"forward:gelu(approximate=tanh):bias=1:weight=nk:save=z",
                            "activation_backward:gelu(approximate=tanh):save=z",
-                           "backward_data:identity:bias=0:weight=nk",
+                           "backward_data:identity:prev_bias=0:weight=nk",
                            "backward_weight:bias=0:weight=nk",
                            "forward:mish:bias=1:weight=kn:save=none:counts=1"};
     fmt::print("{:<56} {:>11} {:>12}  {}\n", "spec", "first (ms)", "again (us)", "source");

@@ -1,8 +1,7 @@
 #include "reluforge/generator/activation_math.h"
 
+#include "elementary.h"
 #include "reluforge/error.h"
-
-#include <limits>
 
 namespace reluforge::gen {
 
@@ -20,70 +19,10 @@ constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 constexpr float kGeluTanhK = 0.79788456080286536f;  // sqrt(2/pi)
 constexpr float kGeluTanhC = 0.044715f;
 
-// Vectorizable math, a few ulps from correctly rounded (the reference tests hold every
-// activation to numerics.md's bounds). Everything here runs inside strict_float, which keeps
-// LLVM from reassociating the cancellation-sensitive steps (u - 1 in log1p).
-// Halide's own exp is vectorized and within 1 ulp, but clamps its argument, so exp(+inf) came
-// out finite (gelu-tanh(-inf) was -inf, not NaN): the overflow and underflow ends are explicit.
-// Halide has no expm1, log1p or erfc.
-Expr exp_(Expr x) {
-    const float inf = std::numeric_limits<float>::infinity();
-    return select(x > 88.7228394f, inf, select(x < -103.972084f, 0.0f, Halide::exp(x)));
-}
-
-// expm1: the Taylor series to x^8/8! where exp(x) - 1 would cancel (|x| < ln2/2, truncation
-// below 3e-10 relative), exp(x) - 1 beyond (at most ~1.5 bits lost there).
-Expr expm1_(Expr x) {
-    Expr p = 1.0f / 40320.0f;
-    for (float c : {1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f}) {
-        p = p * x + c;
-    }
-    return select(Halide::abs(x) < 0.34657359f, p * x, Halide::exp(x) - 1.0f);
-}
-
-// log1p: below 1/16 the series to x^7/7 (truncation under 1e-9 relative): Halide's log(1 + e)
-// is not accurate relative to its tiny result (mish(-15) was 6% off through Goldberg's identity).
-// Above, log(u) * x / (u - 1) with u = 1 + x rounded (Goldberg), a few ulps.
-Expr log1p_(Expr x) {
-    Expr p = 1.0f / 7.0f;
-    for (float c : {-1.0f / 6.0f, 1.0f / 5.0f, -0.25f, 1.0f / 3.0f, -0.5f, 1.0f}) p = p * x + c;
-    Expr u = 1.0f + x;
-    return select(Halide::abs(x) < 0.0625f, p * x, Halide::log(u) * x / (u - 1.0f));
-}
-
-// tanh from expm1 (no cancellation near 0); saturated where expm1(2|x|) would overflow.
-Expr tanh_(Expr x) {
-    Expr a = Halide::abs(x);
-    Expr e = expm1_(2.0f * a);
-    Expr t = select(a > 20.0f, 1.0f, e / (e + 2.0f));
-    return select(x < 0.0f, -t, t);
-}
-
-// erfc: the Chebyshev fit of Press et al., Numerical Recipes (2nd ed., 6.2, erfcc), relative
-// error below 1.2e-7 for x >= 0; erfc(x) = 2 - erfc(-x) below zero.
-Expr erfc_(Expr x) {
-    Expr a = Halide::abs(x);
-    Expr t = 1.0f / (1.0f + 0.5f * a);
-    Expr p = 0.17087277f;
-    for (float c : {-0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f,
-                    0.37409196f, 1.00002368f, -1.26551223f}) {
-        p = p * t + c;
-    }
-    Expr r = t * Halide::exp(-a * a + p);
-    return select(x < 0.0f, 2.0f - r, r);
-}
-Expr sigmoid(Expr x) { return 1.0f / (1.0f + exp_(-x)); }
-
-// σ(x) and σ(-x) = 1 - σ(x) from one exp, e = exp(-x), without cancellation; right at e = 0 and
-// e = inf too. Each exp is an inlined polynomial: sharing them keeps objects (and compile and
-// JIT-link times) smaller.
-struct SigmoidPair {
-    Expr pos, neg;
-};
-SigmoidPair sigmoid_pair(Expr x) {
-    Expr e = exp_(-x);
-    return {1.0f / (1.0f + e), 1.0f / (1.0f + 1.0f / e)};
-}
+// Exps whose result is only used for arguments <= 0 (<= 20) take the cheaper scaling. celu's
+// exp(z/α) is not among them: α may be negative.
+constexpr auto kUsedAtMost0 = math::Exp::Range::at_most_43;
+constexpr auto kUsedAtMost20 = math::Exp::Range::at_most_43;
 
 // NaN tested on the bits. Halide 14 with LLVM 14 lowers select(z <= 0, 0, z) to a vmaxps that
 // returns 0 for NaN even inside strict_float (and with the StrictFloat target feature), so no
@@ -107,24 +46,32 @@ Expr activation_value(const Activation &a, Expr z, Expr slope) {
     case Act::relu: return select(z <= 0.0f, 0.0f, z);
     case Act::leaky_relu: return select(z > 0.0f, z, a.slope * z);
     case Act::prelu: return select(z > 0.0f, z, slope * z);
-    case Act::elu: return select(z > 0.0f, z, a.alpha * expm1_(z));
-    case Act::selu: return kSeluLambda * select(z > 0.0f, z, kSeluAlpha * expm1_(z));
-    case Act::celu: return select(z > 0.0f, z, a.alpha * expm1_(z / a.alpha));
+    case Act::elu: return select(z > 0.0f, z, a.alpha * math::expm1(z, kUsedAtMost0));
+    case Act::selu: return kSeluLambda * select(z > 0.0f, z, kSeluAlpha * math::expm1(z, kUsedAtMost0));
+    case Act::celu: return select(z > 0.0f, z, a.alpha * math::expm1(z / a.alpha));
     case Act::relu6: return select(z <= 0.0f, 0.0f, select(z >= 6.0f, 6.0f, z));
     case Act::gelu:
         if (a.approximate == GeluApprox::none) {
             // 0.5 z (1 + erf(z/√2)) == 0.5 z erfc(-z/√2), without the cancellation for z < 0.
-            return 0.5f * z * erfc_(-z * kInvSqrt2);
+            return math::erfc_times(-z * kInvSqrt2, 0.5f * z);
         } else {
             // 0.5 z (1 + tanh(u)) == z σ(2u), likewise.
             Expr u = kGeluTanhK * (z + kGeluTanhC * z * z * z);
-            return z / (1.0f + exp_(-2.0f * u));
+            return math::Sigmoid(2.0f * u).pos_times(z);
         }
-    case Act::silu: return z / (1.0f + exp_(-z));
-    case Act::mish: return z * tanh_(log1p_(exp_(z)));
+    case Act::silu: return math::Sigmoid(z).pos_times(z);
+    case Act::mish: {
+        // tanh(log1p(e)) = n / (n + 2) with n = e (2 + e), e = e^z; 1 in float above z = 20.
+        math::Exp e(z, kUsedAtMost20);
+        Expr ez = e.value(), n = ez * (2.0f + ez);
+        return select(z > 20.0f, z, e.times(z * (2.0f + ez) / (n + 2.0f)));
+    }
     case Act::softplus: {
+        // max(βz, 0) + log1p(e^-|βz|): exact where log1p(e^βz) would overflow (a threshold
+        // above 88), and an exp that never sees a positive argument.
         Expr bz = a.beta * z;
-        return select(bz > a.threshold, z, log1p_(exp_(bz)) / a.beta);
+        Expr soft = Halide::max(bz, 0.0f) + math::log1p(math::exp_at_most_43(-Halide::abs(bz)));
+        return select(bz > a.threshold, z, soft / a.beta);
     }
     case Act::hardswish: {
         Expr c = z + 3.0f;
@@ -140,35 +87,37 @@ Expr derivative_value(const Activation &a, Expr z, Expr slope) {
     case Act::relu: return select(z <= 0.0f, 0.0f, 1.0f);
     case Act::leaky_relu: return select(z > 0.0f, 1.0f, a.slope);
     case Act::prelu: return select(z > 0.0f, 1.0f, slope);
-    case Act::elu: return select(z <= 0.0f, a.alpha * exp_(z), 1.0f);
-    case Act::selu: return select(z <= 0.0f, (kSeluLambda * kSeluAlpha) * exp_(z), kSeluLambda);
-    case Act::celu: return select(z <= 0.0f, exp_(z / a.alpha), 1.0f);
+    case Act::elu: return select(z <= 0.0f, math::Exp(z, kUsedAtMost0).times(a.alpha), 1.0f);
+    case Act::selu: return select(z <= 0.0f, math::Exp(z, kUsedAtMost0).times(kSeluLambda * kSeluAlpha), kSeluLambda);
+    case Act::celu: return select(z <= 0.0f, math::exp(z / a.alpha), 1.0f);
     case Act::relu6: return select(z <= 0.0f || z >= 6.0f, 0.0f, 1.0f);
     case Act::gelu:
         if (a.approximate == GeluApprox::none) {
-            return 0.5f * erfc_(-z * kInvSqrt2) + z * (kInvSqrt2Pi * exp_(-0.5f * z * z));
+            return math::erfc_times(-z * kInvSqrt2, 0.5f) +
+                   math::Exp(-0.5f * z * z, kUsedAtMost0).times(z * kInvSqrt2Pi);
         } else {
             // s = σ(2u) = (1 + t)/2 and 1 - s = σ(-2u), so 1 - t² = 4 s (1 - s).
             Expr u = kGeluTanhK * (z + kGeluTanhC * z * z * z);
-            SigmoidPair s = sigmoid_pair(2.0f * u);
-            return s.pos + 2.0f * z * s.pos * s.neg * kGeluTanhK * (1.0f + 3.0f * kGeluTanhC * z * z);
+            math::Sigmoid s(2.0f * u);
+            return s.pos_times(1.0f + 2.0f * z * s.neg() * kGeluTanhK * (1.0f + 3.0f * kGeluTanhC * z * z));
         }
     case Act::silu: {
-        SigmoidPair s = sigmoid_pair(z);
-        return s.pos * (1.0f + z * s.neg);
+        math::Sigmoid s(z);
+        return s.pos_times(1.0f + z * s.neg());
     }
     case Act::mish: {
-        // t = tanh(softplus(z)); 1 - t² = sech²(softplus) = 4 / (q + 1/q)² with q = 1 + e^z.
-        Expr e = exp_(z);
-        Expr t = tanh_(log1p_(e));
-        Expr q = 1.0f + e;
-        Expr r = q + 1.0f / q;
-        Expr sig = 1.0f / (1.0f + 1.0f / e);  // σ(z) from the same exp
-        return t + z * sig * (4.0f / (r * r));
+        // t + z σ(z) (1 - t²) with t = n / (n + 2), n = e (2 + e), e = e^z (see the forward):
+        // 1 - t² = 4 (n + 1) / (n + 2)² and σ(z) = e / (1 + e); e factored out, so that the
+        // result underflows once. 1 in float above z = 20, but NaN at +inf (inf * 0, as the
+        // formula gives).
+        math::Exp e(z, kUsedAtMost20);
+        Expr ez = e.value(), n = ez * (2.0f + ez), d = n + 2.0f;
+        return select(z > 20.0f, 1.0f + z * 0.0f,
+                      e.times((2.0f + ez) / d + 4.0f * z * (n + 1.0f) / ((1.0f + ez) * d * d)));
     }
     case Act::softplus: {
         Expr bz = a.beta * z;
-        return select(bz > a.threshold, 1.0f, sigmoid(bz));
+        return select(bz > a.threshold, 1.0f, math::Sigmoid(bz).pos());
     }
     case Act::hardswish:
         return select(z < -3.0f, 0.0f, select(z < 3.0f, z / 3.0f + 0.5f, 1.0f));
@@ -182,7 +131,7 @@ Expr activation(const Activation &a, Expr z, Expr slope) {
     return strict_float(nan_case(z, z, activation_value(a, z, std::move(slope))));
 }
 
-// act'(NaN) of numerics.md: the predicates' false branch (NaN itself for the smooth ones).
+// act'(NaN) of docs/numerics.md: the predicates' false branch (NaN itself for the smooth ones).
 Expr derivative_at_nan(const Activation &a, const Expr &nan, const Expr &slope) {
     switch (a.kind) {
     case Act::leaky_relu: return Expr(a.slope);

@@ -50,12 +50,15 @@ int main(int argc, char **argv) {
         "Spec syntax (canonical form; omitted keys take defaults):\n"
         "  forward:<act>:bias=0|1:weight=kn|nk:save=none|z|y|mask:counts=0|1:dtype=f32|f16\n"
         "  activation_backward:<act>:bias=0|1:save=z|y|mask:dtype=f32|f16\n"
-        "  backward_data:<prev act>:bias=0|1:weight=kn|nk:save=none|z|y|mask:dtype=f32|f16\n"
+        "  backward_data:<prev act>:prev_bias=0|1:weight=kn|nk:save=none|z|y|mask:dtype=f32|f16\n"
+        "  (backward_data's activation, prev_bias and save describe the previous layer)\n"
         "  backward_weight:bias=0|1:weight=kn|nk:dtype=f32|f16\n"
         "dtype=f16 stores matrices as IEEE half (accumulating in f32; bias and slopes stay f32).\n"
         "Activations: identity relu leaky_relu(slope=0.01) prelu(slopes=shared|per_column)\n"
         "  elu(alpha=1) selu celu(alpha=1) relu6 gelu(approximate=none|tanh) silu mish\n"
-        "  softplus(beta=1,threshold=20) hardswish\n\n"
+        "  softplus(beta=1,threshold=20) hardswish\n"
+        "Parameters are float32 (slope=0.01 is 0.0099999998f, as in a float32 PyTorch model).\n"
+        "Whitespace around : , = and parentheses is allowed. The numerics: docs/numerics.md.\n\n"
         "Example:\n"
         "  reluforge-gen -n mykernels -o gen -s forward:relu:save=mask -s activation_backward:relu\n"};
     std::vector<std::string> spec_texts, target_names{"avx512", "avx2", "sse41"};

@@ -56,9 +56,10 @@ struct Checker {
                            : fmt::format("[{},{}]", to_string(s.rows), to_string(s.cols));
     }
 
-    // Binds a symbolic extent on first sight, checks it afterwards.
+    // Binds a symbolic extent on first sight, checks it afterwards. which: "row extent",
+    // "column extent" or "length".
     void extent(const ArgSlot &slot, Extent e, std::int64_t value, const char *which) {
-        if (value < 1) fail(ErrorCode::shape_mismatch, slot, fmt::format("has {} extent {}: must be >= 1", which, value));
+        if (value < 1) fail(ErrorCode::shape_mismatch, slot, fmt::format("has {} {}: must be >= 1", which, value));
         std::int64_t expected = -1;
         if (e == Extent::one) expected = 1;
         if (e == Extent::mask_N && extents.count(Extent::N)) expected = (extents[Extent::N] + 7) / 8;
@@ -70,7 +71,7 @@ struct Checker {
         }
         if (value != expected) {
             fail(ErrorCode::shape_mismatch, slot,
-                 fmt::format("must be {} but its {} extent is {} where {} = {} (from earlier arguments)",
+                 fmt::format("must be {} but its {} is {} where {} = {} (from earlier arguments)",
                              shape_text(slot), which, value, to_string(e), expected));
         }
     }
@@ -87,18 +88,24 @@ struct Checker {
             fail(ErrorCode::wrong_device, slot,
                  "is declared a CUDA tensor but its pointer is not CUDA device memory (a host pointer?)");
         }
+        if (t.dtype != slot.dtype && slot.is_mask) {
+            fail(ErrorCode::bad_dtype, slot,
+                 fmt::format("has dtype {}, expected u8: the spec saves a bit mask, one bit per element "
+                             "(Tensor::mask over [M, mask_row_bytes(N)] bytes); to keep Z as f32 instead, use "
+                             "save=z in the spec (Save::z for a Linear)", to_string(t.dtype)));
+        }
         if (t.dtype != slot.dtype) fail(ErrorCode::bad_dtype, slot, fmt::format("has dtype {}, expected {}", to_string(t.dtype), to_string(slot.dtype)));
         if (t.rank != slot.rank) fail(ErrorCode::shape_mismatch, slot, fmt::format("has rank {}, expected {} {}", t.rank, slot.rank, shape_text(slot)));
         const int inner = t.rank - 1;
         if (t.stride[inner] != 1) fail(ErrorCode::bad_layout, slot, fmt::format("has innermost stride {}; it must be 1", t.stride[inner]));
         if (t.rank == 2) {
-            extent(slot, slot.rows, t.shape[0], "row");
-            extent(slot, slot.cols, t.shape[1], "column");
+            extent(slot, slot.rows, t.shape[0], "row extent");
+            extent(slot, slot.cols, t.shape[1], "column extent");
             if (t.stride[0] < t.shape[1]) fail(ErrorCode::bad_layout, slot, fmt::format("has row stride {} smaller than its {} columns", t.stride[0], t.shape[1]));
             if (slot.is_mask && t.stride[0] % 64 != 0) fail(ErrorCode::bad_layout, slot, fmt::format("is a bit mask whose row stride {} bytes is not a multiple of 64", t.stride[0]));
             if (t.stride[0] > INT32_MAX / t.shape[0]) fail(ErrorCode::bad_layout, slot, "is too large: more than 2^31 elements");
         } else {
-            extent(slot, slot.cols, t.shape[0], "");
+            extent(slot, slot.cols, t.shape[0], "length");
         }
     }
 };

@@ -6,9 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
+#include <charconv>
 #include <cmath>
-#include <cstdlib>
 
 namespace reluforge {
 namespace {
@@ -17,6 +16,15 @@ namespace {
     throw Error(ErrorCode::bad_spec, fmt::format("bad kernel spec '{}': {}", text, what));
 }
 
+std::string_view trim(std::string_view s) {
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!s.empty() && space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+// Splits at `sep` outside parentheses, each part trimmed: whitespace around separators is
+// allowed everywhere in a spec ("softplus(beta=2, threshold=10)").
 std::vector<std::string_view> split(std::string_view s, char sep) {
     std::vector<std::string_view> parts;
     size_t start = 0;
@@ -25,11 +33,20 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
         if (k < s.size() && s[k] == '(') depth++;
         if (k < s.size() && s[k] == ')') depth--;
         if (k == s.size() || (s[k] == sep && depth == 0)) {
-            parts.push_back(s.substr(start, k - start));
+            parts.push_back(trim(s.substr(start, k - start)));
             start = k + 1;
         }
     }
     return parts;
+}
+
+// "key=value" split and trimmed; false without '='.
+bool key_value(std::string_view part, std::string_view &key, std::string_view &value) {
+    auto eq = part.find('=');
+    if (eq == std::string_view::npos) return false;
+    key = trim(part.substr(0, eq));
+    value = trim(part.substr(eq + 1));
+    return true;
 }
 
 template <typename E, size_t Count>
@@ -75,17 +92,23 @@ const char *name_of(E e, const std::pair<const char *, E> (&table)[Count]) {
     return "?";
 }
 
+// Parameters are float32. from_chars reads the same text in every C locale (strtof would take
+// "0,01" under de_DE and refuse "0.01"); subnormal values are finite and accepted.
 float parse_float(std::string_view text, std::string_view key, std::string_view value) {
-    std::string s(value);
-    char *end = nullptr;
-    errno = 0;
-    float f = std::strtof(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(f)) {
+    const char *first = value.data(), *last = value.data() + value.size();
+    if (first != last && *first == '+') first++;
+    float f = 0.0f;
+    const auto [end, ec] = std::from_chars(first, last, f);
+    if (ec == std::errc::result_out_of_range) {
+        fail(text, fmt::format("parameter {}='{}' is out of float32's range", key, value));
+    }
+    if (value.empty() || ec != std::errc() || end != last || !std::isfinite(f)) {
         fail(text, fmt::format("parameter {}='{}' is not a finite number", key, value));
     }
     return f;
 }
 
+// fmt writes the shortest text that reads back as the same float, in every locale.
 std::string float_text(float f) { return fmt::format("{}", f); }
 
 // Which keys each op takes after its activation, in canonical order.
@@ -93,7 +116,8 @@ std::vector<std::string_view> keys_of(Op op) {
     switch (op) {
     case Op::forward: return {"bias", "weight", "save", "counts", "dtype"};
     case Op::activation_backward: return {"bias", "save", "dtype"};
-    case Op::backward_data: return {"bias", "weight", "save", "dtype"};
+    // The chained kernel's flags describe the previous layer: its bias (db_prev) and its aux.
+    case Op::backward_data: return {"prev_bias", "weight", "save", "dtype"};
     case Op::backward_weight: return {"bias", "weight", "dtype"};
     }
     return {};
@@ -109,10 +133,9 @@ std::string join(const std::vector<std::string_view> &v) {
 
 }  // namespace
 
-bool Activation::operator==(const Activation &o) const {
-    return kind == o.kind && slope == o.slope && alpha == o.alpha && beta == o.beta &&
-           threshold == o.threshold && approximate == o.approximate && slopes == o.slopes;
-}
+// Parameters an activation does not take (slope for gelu, say) do not distinguish activations:
+// two are equal when their canonical texts are.
+bool Activation::operator==(const Activation &o) const { return to_string(*this) == to_string(o); }
 
 // Fields an op does not take (weight for activation_backward, say) do not distinguish specs:
 // two specs are equal when their canonical texts are.
@@ -134,6 +157,7 @@ const char *to_string(DType d) {
 
 namespace {
 Activation parse_activation_in(std::string_view whole, std::string_view text);
+void check_parameters(const Activation &a, std::string_view shown);
 void validate_as(const KernelSpec &s, std::string_view shown);
 }  // namespace
 
@@ -141,12 +165,15 @@ Activation parse_activation(std::string_view text) { return parse_activation_in(
 
 namespace {
 Activation parse_activation_in(std::string_view whole, std::string_view text) {
+    text = trim(text);
     Activation a;
     std::string_view name = text, params;
-    if (auto open = text.find('('); open != std::string_view::npos) {
+    const bool parenthesized = text.find('(') != std::string_view::npos;
+    if (parenthesized) {
         if (text.back() != ')') fail(whole, "activation parameters must end with ')'");
-        name = text.substr(0, open);
-        params = text.substr(open + 1, text.size() - open - 2);
+        const auto open = text.find('(');
+        name = trim(text.substr(0, open));
+        params = trim(text.substr(open + 1, text.size() - open - 2));
     }
     a.kind = lookup(whole, "activation", name, kActs);
 
@@ -160,21 +187,25 @@ Activation parse_activation_in(std::string_view whole, std::string_view text) {
     case Act::softplus: allowed = {"beta", "threshold"}; break;
     default: break;
     }
-    if (params.empty() && text.find('(') != std::string_view::npos && allowed.empty()) {
+    if (params.empty() && parenthesized && allowed.empty()) {
         return a;  // "relu()" is accepted as "relu"
     }
+    std::vector<std::string_view> seen;
     for (auto p : params.empty() ? std::vector<std::string_view>{} : split(params, ',')) {
-        auto eq = p.find('=');
-        if (eq == std::string_view::npos) {
+        std::string_view key, value;
+        if (!key_value(p, key, value)) {
             fail(whole, fmt::format("activation parameter '{}' must be key=value", p));
         }
-        auto key = p.substr(0, eq), value = p.substr(eq + 1);
         if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
             fail(whole, allowed.empty()
                            ? fmt::format("activation {} takes no parameters (got '{}')", name, key)
                            : fmt::format("activation {} has no parameter '{}'; allowed: {}", name,
                                          key, join(allowed)));
         }
+        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+            fail(whole, fmt::format("parameter '{}' is given twice", key));
+        }
+        seen.push_back(key);
         if (key == "slope") a.slope = parse_float(whole, key, value);
         if (key == "alpha") a.alpha = parse_float(whole, key, value);
         if (key == "beta") a.beta = parse_float(whole, key, value);
@@ -182,9 +213,46 @@ Activation parse_activation_in(std::string_view whole, std::string_view text) {
         if (key == "approximate") a.approximate = lookup(whole, "gelu approximate", value, kGelu);
         if (key == "slopes") a.slopes = lookup(whole, "prelu slopes", value, kPrelu);
     }
-    if (a.kind == Act::celu && a.alpha == 0.0f) fail(whole, "celu needs alpha != 0");
-    if (a.kind == Act::softplus && a.beta == 0.0f) fail(whole, "softplus needs beta != 0");
+    check_parameters(a, whole);
     return a;
+}
+
+// The one check of parameter values, for parsed specs and for specs built in code alike: a
+// kernel is only built from a spec whose canonical text parses back to it.
+void check_parameters(const Activation &a, std::string_view shown) {
+    auto finite = [&](const char *key, float v) {
+        if (!std::isfinite(v)) fail(shown, fmt::format("parameter {}={} is not a finite number", key, v));
+    };
+    switch (a.kind) {
+    case Act::leaky_relu: finite("slope", a.slope); break;
+    case Act::elu: finite("alpha", a.alpha); break;
+    case Act::celu:
+        finite("alpha", a.alpha);
+        if (a.alpha == 0.0f) fail(shown, "celu needs alpha != 0");
+        break;
+    case Act::softplus:
+        finite("beta", a.beta);
+        finite("threshold", a.threshold);
+        if (a.beta == 0.0f) fail(shown, "softplus needs beta != 0");
+        break;
+    case Act::gelu:
+        if (a.approximate != GeluApprox::none && a.approximate != GeluApprox::tanh) {
+            fail(shown, "gelu approximate must be none or tanh");
+        }
+        break;
+    case Act::prelu:
+        if (a.slopes != PreluSlopes::shared && a.slopes != PreluSlopes::per_column) {
+            fail(shown, "prelu slopes must be shared or per_column");
+        }
+        break;
+    case Act::identity:
+    case Act::relu:
+    case Act::selu:
+    case Act::relu6:
+    case Act::silu:
+    case Act::mish:
+    case Act::hardswish: break;
+    }
 }
 }  // namespace
 
@@ -237,6 +305,7 @@ void validate_as(const KernelSpec &s, std::string_view text) {
         if (!ok) fail(text, what);
     };
     const bool identity = s.act.kind == Act::identity;
+    check_parameters(s.act, text);
     check(s.dtype == DType::f32 || s.dtype == DType::f16, "dtype must be f32 or f16");
     if (s.op == Op::backward_weight) {
         check(identity, "backward_weight takes dZ and has no activation");
@@ -286,12 +355,15 @@ KernelSpec parse_spec(std::string_view text) {
     std::vector<std::string_view> seen;
     for (size_t p = next; p < parts.size(); p++) {
         auto part = parts[p];
-        auto eq = part.find('=');
-        if (eq == std::string_view::npos) {
+        std::string_view key, value;
+        if (!key_value(part, key, value)) {
             fail(text, fmt::format("part {} '{}' must be key=value; keys for {}: {}", p + 1, part,
                                    parts[0], join(keys)));
         }
-        auto key = part.substr(0, eq), value = part.substr(eq + 1);
+        if (s.op == Op::backward_data && key == "bias") {
+            fail(text, "backward_data's bias flag is prev_bias: whether the previous layer has a bias, "
+                       "whose gradient db_prev the kernel reduces");
+        }
         if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
             fail(text, fmt::format("part {} '{}': unknown key '{}'; keys for {}: {}", p + 1, part,
                                    key, parts[0], join(keys)));
@@ -300,7 +372,7 @@ KernelSpec parse_spec(std::string_view text) {
             fail(text, fmt::format("key '{}' is given twice", key));
         }
         seen.push_back(key);
-        if (key == "bias") s.bias = lookup(text, "bias", value, kBools);
+        if (key == "bias" || key == "prev_bias") s.bias = lookup(text, key, value, kBools);
         if (key == "weight") s.weight = lookup(text, "weight", value, kLayouts);
         if (key == "save") s.save = lookup(text, "save", value, kSaves);
         if (key == "counts") s.counts = lookup(text, "counts", value, kBools);
@@ -318,7 +390,7 @@ std::string to_string(const KernelSpec &s) {
     std::string out = to_string(s.op);
     if (op_has_activation(s.op)) out += ":" + to_string(s.act);
     for (auto key : keys_of(s.op)) {
-        if (key == "bias") out += fmt::format(":bias={}", s.bias ? 1 : 0);
+        if (key == "bias" || key == "prev_bias") out += fmt::format(":{}={}", key, s.bias ? 1 : 0);
         if (key == "weight") out += fmt::format(":weight={}", to_string(s.weight));
         if (key == "save") out += fmt::format(":save={}", to_string(s.save));
         if (key == "counts") out += fmt::format(":counts={}", s.counts ? 1 : 0);

@@ -133,7 +133,7 @@ TEST_CASE("only verified winners of this machine and target become variants", "[
 
 TEST_CASE("the search space holds valid schedules, the default table's among them", "[tuning]") {
     for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
-        for (const char *text : {kSpec, "backward_weight:bias=1", "backward_data:identity:bias=0:weight=kn",
+        for (const char *text : {kSpec, "backward_weight:bias=1", "backward_data:identity:prev_bias=0:weight=kn",
                                  "activation_backward:gelu:save=z"}) {
             const KernelSpec spec = parse_spec(text);
             const auto space = cpu_search_space(spec, isa);

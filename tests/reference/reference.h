@@ -1,4 +1,4 @@
-// An independent double-precision reference: the formulas of numerics.md written plainly, and the
+// An independent double-precision reference: the formulas of docs/numerics.md written plainly, and the
 // fused layer as triple loops. Nothing here calls reluforge's kernels or its Halide code.
 #pragma once
 
@@ -37,7 +37,7 @@ struct MatD {
 // A · B in double (optionally with A or B transposed), and the same with absolute values (mag).
 MatD matmul(const Mat &a, const Mat &b, bool ta, bool tb, MatD *mag = nullptr);
 
-// numerics.md's bound for a length-k reduction: 4 (k + 2) 2^-24 mag + 1e-30.
+// docs/numerics.md's bound for a length-k reduction: 4 (k + 2) 2^-24 mag + 1e-30.
 double reduction_bound(int k, double mag);
 
 // Fills with uniform values in [lo, hi) from a fixed seed.

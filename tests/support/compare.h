@@ -9,12 +9,12 @@ namespace cases {
 
 constexpr double kUlp = 5.9604644775390625e-08;  // 2^-24
 
-// Allowance for an activation's own rounding (numerics.md's Y bound has none): treat the
+// Allowance for an activation's own rounding (docs/numerics.md's Y bound has none): treat the
 // evaluation as if z carried `kEvalUlps` more units of relative error and the result as well.
 constexpr double kEvalUlps = 16;
 
 // Storage rounding (placement.h): with f16 storage every bound is measured in units of 2^-11
-// instead of 2^-24 (numerics.md's bounds with f16's unit roundoff), and the stored result adds
+// instead of 2^-24 (docs/numerics.md's bounds with f16's unit roundoff), and the stored result adds
 // its own rounding, relative to its magnitude.
 inline double g_bound_scale = 1.0;
 inline double g_result_rounding = 0.0;

@@ -1,5 +1,5 @@
 // Runs one layer through reluforge's public API on generated data and compares every output
-// with the double-precision reference (tolerances of numerics.md; see compare.h).
+// with the double-precision reference (tolerances of docs/numerics.md; see compare.h).
 #pragma once
 
 #include "../reference/reference.h"

@@ -7,13 +7,14 @@
 //
 //   forward:<act>:bias=<0|1>:weight=<kn|nk>:save=<none|z|y|mask>:counts=<0|1>:dtype=<f32|f16>
 //   activation_backward:<act>:bias=<0|1>:save=<z|y|mask>:dtype=<...>
-//   backward_data:<act>:bias=<0|1>:weight=<kn|nk>:save=<...>:dtype=<...>
+//   backward_data:<act>:prev_bias=<0|1>:weight=<kn|nk>:save=<...>:dtype=<...>
 //   backward_weight:bias=<0|1>:weight=<kn|nk>:dtype=<...>
 //
 // <act> is an activation with all of its parameters, e.g. relu, leaky_relu(slope=0.01),
 // gelu(approximate=tanh), softplus(beta=1,threshold=20). For backward_data it is the activation
-// of the previous layer, applied in the epilogue (identity gives the plain dX = dZ·Wᵀ); bias and
-// save then describe that previous layer.
+// of the previous layer, applied in the epilogue (identity gives the plain dX = dZ·Wᵀ); prev_bias
+// (KernelSpec::bias) and save then describe that previous layer. Whitespace around separators
+// is allowed; activation parameters are float32 and read and written the same in every locale.
 #pragma once
 
 #include <cstdint>
@@ -33,8 +34,8 @@ enum class WeightLayout { kn, nk };           // W is [K,N] row-major, or [N,K] 
 enum class Save { none, z, y, mask };         // what forward keeps for backward
 enum class DType { f32, f16, u8, i32 };
 
-// An activation and its parameters. Parameters that do not belong to `kind` keep their defaults,
-// so that equality and the canonical text agree.
+// An activation and its parameters (float32). Parameters that do not belong to `kind` are
+// ignored: equality is that of the canonical text.
 struct Activation {
     Act kind = Act::relu;
     float slope = 0.01f;                       // leaky_relu
@@ -50,7 +51,7 @@ struct Activation {
 struct KernelSpec {
     Op op = Op::forward;
     Activation act;
-    bool bias = true;
+    bool bias = true;  // backward_data: the previous layer's bias (prev_bias=), reduced into db_prev
     WeightLayout weight = WeightLayout::kn;
     Save save = Save::none;
     bool counts = false;

@@ -1,4 +1,4 @@
-// The activations of numerics.md as Halide expressions, forward and derivative, written by hand
+// The activations of docs/numerics.md as Halide expressions, forward and derivative, written by hand
 // (Halide's autodiff takes d/dz max(z, 0) = 1 at z = 0). Every expression is strict_float: the
 // kink predicates fix the NaN branch only if no fast-math rewrite touches them.
 #pragma once
