@@ -27,7 +27,7 @@ install(TARGETS reluforge_jit reluforge_kernel_cache reluforge_codegen reluforge
         EXPORT reluforgeJitTargets
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(DIRECTORY runtime/include/ runtime/jit/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY runtime/include/ jit/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES schedules/include/reluforge/schedules/cpu_schedule.h
               schedules/include/reluforge/schedules/cuda_schedule.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/reluforge/schedules)

@@ -2,8 +2,8 @@
 
 #include "reluforge/generator/algorithm.h"
 #include "reluforge/error.h"
-#include "reluforge/schedules/apply_cpu.h"
-#include "reluforge/schedules/apply_cuda.h"
+#include "reluforge/generator/apply_cpu.h"
+#include "reluforge/generator/apply_cuda.h"
 #include "reluforge/signature.h"
 
 #include <Halide.h>
@@ -25,8 +25,8 @@ std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Is
 void compile_kernel_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
                            const std::string &symbol, const std::string &object_path) {
     Algorithm a = build_algorithm(spec);
-    const Halide::Target target = sched::x86_target(isa);
-    sched::apply_cpu_schedule(a, schedule, target);
+    const Halide::Target target = x86_target(isa);
+    apply_cpu_schedule(a, schedule, target);
     Halide::Pipeline p(a.outputs);
     Halide::Module m = p.compile_to_module(a.inputs, symbol, target);
     std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path}};
@@ -98,7 +98,7 @@ void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::st
         f.set_estimates(r);
         o += std::size_t(f.outputs());
     }
-    const Halide::Target target = sched::x86_target(isa);
+    const Halide::Target target = x86_target(isa);
     Halide::Pipeline p(a.outputs);
     // This machine's two cores, and the last-level cache per core it has.
     p.auto_schedule(autoscheduler, target, Halide::MachineParams(2, 16 * 1024 * 1024, 40));
@@ -111,9 +111,9 @@ std::string cuda_kernel_symbol(const std::string &library, const KernelSpec &spe
 
 void compile_cuda_object(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule,
                          const std::string &symbol, const std::string &object_path) {
-    const Halide::Target target = sched::cuda_target(capability);
+    const Halide::Target target = cuda_target(capability);
     Algorithm a = build_algorithm(spec, schedule.k_tile > 0);
-    sched::apply_cuda_schedule(a, schedule);
+    apply_cuda_schedule(a, schedule);
     Halide::Pipeline p(a.outputs);
     std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path}};
     if (const char *dir = std::getenv("RELUFORGE_STMT_DIR")) {

@@ -5,7 +5,7 @@
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/cuda_capability.h"
-#include "reluforge/schedules/apply_cuda.h"
+#include "reluforge/generator/apply_cuda.h"
 #include "reluforge/schedules/default_table.h"
 #include "support/harness.h"
 
@@ -95,10 +95,10 @@ TEST_CASE("a CUDA schedule prints canonically and names what makes it invalid", 
     CHECK_THAT(cuda_schedule_problem({256, 64, 2, 2, 16, 32, 8}), Catch::Contains("more than 1024 threads"));
     CHECK_THAT(cuda_schedule_problem({128, 128, 16, 16, 16, 32, 8}), Catch::Contains("more than 128 accumulators"));
     CHECK_THAT(cuda_schedule_problem({128, 128, 8, 8, 128, 32, 8}), Catch::Contains("48 KiB of shared memory"));
-    CHECK(cuda_target(80).has_feature(Halide::Target::CUDACapability80));
-    CHECK(cuda_target(86).has_feature(Halide::Target::CUDA));
-    CHECK_FALSE(cuda_target(86).has_feature(Halide::Target::AVX2));  // host code runs on any x86-64 GPU host
-    CHECK_THROWS_WITH(cuda_target(90), Catch::Contains("CUDA capability 90 is not one Halide 14 targets"));
+    CHECK(gen::cuda_target(80).has_feature(Halide::Target::CUDACapability80));
+    CHECK(gen::cuda_target(86).has_feature(Halide::Target::CUDA));
+    CHECK_FALSE(gen::cuda_target(86).has_feature(Halide::Target::AVX2));  // host code runs on any x86-64 GPU host
+    CHECK_THROWS_WITH(gen::cuda_target(90), Catch::Contains("CUDA capability 90 is not one Halide 14 targets"));
     CHECK(cuda_build_capability(90) == 86);
     CHECK(cuda_build_capability(80) == 80);
     CHECK(cuda_build_capability(20) == 0);

@@ -1,4 +1,4 @@
-// CPU schedules as plain values: what apply_cpu_schedule (apply_cpu.h) does with an algorithm.
+// CPU schedules as plain values: what the generator's apply_cpu_schedule does with an algorithm.
 // This header needs no Halide.
 #pragma once
 

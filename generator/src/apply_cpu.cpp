@@ -1,6 +1,8 @@
-#include "reluforge/schedules/apply_cpu.h"
+#include "reluforge/generator/apply_cpu.h"
 
-namespace reluforge::sched {
+namespace reluforge::gen {
+
+using sched::CpuSchedule;
 
 using namespace Halide;
 
@@ -136,4 +138,4 @@ void apply_cpu_schedule(gen::Algorithm &a, const CpuSchedule &s, const Target &t
     for (auto &f : a.roots) f.compute_root();
 }
 
-}  // namespace reluforge::sched
+}  // namespace reluforge::gen

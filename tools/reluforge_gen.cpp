@@ -2,7 +2,7 @@
 // static library, a typed C++ header and the registration source that lets the runtime find them.
 #include "reluforge/error.h"
 #include "reluforge/generator/compile.h"
-#include "reluforge/schedules/apply_cuda.h"
+#include "reluforge/generator/apply_cuda.h"
 #include "reluforge/signature.h"
 
 #include <CLI/CLI.hpp>
@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
             if (std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
         }
         // Refused before any kernel compiles, with the capabilities Halide 14 targets.
-        for (int capability : cuda_capabilities) sched::cuda_target(capability);
+        for (int capability : cuda_capabilities) gen::cuda_target(capability);
         gen::LibraryRequest request{name, ns, specs, isas, out_dir};
         request.cuda_capabilities = cuda_capabilities;
         sched::TuningDb db;

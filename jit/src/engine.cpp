@@ -4,8 +4,8 @@
 #include "reluforge/fnv1a.h"
 #include "reluforge/generator/compile.h"
 #include "reluforge/reluforge.h"
-#include "reluforge/schedules/apply_cpu.h"
-#include "reluforge/schedules/apply_cuda.h"
+#include "reluforge/generator/apply_cpu.h"
+#include "reluforge/generator/apply_cuda.h"
 #include "reluforge/schedules/default_table.h"
 #include "reluforge/schedules/search_space.h"
 #include "reluforge/schedules/tuning_db.h"
@@ -208,9 +208,9 @@ Engine::~Engine() {
 
 std::string Engine::cache_key(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule) const {
     // Halide's target strings take tens of microseconds to build: once per ISA.
-    static const std::string targets[] = {sched::x86_target(Isa::sse41).to_string(),
-                                          sched::x86_target(Isa::avx2).to_string(),
-                                          sched::x86_target(Isa::avx512).to_string()};
+    static const std::string targets[] = {gen::x86_target(Isa::sse41).to_string(),
+                                          gen::x86_target(Isa::avx2).to_string(),
+                                          gen::x86_target(Isa::avx512).to_string()};
     return fmt::format("reluforge {} ({})|halide {}|llvm {}|{}|{}|{}", version, RELUFORGE_CODEGEN_ID,
                        RELUFORGE_HALIDE_VERSION, LLVM_VERSION_STRING, to_string(spec), targets[static_cast<int>(isa)],
                        sched::to_string(schedule));
@@ -289,7 +289,7 @@ KernelHandle Engine::get_scheduled(const KernelSpec &spec, Isa isa, const sched:
 std::string Engine::cache_key(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule) const {
     return fmt::format("reluforge {} ({})|halide {}|llvm {}|{}|{}|{}", version, RELUFORGE_CODEGEN_ID,
                        RELUFORGE_HALIDE_VERSION, LLVM_VERSION_STRING, to_string(spec),
-                       sched::cuda_target(capability).to_string(), sched::to_string(schedule));
+                       gen::cuda_target(capability).to_string(), sched::to_string(schedule));
 }
 
 KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability) {

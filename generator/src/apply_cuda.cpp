@@ -1,4 +1,4 @@
-#include "reluforge/schedules/apply_cuda.h"
+#include "reluforge/generator/apply_cuda.h"
 
 #include "reluforge/cuda_capability.h"
 #include "reluforge/error.h"
@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 
 
-namespace reluforge::sched {
+namespace reluforge::gen {
+
+using sched::CudaSchedule;
 
 using namespace Halide;
 
@@ -132,4 +134,4 @@ void apply_cuda_schedule(gen::Algorithm &a, const CudaSchedule &s) {
     }
 }
 
-}  // namespace reluforge::sched
+}  // namespace reluforge::gen

@@ -7,12 +7,12 @@
 
 #include <Halide.h>
 
-namespace reluforge::sched {
+namespace reluforge::gen {
 
 // The x86 target of one ISA variant, for kernels linked against reluforge's one Halide runtime.
 Halide::Target x86_target(Isa isa);
 
 // Applies s to a; valid for every M, N, K >= 1.
-void apply_cpu_schedule(gen::Algorithm &a, const CpuSchedule &s, const Halide::Target &t);
+void apply_cpu_schedule(Algorithm &a, const sched::CpuSchedule &s, const Halide::Target &t);
 
-}  // namespace reluforge::sched
+}  // namespace reluforge::gen
