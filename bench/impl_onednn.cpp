@@ -20,10 +20,19 @@ bool eltwise_of(const reluforge::Activation &a, float slope, algorithm *alg, flo
     case Act::leaky_relu: *alg = algorithm::eltwise_relu; *alpha = a.slope; return true;
     case Act::prelu: *alg = algorithm::eltwise_relu; *alpha = slope; return true;  // shared slope
     case Act::elu: *alg = algorithm::eltwise_elu; *alpha = a.alpha; return true;
-    case Act::gelu: *alg = algorithm::eltwise_gelu_erf; return true;
+    case Act::gelu:
+        *alg = a.approximate == reluforge::GeluApprox::tanh ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf;
+        return true;
     case Act::silu: *alg = algorithm::eltwise_swish; *alpha = 1.0f; return true;
-    default: return false;
+    case Act::identity:
+    case Act::selu:
+    case Act::celu:
+    case Act::relu6:
+    case Act::mish:
+    case Act::softplus:
+    case Act::hardswish: return false;  // not compared (yet)
     }
+    return false;
 }
 
 memory::desc md(memory::dim r, memory::dim c, tag t = tag::ab) { return memory::desc({r, c}, dt::f32, t); }

@@ -4,6 +4,7 @@
 // size included. Thread-count control.
 #include "support/harness.h"
 
+#include "reluforge/detail/variants.h"
 #include "reluforge/reluforge.h"
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,5 @@
 // Shape rules: parsing, canonical text, which shapes they hold for, and rejected rules.
+#include "reluforge/detail/variants.h"
 #include "reluforge/reluforge.h"
 
 #include <catch2/catch.hpp>

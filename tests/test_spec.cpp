@@ -191,3 +191,23 @@ TEST_CASE("specs built in code are validated like parsed ones", "[spec]") {
     CHECK_NOTHROW(validate(s));
     CHECK(parse_spec(to_string(s)) == s);
 }
+
+TEST_CASE("the activation table has one row per activation, in enum order", "[spec]") {
+    const auto &table = activation_table();
+    REQUIRE(table.size() == 13);
+    for (size_t k = 0; k < table.size(); k++) {
+        INFO(table[k].name);
+        CHECK(static_cast<size_t>(table[k].kind) == k);
+        Activation a;
+        a.kind = table[k].kind;
+        CHECK(parse_activation(to_string(a)) == a);
+        CHECK(to_string(a.kind) == std::string(table[k].name));
+        CHECK(has_one_bit_derivative(a) == (a.kind == Act::relu || a.kind == Act::leaky_relu || a.kind == Act::relu6));
+    }
+    CHECK(derivative_from_y_allowed(parse_activation("leaky_relu(slope=0.5)")));
+    CHECK_FALSE(derivative_from_y_allowed(parse_activation("leaky_relu(slope=-0.5)")));
+    CHECK(derivative_from_y_allowed(parse_activation("elu(alpha=0)")));
+    CHECK_FALSE(derivative_from_y_allowed(parse_activation("elu(alpha=-1)")));
+    CHECK(derivative_from_y_allowed(parse_activation("celu(alpha=-1)")));
+    CHECK_FALSE(derivative_from_y_allowed(parse_activation("gelu")));
+}

@@ -104,8 +104,7 @@ int main(int argc, char **argv) {
             fmt::print("{}\n", to_string(spec));
             for (const auto &s : kernel_signature(spec)) {
                 fmt::print("  {:7} {:12} {} {}\n", s.output ? "output" : "input", s.name, to_string(s.dtype),
-                           s.rank == 1 ? fmt::format("[{}]", to_string(s.cols))
-                                       : fmt::format("[{},{}]", to_string(s.rows), to_string(s.cols)));
+                           shape_text(s));
             }
             return 0;
         }

@@ -50,18 +50,11 @@ public:
         std::mt19937 gen(seed);
         std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
         for (const ArgSlot &slot : kernel_signature(spec)) {
-            auto extent = [&](Extent e) -> std::int64_t {
-                switch (e) {
-                case Extent::one: return 1;
-                case Extent::M: return s.M;
-                case Extent::N: return s.N;
-                case Extent::K: return s.K;
-                case Extent::mask_N: return s.N;  // a mask's extent in elements
-                case Extent::mask_K: return s.K;
-                }
-                return 1;
-            };
-            const std::int64_t rows = slot.rank == 2 ? extent(slot.rows) : 1, cols = extent(slot.cols);
+            const std::int64_t rows = slot.rank == 2 ? extent_value(slot.rows, s.M, s.N, s.K) : 1;
+            // A mask tensor is made from its extent in elements.
+            const std::int64_t cols = slot.cols == Extent::mask_N ? s.N
+                                    : slot.cols == Extent::mask_K ? s.K
+                                                                  : extent_value(slot.cols, s.M, s.N, s.K);
             Buffer &b = buffers_.emplace_back();
             b.output = slot.output;
             if (slot.is_mask) {

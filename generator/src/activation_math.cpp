@@ -141,8 +141,14 @@ Expr derivative_at_nan(const Activation &a, const Expr &nan, const Expr &slope) 
     case Act::silu:
     case Act::mish:
     case Act::softplus: return nan;
-    default: return Expr(1.0f);
+    case Act::identity:
+    case Act::relu:
+    case Act::elu:
+    case Act::celu:
+    case Act::relu6:
+    case Act::hardswish: return Expr(1.0f);
     }
+    unsupported("the derivative at NaN", a);
 }
 
 Expr derivative(const Activation &a, Expr z, Expr slope) {
@@ -159,8 +165,15 @@ Expr derivative_from_y_value(const Activation &a, const Expr &y) {
     case Act::elu: return select(y <= 0.0f, y + a.alpha, 1.0f);
     case Act::selu: return select(y <= 0.0f, y + kSeluLambda * kSeluAlpha, kSeluLambda);
     case Act::celu: return select(y <= 0.0f, y / a.alpha + 1.0f, 1.0f);
-    default: unsupported("the derivative from Y", a);
+    case Act::identity:
+    case Act::prelu:
+    case Act::gelu:
+    case Act::silu:
+    case Act::mish:
+    case Act::softplus:
+    case Act::hardswish: break;
     }
+    unsupported("the derivative from Y", a);
 }
 }  // namespace
 
@@ -175,8 +188,18 @@ Expr mask_bit(const Activation &a, Expr z) {
     case Act::relu: return strict_float(is_nan_bits(z) || z > 0.0f);
     case Act::leaky_relu: return strict_float(!is_nan_bits(z) && z > 0.0f);
     case Act::relu6: return strict_float(is_nan_bits(z) || (z > 0.0f && z < 6.0f));
-    default: unsupported("a bit mask", a);
+    case Act::identity:
+    case Act::prelu:
+    case Act::elu:
+    case Act::selu:
+    case Act::celu:
+    case Act::gelu:
+    case Act::silu:
+    case Act::mish:
+    case Act::softplus:
+    case Act::hardswish: break;
     }
+    unsupported("a bit mask", a);
 }
 
 Expr derivative_from_bit(const Activation &a, Expr bit) {
@@ -184,8 +207,18 @@ Expr derivative_from_bit(const Activation &a, Expr bit) {
     case Act::relu:
     case Act::relu6: return select(bit, 1.0f, 0.0f);
     case Act::leaky_relu: return select(bit, 1.0f, a.slope);
-    default: unsupported("a bit mask", a);
+    case Act::identity:
+    case Act::prelu:
+    case Act::elu:
+    case Act::selu:
+    case Act::celu:
+    case Act::gelu:
+    case Act::silu:
+    case Act::mish:
+    case Act::softplus:
+    case Act::hardswish: break;
     }
+    unsupported("a bit mask", a);
 }
 
 Expr is_nonzero(Expr x) { return strict_float(is_nan_bits(x) || x != 0.0f); }

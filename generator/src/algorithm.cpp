@@ -160,7 +160,7 @@ private:
         Expr N = kn ? w.dim(0).extent() : w.dim(1).extent();
         auto init = [&](Expr col) { return spec_.bias ? in("b")(col) : Expr(0.0f); };
         matmul(init, K, M, N, [&](Expr r, Expr row) { return x(r, row); },
-               [&](Expr col, Expr r) { return kn ? w(col, r) : w(r, col); }, !kn);
+               [&](Expr col, Expr r) { return kn ? w(col, r) : w(r, col); }, reads_weight_transposed(spec_));
         a_.cols = N;
         a_.rows = M;
         Expr slope = slope_at("slope", j);
@@ -235,7 +235,7 @@ private:
         Expr N = dz.dim(0).extent(), M = dz.dim(1).extent();
         Expr K = kn ? w.dim(1).extent() : w.dim(0).extent();
         matmul(zero, N, M, K, [&](Expr r, Expr row) { return dz(r, row); },
-               [&](Expr col, Expr r) { return kn ? w(r, col) : w(col, r); }, kn);
+               [&](Expr col, Expr r) { return kn ? w(r, col) : w(col, r); }, reads_weight_transposed(spec_));
         a_.cols = K;
         a_.rows = M;
         const bool chained = spec_.act.kind != Act::identity;

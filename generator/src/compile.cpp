@@ -68,17 +68,7 @@ void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::st
                                   const std::string &object_path) {
     load_autoscheduler(autoscheduler);
     Algorithm a = build_algorithm(spec);
-    auto extent = [&](Extent e) -> int {
-        switch (e) {
-        case Extent::one: return 1;
-        case Extent::M: return int(M);
-        case Extent::N: return int(N);
-        case Extent::K: return int(K);
-        case Extent::mask_N: return int((N + 7) / 8);
-        case Extent::mask_K: return int((K + 7) / 8);
-        }
-        return 1;
-    };
+    auto extent = [&](Extent e) { return int(extent_value(e, M, N, K)); };
     std::vector<ArgSlot> outputs;
     std::size_t input = 0;
     for (const ArgSlot &slot : kernel_signature(spec)) {

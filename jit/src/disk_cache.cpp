@@ -1,6 +1,7 @@
 #include "reluforge/jit/disk_cache.h"
 
-#include "reluforge/fnv1a.h"
+#include "reluforge/detail/files.h"
+#include "reluforge/detail/fnv1a.h"
 
 #include <algorithm>
 #include <atomic>
@@ -36,14 +37,6 @@ bool get(const std::string &in, size_t &at, T *v) {
     return true;
 }
 
-std::string unique_suffix() {
-    static std::atomic<unsigned> counter{0};
-    std::ostringstream s;
-    s << ".tmp." << ::getpid() << "." << std::hash<std::thread::id>()(std::this_thread::get_id()) << "."
-      << counter++;
-    return s.str();
-}
-
 }  // namespace
 
 fs::path DiskCache::default_dir() {
@@ -67,14 +60,10 @@ DiskCache::DiskCache(fs::path dir, std::uint64_t cap) : dir_(std::move(dir)), ca
         return;
     }
     // Writable? A probe file is the only reliable test (permissions, read-only mounts, quotas).
-    const fs::path probe = dir_ / (".probe" + unique_suffix());
-    {
-        std::ofstream out(probe);
-        out << "probe";
-        if (!out.flush()) {
-            problem_ = "cannot write in " + dir_.string();
-            return;
-        }
+    const fs::path probe = dir_ / ".probe";
+    if (std::string problem = detail::write_file_atomically(probe, "probe", 0600); !problem.empty()) {
+        problem_ = problem;
+        return;
     }
     fs::remove(probe, ec);
     usable_ = true;
@@ -136,24 +125,7 @@ bool DiskCache::store(const std::string &key, const std::string &payload) {
     put<std::uint64_t>(data, fnv1a(payload.data(), payload.size()));
     data += payload;
 
-    const fs::path path = entry_path(dir_, key);
-    fs::path tmp = path;
-    tmp += unique_suffix();
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        out.write(data.data(), static_cast<std::streamsize>(data.size()));
-        if (!out.flush()) {
-            std::error_code ec;
-            fs::remove(tmp, ec);
-            return false;
-        }
-    }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
-        return false;
-    }
+    if (!detail::write_file_atomically(entry_path(dir_, key), data, 0600).empty()) return false;
     evict_to(cap_);
     return true;
 }

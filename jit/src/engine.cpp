@@ -1,7 +1,10 @@
 #include "reluforge/jit/engine.h"
 
 #include "reluforge/error.h"
-#include "reluforge/fnv1a.h"
+#include "reluforge/detail/files.h"
+#include "reluforge/detail/fnv1a.h"
+#include "reluforge/detail/jit_provider.h"
+#include "reluforge/detail/variants.h"
 #include "reluforge/generator/compile.h"
 #include "reluforge/reluforge.h"
 #include "reluforge/generator/apply_cpu.h"
@@ -43,23 +46,15 @@ constexpr const char *kDataLayout = "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:
 // Halide's compiler makes no promise about concurrent compiles; one at a time, process-wide.
 std::mutex g_halide_compile_mutex;
 
-std::string read_object(const fs::path &path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 // Runs `compile` (which writes an object file to the path it is given) under the compile lock,
 // and returns the object's bytes.
 std::string compile_to_object(const KernelSpec &spec, const std::function<void(const std::string &)> &compile) {
-    static std::atomic<unsigned> counter{0};
-    const fs::path tmp = fs::temp_directory_path() / fmt::format("reluforge-jit-{}-{}.o", ::getpid(), counter++);
+    const detail::TempPath tmp = detail::TempPath::file("reluforge-jit-", ".o");
     {
         std::lock_guard lock(g_halide_compile_mutex);
-        compile(tmp.string());
+        compile(tmp.path().string());
     }
-    std::string object = read_object(tmp);
-    std::error_code ec;
-    fs::remove(tmp, ec);
+    std::string object = detail::read_file(tmp.path());
     if (object.empty()) throw Error(ErrorCode::kernel_failed, "JIT: Halide produced no object for " + to_string(spec));
     return object;
 }
@@ -206,35 +201,31 @@ Engine::~Engine() {
     halide_shutdown_thread_pool();
 }
 
+namespace {
+// What every key holds before the target and schedule: whose code, which compilers, which spec.
+std::string key_prefix(const KernelSpec &spec) {
+    return fmt::format("reluforge {} ({})|halide {}|llvm {}|{}", version, RELUFORGE_CODEGEN_ID, RELUFORGE_HALIDE_VERSION,
+                       LLVM_VERSION_STRING, to_string(spec));
+}
+}  // namespace
+
 std::string Engine::cache_key(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule) const {
     // Halide's target strings take tens of microseconds to build: once per ISA.
     static const std::string targets[] = {gen::x86_target(Isa::sse41).to_string(),
                                           gen::x86_target(Isa::avx2).to_string(),
                                           gen::x86_target(Isa::avx512).to_string()};
-    return fmt::format("reluforge {} ({})|halide {}|llvm {}|{}|{}|{}", version, RELUFORGE_CODEGEN_ID,
-                       RELUFORGE_HALIDE_VERSION, LLVM_VERSION_STRING, to_string(spec), targets[static_cast<int>(isa)],
-                       sched::to_string(schedule));
+    return fmt::format("{}|{}|{}", key_prefix(spec), targets[static_cast<int>(isa)], sched::to_string(schedule));
 }
-
-namespace {
-
-std::size_t table_variant(const std::vector<sched::ScheduleChoice> &table, const Shape &shape) {
-    std::vector<ShapeRule> rules;
-    for (const auto &choice : table) rules.push_back(ShapeRule::parse(choice.shape_rule));
-    return select_variant(rules, shape);
-}
-
-}  // namespace
 
 std::string Engine::cache_key(const KernelSpec &spec, Isa isa, const Shape &shape) const {
     const auto table = impl_->variants(spec, isa);
-    return cache_key(spec, isa, table[table_variant(table, shape)].schedule);
+    return cache_key(spec, isa, table[sched::variant_for(table, shape)].schedule);
 }
 
 KernelHandle Engine::get(const KernelSpec &spec) { return get(spec, std::min(host_isa(), isa_limit())); }
 
 KernelHandle Engine::get(const KernelSpec &spec, Isa isa, const Shape &shape) {
-    return get_variant(spec, isa, table_variant(impl_->variants(spec, isa), shape));
+    return get_variant(spec, isa, sched::variant_for(impl_->variants(spec, isa), shape));
 }
 
 std::vector<std::string> Engine::shape_rules(const KernelSpec &spec, Isa isa) const {
@@ -283,13 +274,11 @@ KernelHandle Engine::get_scheduled(const KernelSpec &spec, Isa isa, const sched:
             gen::compile_kernel_object(spec, isa, schedule, sym, path);
         });
     });
-    return {to_string(spec), isa, "", fn, true};
+    return {spec, isa, "", fn, true};
 }
 
 std::string Engine::cache_key(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule) const {
-    return fmt::format("reluforge {} ({})|halide {}|llvm {}|{}|{}|{}", version, RELUFORGE_CODEGEN_ID,
-                       RELUFORGE_HALIDE_VERSION, LLVM_VERSION_STRING, to_string(spec),
-                       gen::cuda_target(capability).to_string(), sched::to_string(schedule));
+    return fmt::format("{}|{}|{}", key_prefix(spec), gen::cuda_target(capability).to_string(), sched::to_string(schedule));
 }
 
 KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability) {
@@ -307,7 +296,7 @@ KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability, const sche
             gen::compile_cuda_object(spec, capability, schedule, sym, path);
         });
     });
-    KernelHandle h{to_string(spec), Isa::sse41, "", fn, true};
+    KernelHandle h{spec, Isa::sse41, "", fn, true};
     h.device = Device::cuda;
     h.cuda_capability = capability;
     return h;
@@ -315,14 +304,14 @@ KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability, const sche
 
 KernelHandle Engine::link_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
                                   const std::string &object_path, const std::string &symbol) {
-    const std::string object = read_object(object_path);
+    const std::string object = detail::read_file(object_path);
     if (object.empty()) throw Error(ErrorCode::kernel_failed, "JIT: no object in " + object_path);
     const KernelFn fn = impl_->link(object, symbol);
     std::promise<KernelFn> ready;
     ready.set_value(fn);
     std::lock_guard lock(impl_->mutex);
     impl_->kernels.emplace(cache_key(spec, isa, schedule), ready.get_future().share());
-    return {to_string(spec), isa, "", fn, true};
+    return {spec, isa, "", fn, true};
 }
 
 KernelHandle Engine::get_autoscheduled(const KernelSpec &spec, Isa isa, const std::string &autoscheduler,
@@ -332,7 +321,7 @@ KernelHandle Engine::get_autoscheduled(const KernelSpec &spec, Isa isa, const st
     const std::string object = compile_to_object(spec, [&](const std::string &path) {
         gen::compile_autoscheduled_object(spec, isa, autoscheduler, M, K, N, symbol, path);
     });
-    return {to_string(spec), isa, "", impl_->link(object, symbol), true};
+    return {spec, isa, "", impl_->link(object, symbol), true};
 }
 
 Stats Engine::stats() const {
@@ -363,11 +352,6 @@ Engine &enable(const Options &options) {
         set_jit_provider({provide_rules, provide, provide_cuda});
     }
     return *g_engine;
-}
-
-Engine *global_engine() {
-    std::lock_guard lock(g_global_mutex);
-    return g_engine;
 }
 
 }  // namespace reluforge::jit

@@ -1,5 +1,6 @@
+#include "reluforge/isa.h"
+
 #include "reluforge/error.h"
-#include "reluforge/registry.h"
 
 #include <atomic>
 #include <string>

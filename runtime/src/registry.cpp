@@ -2,6 +2,9 @@
 
 #include "reluforge/cuda.h"
 #include "reluforge/cuda_capability.h"
+#include "reluforge/detail/jit_provider.h"
+#include "reluforge/detail/registration.h"
+#include "reluforge/detail/variants.h"
 #include "reluforge/error.h"
 
 #include <fmt/format.h>
@@ -47,8 +50,6 @@ struct Registry {
 std::atomic<KernelPolicy> g_policy{KernelPolicy::jit_allowed};
 std::mutex g_provider_mutex;
 JitProvider g_provider{nullptr, nullptr, nullptr};
-std::atomic<bool> g_forcing{false};
-std::string g_forced_rule;  // set only while no kernels run (tests)
 
 Registry &registry() {
     static Registry r;  // constructed on first use, so static registration order does not matter
@@ -71,26 +72,6 @@ bool register_kernels(const KernelEntry *entries, std::size_t count) {
         else r.kernels[e.spec][e.isa].add(ShapeRule::parse(e.shape_rule), e.fn);
     }
     return true;
-}
-
-std::size_t select_variant(const std::vector<ShapeRule> &rules, const Shape &shape) {
-    if (g_forcing) {
-        for (std::size_t v = 0; v < rules.size(); v++) {
-            if (rules[v].text() == g_forced_rule) return v;
-        }
-    }
-    for (std::size_t v = 0; v + 1 < rules.size(); v++) {
-        if (rules[v].holds(shape)) return v;
-    }
-    return rules.size() - 1;
-}
-
-void force_shape_rule(std::optional<std::string> rule) {
-    g_forcing = false;
-    if (rule) {
-        g_forced_rule = ShapeRule::parse(*rule).text();
-        g_forcing = true;
-    }
 }
 
 void set_kernel_policy(KernelPolicy policy) { g_policy = policy; }
@@ -133,7 +114,7 @@ KernelHandle find_cuda_kernel(const KernelSpec &spec, const Shape &shape) {
                 built += fmt::format(" {}", v->first);
                 if (v->first > device) continue;
                 const std::size_t k = select_variant(v->second.rules, shape);
-                return {text, Isa::sse41, v->second.rules[k].text(), v->second.fns[k], false, Device::cuda, v->first};
+                return {spec, Isa::sse41, v->second.rules[k].text(), v->second.fns[k], false, Device::cuda, v->first};
             }
         }
     }
@@ -143,13 +124,13 @@ KernelHandle find_cuda_kernel(const KernelSpec &spec, const Shape &shape) {
         {
             std::lock_guard lock(r.mutex);
             if (auto it = r.cuda_jit_kernels.find({text, capability}); it != r.cuda_jit_kernels.end()) {
-                return {text, Isa::sse41, "", it->second, true, Device::cuda, capability};
+                return {spec, Isa::sse41, "", it->second, true, Device::cuda, capability};
             }
         }
         KernelFn fn = jit.compile_cuda(spec, capability);
         std::lock_guard lock(r.mutex);
         r.cuda_jit_kernels[{text, capability}] = fn;
-        return {text, Isa::sse41, "", fn, true, Device::cuda, capability};
+        return {spec, Isa::sse41, "", fn, true, Device::cuda, capability};
     }
     if (!built.empty()) {
         throw Error(ErrorCode::no_kernel,
@@ -181,7 +162,7 @@ KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape, Device devi
             for (auto v = it->second.rbegin(); v != it->second.rend(); ++v) {
                 if (v->first > best) continue;
                 const std::size_t k = select_variant(v->second.rules, shape);
-                return {text, v->first, v->second.rules[k].text(), v->second.fns[k]};
+                return {spec, v->first, v->second.rules[k].text(), v->second.fns[k]};
             }
         }
     }
@@ -201,13 +182,13 @@ KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape, Device devi
             }
             k = select_variant(it->second.rules, shape);
             rule = it->second.rules[k];
-            if (KernelFn fn = it->second.fns[k]) return {text, best, rule.text(), fn, true};
+            if (KernelFn fn = it->second.fns[k]) return {spec, best, rule.text(), fn, true};
         }
         // The engine compiles each variant once, however many threads ask at the same time.
         KernelFn fn = jit.compile(spec, best, k);
         std::lock_guard lock(r.mutex);
         r.jit_kernels[{text, best}].fns[k] = fn;
-        return {text, best, rule.text(), fn, true};
+        return {spec, best, rule.text(), fn, true};
     }
     if (aot_spec_known) {
         throw Error(ErrorCode::no_kernel,
@@ -228,17 +209,6 @@ bool has_kernel(const KernelSpec &spec) {
     std::lock_guard lock(r.mutex);
     const std::string text = to_string(spec);
     return r.kernels.count(text) != 0 || r.cuda_kernels.count(text) != 0;
-}
-
-std::vector<std::string> registered_specs() {
-    auto &r = registry();
-    std::lock_guard lock(r.mutex);
-    std::vector<std::string> out;
-    for (const auto &[text, variants] : r.kernels) out.push_back(text);
-    for (const auto &[text, variants] : r.cuda_kernels) {
-        if (!r.kernels.count(text)) out.push_back(text);
-    }
-    return out;
 }
 
 std::vector<Isa> registered_isas(const KernelSpec &spec) {

@@ -51,19 +51,14 @@ struct Checker {
                                       slot.name, spec, what));
     }
 
-    std::string shape_text(const ArgSlot &s) const {
-        return s.rank == 1 ? fmt::format("[{}]", to_string(s.cols))
-                           : fmt::format("[{},{}]", to_string(s.rows), to_string(s.cols));
-    }
-
     // Binds a symbolic extent on first sight, checks it afterwards. which: "row extent",
     // "column extent" or "length".
     void extent(const ArgSlot &slot, Extent e, std::int64_t value, const char *which) {
         if (value < 1) fail(ErrorCode::shape_mismatch, slot, fmt::format("has {} {}: must be >= 1", which, value));
         std::int64_t expected = -1;
         if (e == Extent::one) expected = 1;
-        if (e == Extent::mask_N && extents.count(Extent::N)) expected = (extents[Extent::N] + 7) / 8;
-        if (e == Extent::mask_K && extents.count(Extent::K)) expected = (extents[Extent::K] + 7) / 8;
+        if (e == Extent::mask_N && extents.count(Extent::N)) expected = extent_value(e, 0, extents[Extent::N], 0);
+        if (e == Extent::mask_K && extents.count(Extent::K)) expected = extent_value(e, 0, 0, extents[Extent::K]);
         if (auto it = extents.find(e); it != extents.end()) expected = it->second;
         if (expected < 0) {
             extents[e] = value;
@@ -214,12 +209,12 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
 void run_kernel(const KernelSpec &spec, const std::vector<Tensor> &args) { check_and_run(spec, args, nullptr); }
 
 void run_kernel(const KernelHandle &kernel, const std::vector<Tensor> &args) {
-    if (!kernel.fn) throw Error(ErrorCode::bad_argument, fmt::format("kernel handle for '{}' has no function", kernel.spec));
+    if (!kernel.fn) throw Error(ErrorCode::bad_argument, fmt::format("kernel handle for '{}' has no function", to_string(kernel.spec)));
     if (kernel.device == Device::cpu && kernel.isa > host_isa()) {
         throw Error(ErrorCode::bad_argument, fmt::format("kernel '{}' is built for {}; this CPU runs up to {}",
-                                                         kernel.spec, to_string(kernel.isa), to_string(host_isa())));
+                                                         to_string(kernel.spec), to_string(kernel.isa), to_string(host_isa())));
     }
-    check_and_run(parse_spec(kernel.spec), args, &kernel);
+    check_and_run(kernel.spec, args, &kernel);
 }
 
 void run_kernel(std::string_view canonical_spec, std::initializer_list<Tensor> args) {

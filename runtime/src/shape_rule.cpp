@@ -1,10 +1,12 @@
 #include "reluforge/shape_rule.h"
 
+#include "reluforge/detail/variants.h"
 #include "reluforge/error.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 
 namespace reluforge {
@@ -47,6 +49,34 @@ bool ShapeRule::holds(const Shape &s) const {
         if (v == 0 || (b.at_most ? v > b.value : v < b.value)) return false;
     }
     return true;
+}
+
+}  // namespace reluforge
+
+namespace reluforge {
+namespace {
+std::atomic<bool> g_forcing{false};
+std::string g_forced_rule;  // set only while no kernels run (tests)
+}  // namespace
+
+std::size_t select_variant(const std::vector<ShapeRule> &rules, const Shape &shape) {
+    if (g_forcing) {
+        for (std::size_t v = 0; v < rules.size(); v++) {
+            if (rules[v].text() == g_forced_rule) return v;
+        }
+    }
+    for (std::size_t v = 0; v + 1 < rules.size(); v++) {
+        if (rules[v].holds(shape)) return v;
+    }
+    return rules.size() - 1;
+}
+
+void force_shape_rule(std::optional<std::string> rule) {
+    g_forcing = false;
+    if (rule) {
+        g_forced_rule = ShapeRule::parse(*rule).text();
+        g_forcing = true;
+    }
 }
 
 }  // namespace reluforge

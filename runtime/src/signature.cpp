@@ -74,6 +74,28 @@ std::vector<ArgSlot> kernel_signature(const KernelSpec &s) {
     return a;
 }
 
+std::string shape_text(const ArgSlot &s) {
+    return s.rank == 1 ? "[" + std::string(to_string(s.cols)) + "]"
+                       : "[" + std::string(to_string(s.rows)) + "," + to_string(s.cols) + "]";
+}
+
+std::int64_t extent_value(Extent e, std::int64_t M, std::int64_t N, std::int64_t K) {
+    switch (e) {
+    case Extent::one: return 1;
+    case Extent::M: return M;
+    case Extent::N: return N;
+    case Extent::K: return K;
+    case Extent::mask_N: return (N + 7) / 8;
+    case Extent::mask_K: return (K + 7) / 8;
+    }
+    return 0;
+}
+
+bool reads_weight_transposed(const KernelSpec &spec) {
+    return (spec.op == Op::forward && spec.weight == WeightLayout::nk) ||
+           (spec.op == Op::backward_data && spec.weight == WeightLayout::kn);
+}
+
 const char *to_string(Extent e) {
     switch (e) {
     case Extent::one: return "1";

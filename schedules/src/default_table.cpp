@@ -1,11 +1,12 @@
 #include "reluforge/schedules/default_table.h"
 
+#include "reluforge/detail/variants.h"
+#include "reluforge/signature.h"
+
 namespace reluforge::sched {
 
 namespace {
 
-// The extent a kernel's matmul reduces over, as a shape rule bounding it from above; "" for
-// kernels without a matmul.
 // The extent along a kernel's output rows (its columns), bounded from above; "" without a matmul.
 std::string narrow_rule(const KernelSpec &spec, int cols) {
     const bool n_cols = spec.op == Op::forward || (spec.op == Op::backward_weight && spec.weight == WeightLayout::kn);
@@ -25,12 +26,6 @@ std::string shallow_rule(const KernelSpec &spec, int depth) {
 std::string staged_lhs_rule(const KernelSpec &spec) {
     if (spec.op != Op::backward_weight) return "";
     return spec.weight == WeightLayout::kn ? "k>=96,m>=1024" : "m>=1024,n>=96";
-}
-
-// Kernels whose matmul reads the weights down their columns.
-bool reads_operand_transposed(const KernelSpec &spec) {
-    return (spec.op == Op::forward && spec.weight == WeightLayout::nk) ||
-           (spec.op == Op::backward_data && spec.weight == WeightLayout::kn);
 }
 
 }  // namespace
@@ -61,7 +56,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // once for all panels (rows outermost): 1024^3 74 -> 87 GFLOP/s, 2048^3 53 -> 82-89,
         // 4096x1024x64 57 -> 70; at 512^3 it lost (104 -> 81).
         if (std::string rule = staged_lhs_rule(spec); !rule.empty()) table.push_back({rule, {4, 6, 96, 16, true, true}});
-        if (reads_operand_transposed(spec)) table.push_back({"m<=256", {4, 6, 48, 16, false, false, true}});
+        if (reads_weight_transposed(spec)) table.push_back({"m<=256", {4, 6, 48, 16, false, false, true}});
         table.push_back({"", deep});
         break;
     }
@@ -71,7 +66,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // vectors and the broadcast; the shallow variant as on AVX-512.
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
         if (std::string rule = staged_lhs_rule(spec); !rule.empty()) table.push_back({rule, {2, 6, 96, 16, true, true}});
-        if (reads_operand_transposed(spec)) table.push_back({"m<=256", {2, 6, 48, 16, false, false, true}});
+        if (reads_weight_transposed(spec)) table.push_back({"m<=256", {2, 6, 48, 16, false, false, true}});
         table.push_back({"", {2, 6, 48, 16, false}});
         break;
     }
@@ -79,12 +74,15 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
     return table;
 }
 
+std::size_t variant_for(const std::vector<ScheduleChoice> &table, const Shape &shape) {
+    std::vector<ShapeRule> rules;
+    for (const auto &choice : table) rules.push_back(ShapeRule::parse(choice.shape_rule));
+    return select_variant(rules, shape);
+}
+
 CpuSchedule default_cpu_schedule(const KernelSpec &spec, Isa isa, const Shape &shape) {
     const auto table = default_cpu_schedules(spec, isa);
-    for (const auto &choice : table) {
-        if (ShapeRule::parse(choice.shape_rule).holds(shape)) return choice.schedule;
-    }
-    return table.back().schedule;
+    return table[variant_for(table, shape)].schedule;
 }
 
 }  // namespace reluforge::sched

@@ -1,6 +1,7 @@
 #include "reluforge/schedules/search_space.h"
 
 #include "reluforge/schedules/default_table.h"
+#include "reluforge/signature.h"
 
 #include <algorithm>
 
@@ -25,8 +26,7 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
         }
         return out;
     }
-    const bool transposed_read = (spec.op == Op::forward && spec.weight == WeightLayout::nk) ||
-                                 (spec.op == Op::backward_data && spec.weight == WeightLayout::kn);
+    const bool transposed_read = reads_weight_transposed(spec);
     const int regs = vector_registers(isa);
     for (int v = 1; v <= 6; v++) {
         for (int r = 1; r <= 14; r++) {

@@ -1,5 +1,6 @@
 #include "reluforge/schedules/tuning_db.h"
 
+#include "reluforge/detail/files.h"
 #include "reluforge/error.h"
 #include "reluforge/schedules/cpu_schedule.h"
 
@@ -121,16 +122,9 @@ void TuningDb::save(const std::string &path) const {
     json records = json::array();
     for (const auto &r : records_) records.push_back(to_json(r));
     const json j = {{"format", kFormat}, {"version", kFormatVersion}, {"records", records}};
-    const std::string tmp = fmt::format("{}.tmp{}", path, ::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << j.dump(1) << "\n";
-        if (!out.flush()) {
-            std::filesystem::remove(tmp);
-            throw Error(ErrorCode::bad_argument, fmt::format("tuning database: cannot write {}", tmp));
-        }
+    if (std::string problem = detail::write_file_atomically(path, j.dump(1) + "\n"); !problem.empty()) {
+        throw Error(ErrorCode::bad_argument, "tuning database: " + problem);
     }
-    std::filesystem::rename(tmp, path);
 }
 
 void TuningDb::add(TuningRecord r) { records_.push_back(std::move(r)); }

@@ -5,6 +5,7 @@
 #include "support/harness.h"
 #include "support/placement.h"
 
+#include "reluforge/detail/variants.h"
 #include "reluforge/reluforge.h"
 
 #include <catch2/catch.hpp>

@@ -97,8 +97,18 @@ bool mask_bit(const Activation &a, double z) {
     case Act::relu: return !(z <= 0);
     case Act::leaky_relu: return z > 0;
     case Act::relu6: return !(z <= 0 || z >= 6);
-    default: return false;
+    case Act::identity:
+    case Act::prelu:
+    case Act::elu:
+    case Act::selu:
+    case Act::celu:
+    case Act::gelu:
+    case Act::silu:
+    case Act::mish:
+    case Act::softplus:
+    case Act::hardswish: return false;
     }
+    return false;
 }
 
 MatD matmul(const Mat &a, const Mat &b, bool ta, bool tb, MatD *mag) {

@@ -5,6 +5,8 @@
 
 #include "reluforge/spec.h"
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 namespace reluforge {
@@ -23,5 +25,13 @@ struct ArgSlot {
 
 std::vector<ArgSlot> kernel_signature(const KernelSpec &spec);
 const char *to_string(Extent e);
+// "[M,K]", "[N]": a slot's shape as messages and generated headers show it.
+std::string shape_text(const ArgSlot &slot);
+// The extent's value for a call of M, N, K (a mask's in bytes).
+std::int64_t extent_value(Extent e, std::int64_t M, std::int64_t N, std::int64_t K);
+
+// Whether the kernel's matmul reads the weight down its columns (forward with [N,K] weights,
+// backward_data with [K,N]): the operand a schedule may transpose once instead of packing.
+bool reads_weight_transposed(const KernelSpec &spec);
 
 }  // namespace reluforge

@@ -17,36 +17,18 @@
 // is allowed; activation parameters are float32 and read and written the same in every locale.
 #pragma once
 
+#include "reluforge/activation.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace reluforge {
 
 enum class Op { forward, activation_backward, backward_data, backward_weight };
-enum class Act {
-    identity, relu, leaky_relu, prelu, elu, selu, celu, relu6, gelu, silu, mish, softplus, hardswish
-};
-enum class GeluApprox { none, tanh };
-enum class PreluSlopes { shared, per_column };
 enum class WeightLayout { kn, nk };           // W is [K,N] row-major, or [N,K] (torch.nn.Linear)
 enum class Save { none, z, y, mask };         // what forward keeps for backward
 enum class DType { f32, f16, u8, i32 };
-
-// An activation and its parameters (float32). Parameters that do not belong to `kind` are
-// ignored: equality is that of the canonical text.
-struct Activation {
-    Act kind = Act::relu;
-    float slope = 0.01f;                       // leaky_relu
-    float alpha = 1.0f;                        // elu, celu
-    float beta = 1.0f, threshold = 20.0f;      // softplus
-    GeluApprox approximate = GeluApprox::none; // gelu
-    PreluSlopes slopes = PreluSlopes::shared;  // prelu
-
-    bool operator==(const Activation &o) const;
-    bool operator!=(const Activation &o) const { return !(*this == o); }
-};
 
 struct KernelSpec {
     Op op = Op::forward;
@@ -63,14 +45,11 @@ struct KernelSpec {
 
 // Parses and validates; throws Error(bad_spec) naming the offending part and what is allowed.
 KernelSpec parse_spec(std::string_view text);
-Activation parse_activation(std::string_view text);
 // Throws Error(bad_spec) when the fields contradict each other (say save=mask for gelu).
 void validate(const KernelSpec &spec);
 
 std::string to_string(const KernelSpec &spec);
-std::string to_string(const Activation &act);
 const char *to_string(Op op);
-const char *to_string(Act act);
 const char *to_string(WeightLayout w);
 const char *to_string(Save s);
 const char *to_string(DType d);
@@ -80,10 +59,8 @@ std::uint64_t hash(const KernelSpec &spec);
 // A C identifier derived from the canonical text, unique per spec (used in generated headers).
 std::string identifier(const KernelSpec &spec);
 
-// Properties of activations that several layers need.
-bool has_one_bit_derivative(const Activation &act);  // may save a bit mask instead of Z
-bool derivative_from_y_allowed(const Activation &act);
-Save default_save(const Activation &act);             // what a training forward should keep
-std::vector<Act> all_activations();                   // the twelve, then identity
+// What a training forward should keep for backward: nothing for identity, a bit mask where
+// act' has one bit, else Z.
+Save default_save(const Activation &act);
 
 }  // namespace reluforge

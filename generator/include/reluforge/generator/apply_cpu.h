@@ -2,7 +2,7 @@
 #pragma once
 
 #include "reluforge/generator/algorithm.h"
-#include "reluforge/registry.h"
+#include "reluforge/isa.h"
 #include "reluforge/schedules/cpu_schedule.h"
 
 #include <Halide.h>

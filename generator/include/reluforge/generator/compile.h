@@ -2,7 +2,7 @@
 // source that go with them.
 #pragma once
 
-#include "reluforge/registry.h"
+#include "reluforge/isa.h"
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/schedules/cuda_schedule.h"
 #include "reluforge/schedules/tuning_db.h"

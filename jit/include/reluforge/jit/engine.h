@@ -4,6 +4,7 @@
 #pragma once
 
 #include "reluforge/jit/disk_cache.h"
+#include "reluforge/isa.h"
 #include "reluforge/registry.h"
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/schedules/cuda_schedule.h"
@@ -91,6 +92,5 @@ private:
 // Creates the process-wide engine (once; later calls return it) and lets the runtime JIT
 // kernels under the kernel policy.
 Engine &enable(const Options &options = {});
-Engine *global_engine();
 
 }  // namespace reluforge::jit

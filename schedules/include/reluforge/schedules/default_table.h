@@ -1,7 +1,8 @@
 // The default schedules of every kernel, by ISA and shape bucket.
 #pragma once
 
-#include "reluforge/registry.h"
+#include "reluforge/isa.h"
+#include "reluforge/shape_rule.h"
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/spec.h"
 
@@ -18,6 +19,9 @@ struct ScheduleChoice {
 // The variants of spec on isa, in the order the runtime tries their rules; the last is for every
 // shape. Each variant becomes one compiled kernel.
 std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa isa);
+
+// The index of the variant a call of this shape runs (select_variant over the table's rules).
+std::size_t variant_for(const std::vector<ScheduleChoice> &table, const Shape &shape);
 
 // The variant default_cpu_schedules would run for shape.
 CpuSchedule default_cpu_schedule(const KernelSpec &spec, Isa isa, const Shape &shape = {});

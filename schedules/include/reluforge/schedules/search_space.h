@@ -2,7 +2,7 @@
 // kernel and target, with invalid combinations rejected before anything compiles.
 #pragma once
 
-#include "reluforge/registry.h"
+#include "reluforge/isa.h"
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/spec.h"
 

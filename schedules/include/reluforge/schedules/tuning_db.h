@@ -2,7 +2,7 @@
 // shape bucket, schedule), as reluforge-tune writes it and reluforge-gen and the JIT read it.
 #pragma once
 
-#include "reluforge/registry.h"
+#include "reluforge/isa.h"
 #include "reluforge/schedules/default_table.h"
 #include "reluforge/spec.h"
 
