@@ -1,31 +1,97 @@
-// reluforge-gen: the ahead-of-time generator. Compiles kernel specs for x86 ISA variants into one
-// static library, a typed C++ header and the registration source that lets the runtime find them.
+// reluforge-gen: the ahead-of-time generator. Compiles kernel specs for x86 ISA variants (and CUDA
+// capabilities) into one static library, a typed C++ header and the registration source that lets
+// the runtime find them. Other modes: the shared Halide runtime, one object (reluforge-tune's
+// candidates), PTX, a spec's signature or canonical text.
 #include "reluforge/error.h"
-#include "reluforge/generator/compile.h"
 #include "reluforge/generator/apply_cuda.h"
+#include "reluforge/generator/compile.h"
 #include "reluforge/signature.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
+#include <set>
+#include <string_view>
+
+using namespace reluforge;
 
 namespace {
 
-bool valid_identifier(const std::string &s) {
-    if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-    for (char c : s) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != ':') return false;
+struct Options {
+    std::vector<std::string> spec_texts, target_names{"avx512", "avx2", "sse41"};
+    std::string name, ns, out_dir, specs_file, signature_of;
+    bool runtime_only = false, canonical_only = false;
+    std::string object_path, object_symbol, object_schedule;
+    std::string ptx_dir;
+    std::vector<int> cuda_capabilities;
+    std::string tuning_db_path;
+};
+
+void add_options(CLI::App &app, Options &o) {
+    app.add_option("-s,--spec", o.spec_texts, "kernel spec (repeatable)");
+    app.add_option("--specs-file", o.specs_file, "file with one spec per line ('#' starts a comment)")
+        ->check(CLI::ExistingFile);
+    app.add_option("-t,--target", o.target_names, "x86 targets to build, any of avx512, avx2, sse41 (default: all three)")
+        ->delimiter(',');
+    app.add_option("-n,--name", o.name, "library name: lib<name>.a, <name>.h, <name>_registration.cpp");
+    app.add_option("--namespace", o.ns, "C++ namespace of the typed header (default: the name)");
+    app.add_option("-o,--output-dir", o.out_dir, "directory for the outputs (created if missing)");
+    app.add_flag("--runtime", o.runtime_only,
+                 "write the shared Halide runtime (halide_runtime_x86.o) to the output directory instead");
+    app.add_flag("--canonical", o.canonical_only, "print each spec in canonical form and exit");
+    app.add_option("--signature", o.signature_of, "print the tensors a spec's kernel takes and exit");
+    app.add_option("--object", o.object_path,
+                   "compile one kernel (one --spec, one --target) with --schedule into this object file "
+                   "(reluforge-tune compiles candidates this way, several at once)");
+    app.add_option("--symbol", o.object_symbol, "with --object: the kernel's symbol");
+    app.add_option("--schedule", o.object_schedule, "with --object: the CPU schedule, in canonical text");
+    app.add_option("--cuda-capability", o.cuda_capabilities,
+                   "also build CUDA kernels for these capabilities (any of 30 32 35 50 61 70 75 80 86; newer GPUs "
+                   "such as Hopper run the PTX of 86; comma-separated)")
+        ->delimiter(',');
+    app.add_option("--ptx-dir", o.ptx_dir,
+                   "write the CUDA PTX of each spec (default CUDA schedule) to <dir>/<identifier>.sm<cap>.ptx "
+                   "for each --cuda-capability (default 80) instead of building a library");
+    app.add_option("--tuning-db", o.tuning_db_path,
+                   "tuning database (reluforge-tune): its winners measured on this machine become variants "
+                   "ahead of the default table's");
+}
+
+[[noreturn]] void refuse(const std::string &message) { throw Error(ErrorCode::bad_argument, message); }
+
+// A C++ identifier that is not a keyword (it names a namespace and a library in generated code).
+bool valid_identifier(std::string_view s) {
+    static const std::set<std::string_view> keywords = {
+        "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
+        "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval", "constexpr",
+        "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
+        "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for",
+        "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+        "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
+        "requires", "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast", "struct",
+        "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
+        "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq"};
+    if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])) || keywords.count(s)) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// "a::b::c": each part an identifier.
+bool valid_namespace(std::string_view s) {
+    for (size_t start = 0;;) {
+        const size_t colons = s.find("::", start);
+        if (!valid_identifier(s.substr(start, colons == std::string_view::npos ? colons : colons - start))) return false;
+        if (colons == std::string_view::npos) return true;
+        start = colons + 2;
     }
-    return true;
 }
 
 std::vector<std::string> read_specs_file(const std::string &path) {
     std::ifstream in(path);
-    if (!in) throw reluforge::Error(reluforge::ErrorCode::bad_argument, "cannot read specs file " + path);
+    if (!in) refuse("cannot read specs file " + path);
     std::vector<std::string> out;
     for (std::string line; std::getline(in, line);) {
         auto hash = line.find('#');
@@ -36,10 +102,112 @@ std::vector<std::string> read_specs_file(const std::string &path) {
     return out;
 }
 
+// The specs of --spec and --specs-file, parsed, each once (by canonical text).
+std::vector<KernelSpec> read_specs(const Options &o) {
+    std::vector<std::string> texts = o.spec_texts;
+    if (!o.specs_file.empty()) {
+        for (auto &s : read_specs_file(o.specs_file)) texts.push_back(std::move(s));
+    }
+    std::vector<KernelSpec> specs;
+    std::set<std::string> seen;
+    for (const auto &text : texts) {
+        KernelSpec s = parse_spec(text);
+        if (seen.insert(to_string(s)).second) specs.push_back(s);
+    }
+    return specs;
+}
+
+void print_signature(const std::string &text) {
+    const KernelSpec spec = parse_spec(text);
+    fmt::print("{}\n", to_string(spec));
+    for (const auto &s : kernel_signature(spec)) {
+        fmt::print("  {:7} {:12} {} {}\n", s.output ? "output" : "input", s.name, to_string(s.dtype), shape_text(s));
+    }
+}
+
+void write_object(const Options &o, const std::vector<KernelSpec> &specs) {
+    if (specs.size() != 1 || o.target_names.size() != 1 || o.object_symbol.empty() || o.object_schedule.empty()) {
+        refuse("--object takes one --spec, one --target, --symbol and --schedule");
+    }
+    gen::compile_kernel_object(specs[0], parse_isa(o.target_names[0]), sched::parse_cpu_schedule(o.object_schedule),
+                               o.object_symbol, o.object_path);
+}
+
+void write_ptx(const Options &o, const std::vector<KernelSpec> &specs) {
+    if (specs.empty()) refuse("no specs given: use --spec or --specs-file");
+    std::filesystem::create_directories(o.ptx_dir);
+    const std::vector<int> capabilities = o.cuda_capabilities.empty() ? std::vector<int>{80} : o.cuda_capabilities;
+    for (int capability : capabilities) {
+        for (const auto &spec : specs) {
+            const std::string path = fmt::format("{}/{}.sm{}.ptx", o.ptx_dir, identifier(spec), capability);
+            std::ofstream(path, std::ios::binary) << gen::compile_cuda_ptx(spec, capability);
+        }
+        fmt::print("reluforge-gen: PTX of {} kernels (sm_{}) -> {}\n", specs.size(), capability, o.ptx_dir);
+    }
+}
+
+// The library's name, namespace, targets and capabilities, refused before anything compiles.
+gen::LibraryRequest library_request(const Options &o, const std::vector<KernelSpec> &specs) {
+    if (specs.empty()) refuse("no specs given: use --spec or --specs-file");
+    if (!valid_identifier(o.name)) {
+        refuse(fmt::format("--name '{}' must be a C++ identifier (letters, digits, _; not a keyword)", o.name));
+    }
+    const std::string ns = o.ns.empty() ? o.name : o.ns;
+    if (!valid_namespace(ns)) {
+        refuse(fmt::format("--namespace '{}' is not a C++ namespace (identifiers joined by ::, no keywords)", ns));
+    }
+    std::vector<Isa> isas;
+    for (const auto &t : o.target_names) {
+        const Isa isa = parse_isa(t);
+        if (std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
+    }
+    for (int capability : o.cuda_capabilities) gen::cuda_target(capability);  // names Halide 14's list
+    gen::LibraryRequest request{o.name, ns, specs, isas, o.out_dir};
+    request.cuda_capabilities = o.cuda_capabilities;
+    return request;
+}
+
+// Which kernels run tuned schedules, which only the default table's, and which records were left
+// out (another machine or target).
+void report_tuning(const gen::LibraryRequest &request, const std::string &db_path) {
+    int tuned = 0, untuned = 0;
+    for (const auto &spec : request.specs) {
+        for (Isa isa : request.isas) {
+            std::vector<std::string> skipped;
+            const auto variants = request.tuning_db->tuned(spec, isa, request.machine, &skipped);
+            for (const auto &line : skipped) fmt::print("reluforge-gen: {}\n", line);
+            if (variants.empty()) {
+                untuned++;
+                fmt::print("reluforge-gen: untuned (default schedules): {} on {}\n", to_string(spec), to_string(isa));
+            }
+            for (const auto &v : variants) {
+                fmt::print("reluforge-gen: tuned: {} on {} for {}: {}\n", to_string(spec), to_string(isa), v.shape_rule,
+                           sched::to_string(v.schedule));
+            }
+            tuned += !variants.empty();
+        }
+    }
+    fmt::print("reluforge-gen: {} kernels tuned, {} untuned, from {}\n", tuned, untuned, db_path);
+}
+
+void write_library(const Options &o, const std::vector<KernelSpec> &specs) {
+    gen::LibraryRequest request = library_request(o, specs);
+    sched::TuningDb db;
+    if (!o.tuning_db_path.empty()) {
+        if (!std::filesystem::exists(o.tuning_db_path)) refuse(fmt::format("--tuning-db {}: no such file", o.tuning_db_path));
+        db = sched::TuningDb::load(o.tuning_db_path);
+        request.tuning_db = &db;
+        request.machine = sched::this_machine();
+        report_tuning(request, o.tuning_db_path);
+    }
+    gen::emit_library(request);
+    fmt::print("reluforge-gen: {} kernels x {} targets -> {}/lib{}.a\n", specs.size(),
+               request.isas.size() + request.cuda_capabilities.size(), o.out_dir, o.name);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
-    using namespace reluforge;
     CLI::App app{
         "reluforge-gen: compile fused activation kernels ahead of time.\n\n"
         "Writes lib<name>.a (every spec for every target), <name>.h (a typed function per spec)\n"
@@ -61,144 +229,29 @@ int main(int argc, char **argv) {
         "Whitespace around : , = and parentheses is allowed. The numerics: docs/numerics.md.\n\n"
         "Example:\n"
         "  reluforge-gen -n mykernels -o gen -s forward:relu:save=mask -s activation_backward:relu\n"};
-    std::vector<std::string> spec_texts, target_names{"avx512", "avx2", "sse41"};
-    std::string name, ns, out_dir, specs_file, signature_of;
-    bool runtime_only = false, canonical_only = false;
-    app.add_option("-s,--spec", spec_texts, "kernel spec (repeatable)");
-    app.add_option("--specs-file", specs_file, "file with one spec per line ('#' starts a comment)")
-        ->check(CLI::ExistingFile);
-    app.add_option("-t,--target", target_names,
-                   "x86 targets to build, any of avx512, avx2, sse41 (default: all three)")
-        ->delimiter(',');
-    app.add_option("-n,--name", name, "library name: lib<name>.a, <name>.h, <name>_registration.cpp");
-    app.add_option("--namespace", ns, "C++ namespace of the typed header (default: the name)");
-    app.add_option("-o,--output-dir", out_dir, "directory for the outputs (created if missing)");
-    app.add_flag("--runtime", runtime_only,
-                 "write the shared Halide runtime (halide_runtime_x86.o) to the output directory instead");
-    app.add_flag("--canonical", canonical_only, "print each spec in canonical form and exit");
-    app.add_option("--signature", signature_of, "print the tensors a spec's kernel takes and exit");
-    std::string object_path, object_symbol, object_schedule;
-    app.add_option("--object", object_path,
-                   "compile one kernel (one --spec, one --target) with --schedule into this object file "
-                   "(reluforge-tune compiles candidates this way, several at once)");
-    app.add_option("--symbol", object_symbol, "with --object: the kernel's symbol");
-    app.add_option("--schedule", object_schedule, "with --object: the CPU schedule, in canonical text");
-    std::string ptx_dir;
-    std::vector<int> cuda_capabilities;
-    app.add_option("--cuda-capability", cuda_capabilities,
-                   "also build CUDA kernels for these capabilities (any of 30 32 35 50 61 70 75 80 86; newer GPUs "
-                   "such as Hopper run the PTX of 86; comma-separated)")
-        ->delimiter(',');
-    app.add_option("--ptx-dir", ptx_dir,
-                   "write the CUDA PTX of each spec (default CUDA schedule) to <dir>/<identifier>.sm<cap>.ptx "
-                   "for each --cuda-capability (default 80) instead of building a library");
-    std::string tuning_db_path;
-    app.add_option("--tuning-db", tuning_db_path,
-                   "tuning database (reluforge-tune): its winners measured on this machine become variants "
-                   "ahead of the default table's");
+    Options o;
+    add_options(app, o);
     CLI11_PARSE(app, argc, argv);
-
     try {
-        if (!signature_of.empty()) {
-            const KernelSpec spec = parse_spec(signature_of);
-            fmt::print("{}\n", to_string(spec));
-            for (const auto &s : kernel_signature(spec)) {
-                fmt::print("  {:7} {:12} {} {}\n", s.output ? "output" : "input", s.name, to_string(s.dtype),
-                           shape_text(s));
-            }
+        if (!o.signature_of.empty()) {
+            print_signature(o.signature_of);
             return 0;
         }
-        if (!specs_file.empty()) {
-            for (auto &s : read_specs_file(specs_file)) spec_texts.push_back(s);
-        }
-        std::vector<KernelSpec> specs;
-        for (const auto &text : spec_texts) {
-            KernelSpec s = parse_spec(text);
-            if (std::find(specs.begin(), specs.end(), s) == specs.end()) specs.push_back(s);
-        }
-        if (canonical_only) {
+        const std::vector<KernelSpec> specs = read_specs(o);
+        if (o.canonical_only) {
             for (const auto &s : specs) fmt::print("{}\n", to_string(s));
-            return 0;
+        } else if (!o.object_path.empty()) {
+            write_object(o, specs);
+        } else if (!o.ptx_dir.empty()) {
+            write_ptx(o, specs);
+        } else if (o.out_dir.empty()) {
+            refuse("--output-dir is required");
+        } else if (o.runtime_only) {
+            std::filesystem::create_directories(o.out_dir);
+            gen::compile_x86_runtime(o.out_dir + "/halide_runtime_x86.o");
+        } else {
+            write_library(o, specs);
         }
-        if (!object_path.empty()) {
-            if (specs.size() != 1 || target_names.size() != 1 || object_symbol.empty() || object_schedule.empty()) {
-                throw Error(ErrorCode::bad_argument, "--object takes one --spec, one --target, --symbol and --schedule");
-            }
-            gen::compile_kernel_object(specs[0], parse_isa(target_names[0]), sched::parse_cpu_schedule(object_schedule),
-                                       object_symbol, object_path);
-            return 0;
-        }
-        if (!ptx_dir.empty()) {
-            if (specs.empty()) throw Error(ErrorCode::bad_argument, "no specs given: use --spec or --specs-file");
-            std::filesystem::create_directories(ptx_dir);
-            if (cuda_capabilities.empty()) cuda_capabilities.push_back(80);
-            for (int capability : cuda_capabilities) {
-                for (const auto &spec : specs) {
-                    const std::string ptx = gen::compile_cuda_ptx(spec, capability);
-                    const std::string path = fmt::format("{}/{}.sm{}.ptx", ptx_dir, identifier(spec), capability);
-                    std::ofstream(path, std::ios::binary) << ptx;
-                }
-                fmt::print("reluforge-gen: PTX of {} kernels (sm_{}) -> {}\n", specs.size(), capability, ptx_dir);
-            }
-            return 0;
-        }
-        if (out_dir.empty()) throw Error(ErrorCode::bad_argument, "--output-dir is required");
-        if (runtime_only) {
-            std::filesystem::create_directories(out_dir);
-            gen::compile_x86_runtime(out_dir + "/halide_runtime_x86.o");
-            return 0;
-        }
-        if (specs.empty()) throw Error(ErrorCode::bad_argument, "no specs given: use --spec or --specs-file");
-        if (!valid_identifier(name) || name.find(':') != std::string::npos) {
-            throw Error(ErrorCode::bad_argument,
-                        fmt::format("--name '{}' must be a C identifier (letters, digits, _)", name));
-        }
-        if (ns.empty()) ns = name;
-        if (!valid_identifier(ns)) {
-            throw Error(ErrorCode::bad_argument, fmt::format("--namespace '{}' is not a C++ namespace", ns));
-        }
-        std::vector<Isa> isas;
-        for (const auto &t : target_names) {
-            Isa isa = parse_isa(t);
-            if (std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
-        }
-        // Refused before any kernel compiles, with the capabilities Halide 14 targets.
-        for (int capability : cuda_capabilities) gen::cuda_target(capability);
-        gen::LibraryRequest request{name, ns, specs, isas, out_dir};
-        request.cuda_capabilities = cuda_capabilities;
-        sched::TuningDb db;
-        if (!tuning_db_path.empty()) {
-            if (!std::filesystem::exists(tuning_db_path)) {
-                throw Error(ErrorCode::bad_argument, fmt::format("--tuning-db {}: no such file", tuning_db_path));
-            }
-            db = sched::TuningDb::load(tuning_db_path);
-            request.tuning_db = &db;
-            request.machine = sched::this_machine();
-            // Which kernels run tuned schedules, which only the default table's, and which
-            // records were left out (another machine).
-            int tuned = 0, untuned = 0;
-            for (const auto &spec : specs) {
-                for (Isa isa : isas) {
-                    std::vector<std::string> skipped;
-                    const auto variants = db.tuned(spec, isa, request.machine, &skipped);
-                    for (const auto &line : skipped) fmt::print("reluforge-gen: {}\n", line);
-                    if (variants.empty()) {
-                        untuned++;
-                        fmt::print("reluforge-gen: untuned (default schedules): {} on {}\n", to_string(spec), to_string(isa));
-                    } else {
-                        tuned++;
-                        for (const auto &v : variants) {
-                            fmt::print("reluforge-gen: tuned: {} on {} for {}: {}\n", to_string(spec), to_string(isa),
-                                       v.shape_rule, sched::to_string(v.schedule));
-                        }
-                    }
-                }
-            }
-            fmt::print("reluforge-gen: {} kernels tuned, {} untuned, from {}\n", tuned, untuned, tuning_db_path);
-        }
-        gen::emit_library(request);
-        fmt::print("reluforge-gen: {} kernels x {} targets -> {}/lib{}.a\n", specs.size(),
-                   isas.size() + cuda_capabilities.size(), out_dir, name);
         return 0;
     } catch (const Error &e) {
         fmt::print(stderr, "reluforge-gen: error: {}\n", e.what());

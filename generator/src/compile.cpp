@@ -9,7 +9,9 @@
 #include <Halide.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -90,8 +92,10 @@ void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::st
     }
     const Halide::Target target = x86_target(isa);
     Halide::Pipeline p(a.outputs);
-    // This machine's two cores, and the last-level cache per core it has.
-    p.auto_schedule(autoscheduler, target, Halide::MachineParams(2, 16 * 1024 * 1024, 40));
+    // This machine: its cores and last-level cache (the autoscheduler's baseline runs here).
+    const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+    const long llc = ::sysconf(_SC_LEVEL3_CACHE_SIZE) > 0 ? ::sysconf(_SC_LEVEL3_CACHE_SIZE) : 16L << 20;
+    p.auto_schedule(autoscheduler, target, Halide::MachineParams(int(cores), llc, 40));
     p.compile_to_module(a.inputs, symbol, target).compile({{Halide::OutputFileType::object, object_path}});
 }
 

@@ -4,9 +4,13 @@
 
 #include "reluforge/error.h"
 #include "reluforge/registry.h"
+#include "reluforge/signature.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace reluforge {
@@ -24,8 +28,16 @@ KernelSpec make(Op op, const Activation &act, bool bias, WeightLayout w, Save sa
     return s;
 }
 
-void push_if(std::vector<Tensor> &v, bool cond, const Tensor &t) {
-    if (cond) v.push_back(t);
+// The tensors in the order of the kernel's signature, each found by its slot's name; a slot
+// with no tensor of its name gets an empty one (run_kernel then says it is missing).
+using Named = std::initializer_list<std::pair<std::string_view, Tensor>>;
+std::vector<Tensor> in_signature_order(const KernelSpec &spec, Named named) {
+    std::vector<Tensor> args;
+    for (const ArgSlot &slot : kernel_signature(spec)) {
+        const auto it = std::find_if(named.begin(), named.end(), [&](const auto &n) { return n.first == slot.name; });
+        args.push_back(it == named.end() ? Tensor{} : it->second);
+    }
+    return args;
 }
 
 // dZ scratch for backward() when the caller does not want dZ back: dy's dtype, on dy's device.
@@ -88,54 +100,38 @@ void Linear::forward(const ForwardArgs &a) const {
                     "bad argument: this layer saves Y for backward; pass y itself as aux, or no aux");
     }
     const KernelSpec spec = forward_spec(a.aux.given(), a.counts.given());
-    std::vector<Tensor> args{a.x, a.w};
-    push_if(args, bias_, a.b);
-    push_if(args, act_.kind == Act::prelu, a.slope);
-    args.push_back(a.y);
-    push_if(args, spec.save == Save::z || spec.save == Save::mask, a.aux);
-    push_if(args, spec.counts, a.counts);
-    run_kernel(spec, args);
+    run_kernel(spec, in_signature_order(spec, {{"x", a.x}, {"w", a.w}, {"b", a.b}, {"slope", a.slope}, {"y", a.y},
+                                               {"z", a.aux}, {"mask", a.aux}, {"counts", a.counts}}));
 }
 
 void Linear::backward(const BackwardArgs &a) const {
     const bool identity = act_.kind == Act::identity;
-    const bool prelu = act_.kind == Act::prelu;
     if (a.db.given() && !bias_) {
         throw Error(ErrorCode::bad_argument, "bad argument: db given for a layer without bias");
     }
     Tensor dz = a.dy;
     if (!identity) {
         dz = a.dz.given() ? a.dz : scratch_like(a.dy);
-        std::vector<Tensor> args{a.dy, a.aux};
-        push_if(args, prelu, a.slope);
-        args.push_back(dz);
-        push_if(args, a.db.given(), a.db);
-        push_if(args, prelu, a.dslope);
-        run_kernel(activation_backward_spec(a.db.given()), args);
+        const KernelSpec spec = activation_backward_spec(a.db.given());
+        run_kernel(spec, in_signature_order(spec, {{"dy", a.dy}, {"y", a.aux}, {"z", a.aux}, {"mask", a.aux},
+                                                   {"slope", a.slope}, {"dz", dz}, {"db", a.db}, {"dslope", a.dslope}}));
     }
     if (a.dx.given()) run_kernel(backward_data_spec(), {dz, a.w, a.dx});
     if (a.dw.given()) {
-        const bool db_here = identity && a.db.given();
-        std::vector<Tensor> args{a.x, dz, a.dw};
-        push_if(args, db_here, a.db);
-        run_kernel(backward_weight_spec(db_here), args);
+        const KernelSpec spec = backward_weight_spec(identity && a.db.given());
+        run_kernel(spec, in_signature_order(spec, {{"x", a.x}, {"dz", dz}, {"dw", a.dw}, {"db", a.db}}));
     }
 }
 
 void Linear::backward_chained(const Linear &prev, const ChainedBackwardArgs &a) const {
     if (a.dw.given()) {
-        std::vector<Tensor> args{a.x, a.dz, a.dw};
-        push_if(args, a.db.given(), a.db);
-        run_kernel(backward_weight_spec(a.db.given()), args);
+        const KernelSpec spec = backward_weight_spec(a.db.given());
+        run_kernel(spec, in_signature_order(spec, {{"x", a.x}, {"dz", a.dz}, {"dw", a.dw}, {"db", a.db}}));
     }
     const KernelSpec spec = chained_backward_data_spec(prev, a.db_prev.given());
-    std::vector<Tensor> args{a.dz, a.w};
-    push_if(args, prev.act_.kind != Act::identity, a.prev_aux);
-    push_if(args, prev.act_.kind == Act::prelu, a.prev_slope);
-    args.push_back(a.dz_prev);
-    push_if(args, a.db_prev.given(), a.db_prev);
-    push_if(args, prev.act_.kind == Act::prelu, a.dslope_prev);
-    run_kernel(spec, args);
+    run_kernel(spec, in_signature_order(spec, {{"dz", a.dz}, {"w", a.w}, {"prev_aux", a.prev_aux},
+                                               {"prev_slope", a.prev_slope}, {"dz_prev", a.dz_prev}, {"dx", a.dz_prev},
+                                               {"db_prev", a.db_prev}, {"dslope_prev", a.dslope_prev}}));
 }
 
 }  // namespace reluforge

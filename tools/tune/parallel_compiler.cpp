@@ -1,0 +1,73 @@
+#include "parallel_compiler.h"
+
+#include "reluforge/error.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace reluforge::tune {
+
+namespace {
+std::string generator_beside_this_program() {
+    char self[4096] = {};
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return "";
+    const auto gen = std::filesystem::path(std::string(self, size_t(n))).parent_path() / "reluforge-gen";
+    std::error_code ec;
+    return std::filesystem::exists(gen, ec) ? gen.string() : "";
+}
+}  // namespace
+
+ParallelCompiler::ParallelCompiler(jit::Engine &engine, int jobs)
+    : engine_(engine), jobs_(jobs), gen_(generator_beside_this_program()),
+      dir_(detail::TempPath::directory("reluforge-tune-")) {}
+
+std::vector<KernelHandle> ParallelCompiler::compile(const KernelSpec &spec, Isa isa,
+                                                    const std::vector<sched::CpuSchedule> &batch) {
+    std::vector<KernelHandle> out;
+    if (!parallel()) {
+        for (const auto &s : batch) out.push_back(engine_.get_scheduled(spec, isa, s));
+        return out;
+    }
+    struct Child {
+        pid_t pid;
+        std::string object, symbol;
+    };
+    std::vector<Child> children;
+    for (const auto &s : batch) {
+        Child c{0, (dir_.path() / fmt::format("{}.o", counter_)).string(), fmt::format("rf_tune_{}_{}", ::getpid(), counter_)};
+        counter_++;
+        const std::vector<std::string> args{gen_, "--object", c.object, "--symbol", c.symbol, "--schedule",
+                                            sched::to_string(s), "--spec", to_string(spec), "--target", to_string(isa)};
+        std::vector<char *> argv;
+        for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+        argv.push_back(nullptr);
+        if (::posix_spawn(&c.pid, gen_.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+            throw Error(ErrorCode::kernel_failed, "cannot start " + gen_);
+        }
+        children.push_back(c);
+    }
+    bool failed = false;
+    std::string which;
+    for (std::size_t k = 0; k < children.size(); k++) {
+        int status = 0;
+        ::waitpid(children[k].pid, &status, 0);  // every child is waited for, failed or not
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            failed = true;
+            which = sched::to_string(batch[k]);
+        }
+    }
+    if (failed) throw Error(ErrorCode::kernel_failed, fmt::format("reluforge-gen failed to compile {}", which));
+    for (std::size_t k = 0; k < children.size(); k++) {
+        out.push_back(engine_.link_object(spec, isa, batch[k], children[k].object, children[k].symbol));
+    }
+    return out;
+}
+
+}  // namespace reluforge::tune
