@@ -9,9 +9,10 @@
 namespace reluforge::sched {
 
 std::string to_string(const CpuSchedule &s) {
-    return fmt::format("cpu:block={}x{}:task_rows={}:pass_rows={}:order={}:lhs={}:operand={}", s.block_vectors,
+    return fmt::format("cpu:block={}x{}:task_rows={}:pass_rows={}:order={}:lhs={}:operand={}:acc={}", s.block_vectors,
                        s.block_rows, s.task_rows, s.pass_rows, s.rows_outer ? "rows" : "panels",
-                       s.stage_lhs ? "staged" : "inline", s.transpose_operand ? "transposed" : "packed");
+                       s.stage_lhs ? "staged" : "inline", s.transpose_operand ? "transposed" : "packed",
+                       s.acc_per_task ? "task" : "block");
 }
 
 namespace {
@@ -19,7 +20,7 @@ namespace {
 [[noreturn]] void bad(std::string_view text, const std::string &why) {
     throw Error(ErrorCode::bad_argument,
                 fmt::format("CPU schedule '{}': {} (expected e.g. "
-                            "'cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed')",
+                            "'cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block')",
                             text, why));
 }
 
@@ -44,8 +45,10 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
         return part;
     };
     if (next() != "cpu") bad(text, "does not start with 'cpu'");
-    const char *fields[] = {"block", "task_rows", "pass_rows", "order", "lhs", "operand"};
+    const char *fields[] = {"block", "task_rows", "pass_rows", "order", "lhs", "operand", "acc"};
     for (const char *field : fields) {
+        // acc= came later: a text without it (an older tuning database's) means acc=block.
+        if (rest.empty() && std::string_view(field) == "acc") break;
         const std::string_view part = next();
         const std::string prefix = std::string(field) + "=";
         if (part.substr(0, prefix.size()) != prefix) bad(text, fmt::format("'{}' is not {}=...", part, field));
@@ -65,9 +68,12 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
         } else if (prefix == "lhs=") {
             if (value != "staged" && value != "inline") bad(text, fmt::format("lhs is '{}', not staged or inline", value));
             s.stage_lhs = value == "staged";
-        } else {
+        } else if (prefix == "operand=") {
             if (value != "transposed" && value != "packed") bad(text, fmt::format("operand is '{}', not transposed or packed", value));
             s.transpose_operand = value == "transposed";
+        } else {
+            if (value != "task" && value != "block") bad(text, fmt::format("acc is '{}', not task or block", value));
+            s.acc_per_task = value == "task";
         }
     }
     if (!rest.empty()) bad(text, fmt::format("unexpected '{}' at the end", rest));
@@ -77,6 +83,11 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
 std::string cpu_schedule_problem(const CpuSchedule &s, int vector_registers) {
     if (s.block_vectors < 1 || s.block_rows < 1 || s.task_rows < 1 || s.pass_rows < 1) {
         return "every size must be at least 1";
+    }
+    // Bounds that no useful schedule reaches, checked first so that nothing below can overflow
+    // (a tuning database is untrusted input).
+    if (s.block_vectors > 32 || s.block_rows > 64 || s.task_rows > 4096 || s.pass_rows > 4096) {
+        return "sizes must stay within block=32x64, task_rows=4096, pass_rows=4096";
     }
     // The accumulators, one operand vector per column of the block, and the broadcast value.
     if (s.block_vectors * s.block_rows + s.block_vectors + 1 > vector_registers) {

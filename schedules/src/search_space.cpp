@@ -40,6 +40,8 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                         for (bool transpose : {false, true}) {
                             if (transpose && !transposed_read) continue;
                             add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose});
+                            // Accumulators per task pay where the epilogue is expensive.
+                            if (!rows_outer) add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose, true});
                         }
                     }
                 }

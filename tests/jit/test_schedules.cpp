@@ -16,16 +16,23 @@ using namespace reluforge::sched;
 
 TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]") {
     const CpuSchedule s{3, 8, 64, 16, true, false, true};
-    CHECK(to_string(s) == "cpu:block=3x8:task_rows=64:pass_rows=16:order=rows:lhs=inline:operand=transposed");
+    CHECK(to_string(s) == "cpu:block=3x8:task_rows=64:pass_rows=16:order=rows:lhs=inline:operand=transposed:acc=block");
     CHECK(parse_cpu_schedule(to_string(s)) == s);
     CHECK(parse_cpu_schedule(to_string(CpuSchedule{})) == CpuSchedule{});
+    CpuSchedule per_task;
+    per_task.acc_per_task = true;
+    CHECK(parse_cpu_schedule(to_string(per_task)) == per_task);
+    // Texts from before acc= (older tuning databases) keep the accumulators per block.
+    CHECK(parse_cpu_schedule("cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed") == CpuSchedule{});
     const std::pair<const char *, const char *> bad[] = {
         {"gpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed", "does not start with 'cpu'"},
         {"cpu:block=4:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed", "block is not <vectors>x<rows>"},
         {"cpu:block=4x6:task_rows=4x:pass_rows=16:order=rows:lhs=inline:operand=packed", "task_rows has '4x', not a number"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=diagonal:lhs=inline:operand=packed", "order is 'diagonal'"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=staged:operand=flipped", "operand is 'flipped'"},
-        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:x=1", "unexpected 'x=1'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:x=1", "'x=1' is not acc=..."},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block:x=1", "unexpected 'x=1'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=tile", "acc is 'tile', not task or block"},
         {"cpu:block=4x6:pass_rows=16", "is not task_rows="},
     };
     for (const auto &[text, message] : bad) {

@@ -59,8 +59,8 @@ TEST_CASE("the database round-trips, only grows, and is written atomically", "[t
     const Machine m = this_machine();
     CHECK(TuningDb::load(path).records().empty());  // missing: empty
     TuningDb db;
-    db.add(record("cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed", 0.5, m));
-    db.add(record("cpu:block=2x12:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed", 0.7, m));
+    db.add(record("cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block", 0.5, m));
+    db.add(record("cpu:block=2x12:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block", 0.7, m));
     db.save(path);
     TuningDb again = TuningDb::load(path);
     REQUIRE(again.records().size() == 2);
@@ -69,7 +69,7 @@ TEST_CASE("the database round-trips, only grows, and is written atomically", "[t
     CHECK(again.records()[0].machine == m);
     // Merging adds what is new, once.
     TuningDb other;
-    other.add(record("cpu:block=3x8:task_rows=64:pass_rows=16:order=panels:lhs=inline:operand=packed", 0.9, m));
+    other.add(record("cpu:block=3x8:task_rows=64:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block", 0.9, m));
     other.add(db.records()[0]);
     again.merge(other);
     again.merge(other);
@@ -108,12 +108,12 @@ TEST_CASE("a corrupt database is refused by name and left as it was", "[tuning]"
 
 TEST_CASE("only verified winners of this machine and target become variants", "[tuning]") {
     const Machine here = this_machine(), elsewhere{"Some Other CPU", "avx2"};
-    const std::string fast = "cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed";
-    const std::string faster_unverified = "cpu:block=1x8:task_rows=8:pass_rows=16:order=rows:lhs=inline:operand=packed";
-    const std::string faster_elsewhere = "cpu:block=2x6:task_rows=12:pass_rows=16:order=rows:lhs=inline:operand=packed";
+    const std::string fast = "cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
+    const std::string faster_unverified = "cpu:block=1x8:task_rows=8:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
+    const std::string faster_elsewhere = "cpu:block=2x6:task_rows=12:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
     TuningDb db;
     db.add(record(fast, 0.5, here));
-    db.add(record("cpu:block=2x12:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed", 0.8, here));
+    db.add(record("cpu:block=2x12:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block", 0.8, here));
     db.add(record(faster_unverified, 0.1, here, false));
     db.add(record(faster_elsewhere, 0.2, elsewhere, true, "avx512", "k<=63,k>=32,m<=1023,m>=512,n<=1023,n>=512"));
     db.add(record(faster_elsewhere, 0.2, here, true, "avx2"));
@@ -153,7 +153,7 @@ TEST_CASE("the JIT engine runs tuned variants for their bucket and reports untun
     const Machine here = this_machine();
     const Isa isa = host_isa();
     TuningDb db;
-    db.add(record("cpu:block=2x6:task_rows=12:pass_rows=16:order=rows:lhs=inline:operand=packed", 0.5, here, true, to_string(isa)));
+    db.add(record("cpu:block=2x6:task_rows=12:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block", 0.5, here, true, to_string(isa)));
     db.save((dir / "db.json").string());
     jit::Options o = jit_test::quiet_options(dir / "cache");
     o.tuning_db = (dir / "db.json").string();

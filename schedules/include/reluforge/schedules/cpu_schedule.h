@@ -24,16 +24,24 @@ struct CpuSchedule {
     // Where the operand is read transposed, first transpose it whole, tile by tile, so that
     // panels pack from rows (for few rows of output, which cannot amortize gathering panels).
     bool transpose_operand = false;
+    // Where the accumulators live between the reduction and the epilogue. false: one register
+    // block at a time, the epilogue applied to it straight after its reduction (cheapest for
+    // shallow reductions). true: a task's whole tile in memory, the reduction block by block,
+    // then the epilogue as its own loop; this keeps an expensive epilogue (gelu's) from crowding
+    // the FMA loop's registers.
+    bool acc_per_task = false;
 
     bool operator==(const CpuSchedule &o) const {
         return block_vectors == o.block_vectors && block_rows == o.block_rows &&
                task_rows == o.task_rows && pass_rows == o.pass_rows && rows_outer == o.rows_outer &&
-               stage_lhs == o.stage_lhs && transpose_operand == o.transpose_operand;
+               stage_lhs == o.stage_lhs && transpose_operand == o.transpose_operand &&
+               acc_per_task == o.acc_per_task;
     }
     bool operator!=(const CpuSchedule &o) const { return !(*this == o); }
 };
 
-// Canonical text, e.g. "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed".
+// Canonical text, e.g.
+// "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block".
 std::string to_string(const CpuSchedule &s);
 // The inverse of to_string; throws Error(bad_argument) naming the part that is wrong.
 CpuSchedule parse_cpu_schedule(std::string_view text);
