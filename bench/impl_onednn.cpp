@@ -3,39 +3,10 @@
 // dW = Xᵀ·dZ + matmul db = 1ᵀ·dZ (its reduction primitive runs reference code).
 #include "problem.h"
 
-#include <dnnl.hpp>
+#include "onednn_util.h"
 
 namespace bench {
 namespace {
-
-using namespace dnnl;
-using tag = memory::format_tag;
-using dt = memory::data_type;
-
-bool eltwise_of(const reluforge::Activation &a, float slope, algorithm *alg, float *alpha) {
-    using reluforge::Act;
-    *alpha = 0.0f;
-    switch (a.kind) {
-    case Act::relu: *alg = algorithm::eltwise_relu; return true;
-    case Act::leaky_relu: *alg = algorithm::eltwise_relu; *alpha = a.slope; return true;
-    case Act::prelu: *alg = algorithm::eltwise_relu; *alpha = slope; return true;  // shared slope
-    case Act::elu: *alg = algorithm::eltwise_elu; *alpha = a.alpha; return true;
-    case Act::gelu:
-        *alg = a.approximate == reluforge::GeluApprox::tanh ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf;
-        return true;
-    case Act::silu: *alg = algorithm::eltwise_swish; *alpha = 1.0f; return true;
-    case Act::identity:
-    case Act::selu:
-    case Act::celu:
-    case Act::relu6:
-    case Act::mish:
-    case Act::softplus:
-    case Act::hardswish: return false;  // not compared (yet)
-    }
-    return false;
-}
-
-memory::desc md(memory::dim r, memory::dim c, tag t = tag::ab) { return memory::desc({r, c}, dt::f32, t); }
 
 class OneDnn : public Impl {
 public:

@@ -1,6 +1,7 @@
 // reluforge-bench: reluforge's fused kernels against oneDNN (matmul + bias + eltwise post-op,
 // plain and with prepacked weights) and OpenBLAS (sgemm + a separate pass), forward and
 // backward, in one process and alternating, with the machine's measured peak.
+#include "mlp_step.h"
 #include "peak.h"
 #include "problem.h"
 
@@ -60,6 +61,68 @@ struct Row {
     double ms, gflops, peak_pct, ours_speedup;
 };
 
+// "256:784-1024-1024-10": batch, then the widths from input to output.
+MlpProblem parse_mlp(const std::string &text, const reluforge::Activation &act) {
+    const auto colon = text.find(':');
+    std::vector<int> widths;
+    int batch = 0;
+    try {
+        batch = std::stoi(text.substr(0, colon));
+        for (size_t at = colon + 1; colon != std::string::npos && at <= text.size();) {
+            const size_t dash = std::min(text.find('-', at), text.size());
+            widths.push_back(std::stoi(text.substr(at, dash - at)));
+            at = dash + 1;
+        }
+    } catch (const std::exception &) {
+        widths.clear();
+    }
+    if (batch < 1 || widths.size() < 3 || *std::min_element(widths.begin(), widths.end()) < 1) {
+        throw CLI::ValidationError("--mlp", "'" + text + "' is not batch:in-hidden-...-out (at least one hidden layer)");
+    }
+    return MlpProblem(batch, widths, act);
+}
+
+// Training steps of each MLP with each activation, reluforge and oneDNN taking turns.
+int run_mlp(const std::vector<std::string> &mlp_texts, const std::vector<std::string> &act_texts, int reps, double peak) {
+    fmt::print("\n{:<24} {:<11} {:<12} {:>9} {:>8} {:>6} {:>9}\n", "MLP (batch:widths)", "act", "implementation",
+               "median ms", "GFLOP/s", "%peak", "ours/it");
+    double log_sum = 0;
+    int compared = 0;
+    for (const auto &text : mlp_texts) {
+        for (const auto &act_text : act_texts) {
+            MlpProblem p = parse_mlp(text, reluforge::parse_activation(act_text));
+            std::vector<std::unique_ptr<MlpImpl>> impls;
+            impls.push_back(make_reluforge_mlp(p));
+            if (auto o = make_onednn_mlp(p)) impls.push_back(std::move(o));
+            std::map<std::string, std::vector<double>> times;
+            std::map<std::string, std::vector<float>> first_layer_dw;  // what every step ends with
+            for (int r = -1; r < reps; r++) {
+                for (auto &impl : impls) {
+                    const auto t0 = std::chrono::steady_clock::now();
+                    impl->step(p);
+                    if (r >= 0) times[impl->name()].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                    if (r == -1) first_layer_dw[impl->name()] = p.dw[0];
+                }
+            }
+            const double ours = median(times["reluforge"]);
+            for (auto &impl : impls) {
+                const double ms = median(times[impl->name()]), gf = p.step_flops() / (ms * 1e-3) * 1e-9;
+                fmt::print("{:<24} {:<11} {:<12} {:>9.3f} {:>8.1f} {:>5.0f}% {:>8.2f}x\n", text, act_text, impl->name(), ms, gf,
+                           100.0 * gf / peak, ms / ours);
+                if (impl->name() != "reluforge") {
+                    log_sum += std::log(ms / ours);
+                    compared++;
+                    const double diff = max_rel_diff(first_layer_dw[impl->name()], first_layer_dw["reluforge"]);
+                    if (diff > 1e-3) fmt::print("  warning: {}'s first-layer dW differs from reluforge's by {:.2e}\n", impl->name(), diff);
+                }
+            }
+        }
+    }
+    if (compared) fmt::print("\ngeometric mean speedup of reluforge's training step over oneDNN's: {:.2f}x over {} cases\n",
+                             std::exp(log_sum / compared), compared);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -117,8 +180,13 @@ int main(int argc, char **argv) {
     app.add_flag("--keep-openblas-coretype", keep_coretype, "keep an inherited OPENBLAS_CORETYPE");
     app.add_option("--isa", isa_text, "cap every implementation at this ISA: host, avx512, avx2, sse41")
         ->check(CLI::IsMember({"host", "avx512", "avx2", "sse41"}))->capture_default_str();
+    std::vector<std::string> mlp_texts;
+    app.add_option("--mlp", mlp_texts,
+                   "instead of single layers, time training steps of MLPs given as batch:in-hidden-...-out "
+                   "(e.g. 256:784-1024-1024-10), hidden layers with each --acts activation")
+        ->delimiter(',');
     CLI11_PARSE(app, argc, argv);
-    const auto shapes = parse_shapes(shape_texts);
+    const auto shapes = mlp_texts.empty() ? parse_shapes(shape_texts) : std::vector<Shape>{};
 
     reluforge::jit::Options jo;
     jo.quiet = true;
@@ -134,6 +202,10 @@ int main(int argc, char **argv) {
 #endif
     const double peak1 = measure_peak_gflops(wide);
     const double peak = peak1 * threads;
+    const reluforge::CpuInfo &cpu = reluforge::host_cpu();
+    fmt::print("CPU: {} ({} family {} model {}, kind {}, {}-bit FMA; L1d {} KiB, L2 {} KiB, L3 {} MiB)\n", cpu.model_name,
+               cpu.vendor, cpu.family, cpu.model, reluforge::to_string(cpu.kind), cpu.fma_bits, cpu.l1d_bytes >> 10,
+               cpu.l2_bytes >> 10, cpu.l3_bytes >> 20);
     fmt::print("machine peak: {:.1f} GFLOP/s per thread ({} FMA, measured); {} thread(s): {:.1f}\n", peak1, wide ? "avx512" : "avx2", threads, peak);
     fmt::print("reluforge kernels: {}; OpenBLAS core: {}; oneDNN: {}\n", reluforge::to_string(std::min(reluforge::host_isa(), reluforge::isa_limit())),
                openblas_core() ? openblas_core() : "not built in",
@@ -143,6 +215,8 @@ int main(int argc, char **argv) {
                "not built in"
 #endif
     );
+
+    if (!mlp_texts.empty()) return run_mlp(mlp_texts, act_texts, reps, peak);
 
     std::vector<Row> rows;
     fmt::print("\n{:<16} {:<11} {:<4} {:<17} {:>9} {:>8} {:>6} {:>9}\n", "M x K x N", "act", "pass", "implementation", "median ms", "GFLOP/s", "%peak", "ours/it");

@@ -115,3 +115,16 @@ TEST_CASE("the thread count is set and changes nothing in the results", "[dispat
     CHECK(std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)) == 0);
     set_num_threads(0);
 }
+
+TEST_CASE("the CPU is identified: vendor, family and model, kind, caches", "[dispatch]") {
+    const CpuInfo &cpu = host_cpu();
+    WARN("CPU: " << cpu.model_name << " (" << cpu.vendor << " family " << cpu.family << " model " << cpu.model
+                 << ", kind " << to_string(cpu.kind) << ", " << cpu.fma_bits << "-bit FMA)");
+    CHECK_FALSE(cpu.vendor.empty());
+    CHECK(cpu.family > 0);
+    CHECK(&cpu == &host_cpu());  // read once
+    // The kinds with schedules of their own all run AVX-512.
+    if (cpu.kind != CpuKind::other) CHECK(host_isa() == Isa::avx512);
+    CHECK((cpu.fma_bits == 128 || cpu.fma_bits == 256 || cpu.fma_bits == 512));
+    CHECK(cpu.l1d_bytes >= 0);
+}

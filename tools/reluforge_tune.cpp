@@ -39,6 +39,9 @@ CLI::App *add_options(CLI::App &app, Options &o) {
     app.add_option("--shard", o.shard_text, "i/n: measure only the i-th of n slices of the candidates (0 <= i < n)")
         ->capture_default_str();
     app.add_option("--jobs", o.jobs, "candidates compiled at once, in child processes")->capture_default_str();
+    app.add_flag("--quick", o.session.quick,
+                 "measure only the default schedule's neighbourhood (a dozen candidates per kernel and shape; "
+                 "--budget-s 60 and --reps 3 unless given): for a CPU the default table was not measured on");
     app.add_option("--baseline", o.session.baseline, "also measure Halide's autoscheduler on the same algorithm and shapes")
         ->check(CLI::IsMember({"adams2019", "mullapudi2016", "li2018"}));
     CLI::App *merge = app.add_subcommand("merge", "add the records of other databases to --db");
@@ -113,6 +116,10 @@ int main(int argc, char **argv) {
     Options o;
     CLI::App *merge_command = add_options(app, o);
     CLI11_PARSE(app, argc, argv);
+    if (o.session.quick) {
+        if (app.get_option("--budget-s")->count() == 0) o.budget_s = 60;
+        if (app.get_option("--reps")->count() == 0) o.session.reps = 3;
+    }
     try {
         return merge_command->parsed() ? merge(o.session.db_path, o.merge_inputs) : tune_all(o);
     } catch (const Error &e) {

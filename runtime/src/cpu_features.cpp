@@ -3,7 +3,10 @@
 #include "reluforge/error.h"
 
 #include <atomic>
+#include <cpuid.h>
+#include <cstring>
 #include <string>
+#include <unistd.h>
 
 namespace reluforge {
 namespace {
@@ -43,6 +46,65 @@ Isa host_isa() {
 }
 
 void set_isa_limit(Isa limit) { g_isa_limit = static_cast<int>(limit); }
+
+const char *to_string(CpuKind kind) {
+    switch (kind) {
+    case CpuKind::other: return "other";
+    case CpuKind::zen4: return "zen4";
+    case CpuKind::zen5: return "zen5";
+    case CpuKind::intel_avx512: return "intel_avx512";
+    }
+    return "?";
+}
+
+namespace {
+
+std::string brand_string() {
+    unsigned regs[12] = {};
+    unsigned max = 0, b = 0, c = 0, d = 0;
+    __get_cpuid(0x80000000u, &max, &b, &c, &d);
+    if (max < 0x80000004u) return "";
+    for (unsigned leaf = 0; leaf < 3; leaf++) {
+        __get_cpuid(0x80000002u + leaf, &regs[4 * leaf], &regs[4 * leaf + 1], &regs[4 * leaf + 2], &regs[4 * leaf + 3]);
+    }
+    std::string s(reinterpret_cast<const char *>(regs), sizeof regs);
+    s = s.c_str();  // up to the first NUL
+    const auto first = s.find_first_not_of(' '), last = s.find_last_not_of(' ');
+    return first == std::string::npos ? "" : s.substr(first, last - first + 1);
+}
+
+CpuInfo read_cpu() {
+    CpuInfo c;
+    unsigned a = 0, b = 0, cx = 0, d = 0;
+    __get_cpuid(0, &a, &b, &cx, &d);
+    char vendor[13] = {};
+    std::memcpy(vendor, &b, 4);
+    std::memcpy(vendor + 4, &d, 4);
+    std::memcpy(vendor + 8, &cx, 4);
+    c.vendor = vendor;
+    __get_cpuid(1, &a, &b, &cx, &d);
+    const int base_family = int((a >> 8) & 0xf), base_model = int((a >> 4) & 0xf);
+    c.family = base_family == 0xf ? base_family + int((a >> 20) & 0xff) : base_family;
+    c.model = base_family == 0xf || base_family == 6 ? base_model | int(((a >> 16) & 0xf) << 4) : base_model;
+    c.model_name = brand_string();
+    const Isa isa = host_isa();
+    if (c.vendor == "AuthenticAMD" && c.family == 0x19 && isa == Isa::avx512) c.kind = CpuKind::zen4;
+    if (c.vendor == "AuthenticAMD" && c.family == 0x1a && isa == Isa::avx512) c.kind = CpuKind::zen5;
+    if (c.vendor == "GenuineIntel" && isa == Isa::avx512) c.kind = CpuKind::intel_avx512;
+    c.fma_bits = c.kind == CpuKind::zen5 || c.kind == CpuKind::intel_avx512 ? 512 : isa == Isa::sse41 ? 128 : 256;
+    auto cache = [](int name) { const long v = ::sysconf(name); return v > 0 ? std::int64_t(v) : std::int64_t(0); };
+    c.l1d_bytes = cache(_SC_LEVEL1_DCACHE_SIZE);
+    c.l2_bytes = cache(_SC_LEVEL2_CACHE_SIZE);
+    c.l3_bytes = cache(_SC_LEVEL3_CACHE_SIZE);
+    return c;
+}
+
+}  // namespace
+
+const CpuInfo &host_cpu() {
+    static const CpuInfo info = read_cpu();
+    return info;
+}
 Isa isa_limit() { return static_cast<Isa>(g_isa_limit.load()); }
 
 }  // namespace reluforge

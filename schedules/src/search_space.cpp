@@ -51,4 +51,49 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
     return out;
 }
 
+std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const CpuSchedule &around) {
+    std::vector<CpuSchedule> out;
+    auto add = [&](CpuSchedule s) {
+        s.task_rows = std::max(s.block_rows, s.task_rows / s.block_rows * s.block_rows);
+        if (cpu_schedule_problem(s, vector_registers(isa)).empty() && s != around &&
+            std::find(out.begin(), out.end(), s) == out.end()) {
+            out.push_back(s);
+        }
+    };
+    if (spec.op == Op::activation_backward) {
+        for (int rows : {8, 32, 64}) {
+            CpuSchedule s = around;
+            s.pass_rows = rows;
+            add(s);
+        }
+        return out;
+    }
+    const int regs = vector_registers(isa);
+    // Register blocks of about the same number of accumulators, wider and narrower.
+    const std::pair<int, int> blocks[] = {{4, 6}, {3, 8}, {2, 12}, {4, 5}, {5, 4}, {2, 6}, {3, 4}, {1, 8}};
+    for (auto [v, r] : blocks) {
+        if (v * r + v + 1 > regs) continue;
+        CpuSchedule s = around;
+        s.block_vectors = v;
+        s.block_rows = r;
+        s.task_rows = around.task_rows / around.block_rows * r;
+        add(s);
+    }
+    for (int factor : {2, 4}) {
+        CpuSchedule half = around, twice = around;
+        half.task_rows = around.task_rows / factor;
+        twice.task_rows = around.task_rows * factor;
+        add(half);
+        add(twice);
+    }
+    CpuSchedule order = around;
+    order.rows_outer = !around.rows_outer;
+    order.acc_per_task = order.acc_per_task && !order.rows_outer;
+    add(order);
+    CpuSchedule acc = around;
+    acc.acc_per_task = !around.acc_per_task;
+    if (!acc.rows_outer || !acc.acc_per_task) add(acc);
+    return out;
+}
+
 }  // namespace reluforge::sched

@@ -147,6 +147,22 @@ TEST_CASE("the search space holds valid schedules, the default table's among the
     }
 }
 
+TEST_CASE("the quick space is a dozen valid neighbours of the default, without it", "[tuning]") {
+    for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
+        for (const char *text : {kSpec, "backward_weight:bias=1", "forward:gelu:bias=1", "activation_backward:gelu:save=z"}) {
+            const KernelSpec spec = parse_spec(text);
+            for (const auto &d : default_cpu_schedules(spec, isa)) {
+                const auto quick = cpu_quick_space(spec, isa, d.schedule);
+                INFO(text << " " << to_string(isa) << " around " << to_string(d.schedule));
+                CHECK(quick.size() >= 3);
+                CHECK(quick.size() <= 16);
+                CHECK(std::find(quick.begin(), quick.end(), d.schedule) == quick.end());
+                for (const auto &s : quick) CHECK(cpu_schedule_problem(s, vector_registers(isa)) == "");
+            }
+        }
+    }
+}
+
 TEST_CASE("the JIT engine runs tuned variants for their bucket and reports untuned kernels", "[tuning][jit]") {
     const fs::path dir = jit_test::fresh_dir("tuning-engine");
     fs::create_directories(dir);

@@ -7,7 +7,9 @@ namespace cases {
 using namespace reluforge;
 
 std::vector<Shape> shapes() {
-    return {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {2, 70, 3}, {65, 66, 97}};
+    // 19x21x20 and 37x19x10: outputs narrower than a panel, one vector wide and narrower than
+    // one, over more rows than a block.
+    return {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {2, 70, 3}, {65, 66, 97}, {19, 21, 20}, {37, 19, 10}};
 }
 
 std::vector<Activation> activations() {

@@ -79,8 +79,9 @@ void Session::save(const sched::TuningRecord &r) {
 // This shard's candidates not measured yet on this machine, in the seed's order.
 std::vector<sched::CpuSchedule> Session::candidates(const Problem &p) const {
     std::vector<sched::CpuSchedule> out;
-    auto space = sched::cpu_search_space(p.spec, options_.isa);
-    std::shuffle(space.begin(), space.end(), std::mt19937(options_.seed));
+    auto space = options_.quick ? sched::cpu_quick_space(p.spec, options_.isa, p.default_schedule)
+                                : sched::cpu_search_space(p.spec, options_.isa);
+    if (!options_.quick) std::shuffle(space.begin(), space.end(), std::mt19937(options_.seed));
     for (std::size_t c = 0; c < space.size(); c++) {
         if (int(c % std::size_t(options_.shards)) != options_.shard || space[c] == p.default_schedule) continue;
         if (db_.measured(p.spec_text, to_string(options_.isa), p.bucket, sched::to_string(space[c]), machine_)) continue;

@@ -22,6 +22,7 @@ struct SessionOptions {
     unsigned seed = 1;
     int shard = 0, shards = 1;
     std::string baseline;  // "", "adams2019", "mullapudi2016" or "li2018"
+    bool quick = false;    // the default schedule's neighbourhood only (sched::cpu_quick_space)
     std::string db_path;
 };
 

@@ -1,6 +1,9 @@
-// x86 instruction-set variants: which one this CPU runs, and a cap on it.
+// x86 instruction-set variants: which one this CPU runs, and a cap on it; and what kind of CPU
+// it is, as far as schedules go.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace reluforge {
@@ -15,5 +18,22 @@ Isa host_isa();
 // Caps the ISA of the CPU kernels chosen from then on (to compare ISAs on one machine).
 void set_isa_limit(Isa limit);
 Isa isa_limit();
+
+// Microarchitectures whose schedules were measured apart. Zen 4 runs AVX-512 on 256-bit
+// datapaths; Zen 5 and Intel's AVX-512 server cores have two 512-bit FMA pipes.
+enum class CpuKind { other, zen4, zen5, intel_avx512 };
+const char *to_string(CpuKind kind);
+
+struct CpuInfo {
+    std::string vendor;      // CPUID's vendor: "AuthenticAMD", "GenuineIntel", ...
+    int family = 0;          // display family and model (CPUID leaf 1, extended fields added)
+    int model = 0;
+    std::string model_name;  // the brand string, as /proc/cpuinfo's "model name"
+    CpuKind kind = CpuKind::other;
+    int fma_bits = 0;        // width of the FMA datapath: 512, 256 or 128 (from the kind and ISA)
+    std::int64_t l1d_bytes = 0, l2_bytes = 0, l3_bytes = 0;  // 0 where the OS does not say
+};
+// This CPU, read once.
+const CpuInfo &host_cpu();
 
 }  // namespace reluforge
