@@ -47,6 +47,7 @@ constexpr int kNarrowRows = 6;
 void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     Var j = a.j, i = a.i;
     Var it("it"), ir("ir"), jo("jo"), ji("ji"), io("io"), ii("ii"), ju("ju"), jv("jv");
+    RVar ro("ro"), ri("ri");
     const int panel = s.block_vectors * vec;
     // Too few rows for whole tasks: tasks of one register block (a run-time split factor, so
     // that both cases share one copy of the code; a separate tier made objects ~40% larger).
@@ -55,7 +56,10 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     // with tasks of 48 computed 96 rows: 73 -> 57 GFLOP/s at 64x1024x4096).
     const int whole_tasks_from = s.rows_outer ? s.task_rows : 8 * s.task_rows;
     Expr task_rows = select(a.rows >= whole_tasks_from, s.task_rows, s.block_rows);
-    std::vector<Tier> tiers = {{a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec}};
+    // A chunked reduction packs each chunk once per task: its tasks are always whole.
+    const bool chunked = s.acc_per_task && s.reduction_block > 0;
+    std::vector<Tier> tiers = {chunked ? Tier{a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, Expr(s.task_rows), vec}
+                                       : Tier{a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec}};
     // Outputs narrower than a panel: one vector, the last one shifted inwards over the one
     // before.
     tiers.push_back({a.cols >= vec && a.rows >= kNarrowRows, vec, kNarrowRows, Expr(kNarrowRows), vec});
@@ -75,7 +79,11 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     // slower than relu (138 against 182 GFLOP/s; 181 per task), AMD EPYC Zen 5, 1 thread.
     const bool per_task = s.acc_per_task;
     acc.compute_at(out, per_task ? (s.rows_outer ? jo : it) : io);  // per task: the inner of task and panel
-    a.operand.compute_at(out, jo);
+    if (chunked) {
+        a.operand.compute_at(acc, ro);  // a task's chunk of the operand, packed once for its blocks
+    } else {
+        a.operand.compute_at(out, jo);
+    }
     if (s.stage_lhs) {
         // Stored row by row of the reduction, so one step's block_rows values are adjacent.
         a.lhs.compute_at(out, it).reorder_storage(a.i, a.lhs.args()[0]);
@@ -101,16 +109,19 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         const int w = t.width;
         if (per_task) {
             acc.specialize(t.when).split(j, ju, jv, w).vectorize(jv).unroll(ju);
-            acc.update()
-                .specialize(t.when)
-                .split(j, ju, jv, w)
+            Stage update = acc.update().specialize(t.when);
+            update.split(j, ju, jv, w)
                 // A task is whole blocks deep (task rows are a multiple of block rows, the last
                 // task shifted inwards), so rounding up never reads past the task.
-                .split(i, io, ii, t.block_rows, TailStrategy::RoundUp)
-                .reorder(jv, ju, ii, r, io)
-                .vectorize(jv)
-                .unroll(ju)
-                .unroll(ii);
+                .split(i, io, ii, t.block_rows, TailStrategy::RoundUp);
+            if (s.reduction_block > 0) {
+                // Chunks of the reduction outermost: the same sequence of FMAs into each
+                // accumulator, so the same bits as one whole reduction.
+                update.split(r, ro, ri, s.reduction_block).reorder(jv, ju, ii, ri, io, ro);
+            } else {
+                update.reorder(jv, ju, ii, r, io);
+            }
+            update.vectorize(jv).unroll(ju).unroll(ii);
         } else {
             acc.specialize(t.when).split(j, ju, jv, w).vectorize(jv).unroll(ju).unroll(i);
             acc.update().specialize(t.when).split(j, ju, jv, w).reorder(jv, ju, i, r).vectorize(jv).unroll(ju).unroll(i);
@@ -128,7 +139,11 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         t.parallel(t.args()[1]);
     }
     tile(out, {Expr(), vec, 1, Expr(1), 1}, TailStrategy::GuardWithIf);
-    acc.update().reorder(j, i, r);
+    if (chunked) {
+        acc.update().split(r, ro, ri, s.reduction_block).reorder(j, i, ri, ro);
+    } else {
+        acc.update().reorder(j, i, r);
+    }
 }
 
 // Passes over (j, i): vectorized along j, rows split into parallel tasks.

@@ -12,7 +12,8 @@ std::string to_string(const CpuSchedule &s) {
     return fmt::format("cpu:block={}x{}:task_rows={}:pass_rows={}:order={}:lhs={}:operand={}:acc={}", s.block_vectors,
                        s.block_rows, s.task_rows, s.pass_rows, s.rows_outer ? "rows" : "panels",
                        s.stage_lhs ? "staged" : "inline", s.transpose_operand ? "transposed" : "packed",
-                       s.acc_per_task ? "task" : "block");
+                       s.acc_per_task ? "task" : "block") +
+           (s.reduction_block > 0 ? fmt::format(":kc={}", s.reduction_block) : "");
 }
 
 namespace {
@@ -45,10 +46,11 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
         return part;
     };
     if (next() != "cpu") bad(text, "does not start with 'cpu'");
-    const char *fields[] = {"block", "task_rows", "pass_rows", "order", "lhs", "operand", "acc"};
+    const char *fields[] = {"block", "task_rows", "pass_rows", "order", "lhs", "operand", "acc", "kc"};
     for (const char *field : fields) {
-        // acc= came later: a text without it (an older tuning database's) means acc=block.
-        if (rest.empty() && std::string_view(field) == "acc") break;
+        // acc= came later: a text without it (an older tuning database's) means acc=block; kc=
+        // is only written when the reduction is chunked.
+        if (rest.empty() && (std::string_view(field) == "acc" || std::string_view(field) == "kc")) break;
         const std::string_view part = next();
         const std::string prefix = std::string(field) + "=";
         if (part.substr(0, prefix.size()) != prefix) bad(text, fmt::format("'{}' is not {}=...", part, field));
@@ -71,9 +73,11 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
         } else if (prefix == "operand=") {
             if (value != "transposed" && value != "packed") bad(text, fmt::format("operand is '{}', not transposed or packed", value));
             s.transpose_operand = value == "transposed";
-        } else {
+        } else if (prefix == "acc=") {
             if (value != "task" && value != "block") bad(text, fmt::format("acc is '{}', not task or block", value));
             s.acc_per_task = value == "task";
+        } else {
+            s.reduction_block = number(text, field, value);
         }
     }
     if (!rest.empty()) bad(text, fmt::format("unexpected '{}' at the end", rest));
@@ -94,6 +98,8 @@ std::string cpu_schedule_problem(const CpuSchedule &s, int vector_registers) {
         return fmt::format("a {}x{} block needs {} vector registers; the target has {}", s.block_vectors,
                            s.block_rows, s.block_vectors * s.block_rows + s.block_vectors + 1, vector_registers);
     }
+    if (s.reduction_block < 0 || s.reduction_block > 65536) return "kc must be within 0..65536";
+    if (s.reduction_block > 0 && !s.acc_per_task) return "kc (a chunked reduction) needs acc=task";
     if (s.task_rows % s.block_rows != 0) {
         return fmt::format("task_rows {} is not a multiple of block rows {}", s.task_rows, s.block_rows);
     }

@@ -40,8 +40,13 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                         for (bool transpose : {false, true}) {
                             if (transpose && !transposed_read) continue;
                             add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose});
-                            // Accumulators per task pay where the epilogue is expensive.
+                            // Accumulators per task pay where the epilogue is expensive, and
+                            // with a chunked reduction where the batch is deep (backward_weight).
                             if (!rows_outer) add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose, true});
+                            for (int kc : {256, 512, 1024}) {
+                                if (rows_outer || spec.op != Op::backward_weight) break;
+                                add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose, true, kc});
+                            }
                         }
                     }
                 }
@@ -92,7 +97,13 @@ std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const 
     add(order);
     CpuSchedule acc = around;
     acc.acc_per_task = !around.acc_per_task;
+    acc.reduction_block = acc.acc_per_task ? around.reduction_block : 0;
     if (!acc.rows_outer || !acc.acc_per_task) add(acc);
+    for (int kc : {256, 1024}) {  // the reduction's chunks, where it is chunked
+        CpuSchedule chunk = around;
+        chunk.reduction_block = kc;
+        if (around.reduction_block > 0) add(chunk);
+    }
     return out;
 }
 

@@ -22,6 +22,12 @@ TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]")
     CpuSchedule per_task;
     per_task.acc_per_task = true;
     CHECK(parse_cpu_schedule(to_string(per_task)) == per_task);
+    per_task.reduction_block = 512;
+    CHECK(to_string(per_task) == "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=task:kc=512");
+    CHECK(parse_cpu_schedule(to_string(per_task)) == per_task);
+    CpuSchedule chunked_per_block = per_task;
+    chunked_per_block.acc_per_task = false;
+    CHECK(cpu_schedule_problem(chunked_per_block, 32) == "kc (a chunked reduction) needs acc=task");
     // Texts from before acc= (older tuning databases) keep the accumulators per block.
     CHECK(parse_cpu_schedule("cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed") == CpuSchedule{});
     const std::pair<const char *, const char *> bad[] = {
@@ -31,7 +37,9 @@ TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]")
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=diagonal:lhs=inline:operand=packed", "order is 'diagonal'"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=staged:operand=flipped", "operand is 'flipped'"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:x=1", "'x=1' is not acc=..."},
-        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block:x=1", "unexpected 'x=1'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block:x=1", "'x=1' is not kc=..."},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=task:kc=64:x=1", "unexpected 'x=1'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=task:kc=6x", "kc has '6x', not a number"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=tile", "acc is 'tile', not task or block"},
         {"cpu:block=4x6:pass_rows=16", "is not task_rows="},
     };

@@ -30,18 +30,25 @@ struct CpuSchedule {
     // then the epilogue as its own loop; this keeps an expensive epilogue (gelu's) from crowding
     // the FMA loop's registers.
     bool acc_per_task = false;
+    // With acc_per_task: the reduction in chunks of this many steps, each chunk of the operand
+    // packed once for all blocks of the task (kept in cache across them), the accumulators kept
+    // in memory from chunk to chunk; 0: the whole reduction at once. Pays where a task's rows are
+    // few and the reduction deep (backward_weight over a large batch), when one task covers all
+    // rows: the operand is packed once per task and chunk.
+    int reduction_block = 0;
 
     bool operator==(const CpuSchedule &o) const {
         return block_vectors == o.block_vectors && block_rows == o.block_rows &&
                task_rows == o.task_rows && pass_rows == o.pass_rows && rows_outer == o.rows_outer &&
                stage_lhs == o.stage_lhs && transpose_operand == o.transpose_operand &&
-               acc_per_task == o.acc_per_task;
+               acc_per_task == o.acc_per_task && reduction_block == o.reduction_block;
     }
     bool operator!=(const CpuSchedule &o) const { return !(*this == o); }
 };
 
 // Canonical text, e.g.
-// "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block".
+// "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block";
+// with acc=task a chunked reduction reads "acc=task:kc=512".
 std::string to_string(const CpuSchedule &s);
 // The inverse of to_string; throws Error(bad_argument) naming the part that is wrong.
 CpuSchedule parse_cpu_schedule(std::string_view text);
