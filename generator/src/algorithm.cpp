@@ -25,7 +25,8 @@ Type halide_type(DType d) {
 
 class Builder {
 public:
-    Builder(const KernelSpec &spec, bool clamp_reads) : spec_(spec), clamp_reads_(clamp_reads) {
+    Builder(const KernelSpec &spec, bool clamp_reads, int dot_lanes)
+        : spec_(spec), clamp_reads_(clamp_reads), dot_lanes_(dot_lanes) {
         for (const auto &slot : kernel_signature(spec)) {
             if (slot.output) continue;
             ImageParam p(halide_type(slot.dtype), slot.rank, slot.name);
@@ -49,6 +50,7 @@ public:
 private:
     const KernelSpec &spec_;
     const bool clamp_reads_;
+    const int dot_lanes_;
     Algorithm a_;
     static Expr zero(Expr) { return Expr(0.0f); }
     std::map<std::string, ImageParam> params_;
@@ -97,6 +99,12 @@ private:
         Var rr("k");
         Expr jc = clamp_reads_ ? clamp(j, 0, cols - 1) : Expr(j);
         Expr ic = clamp_reads_ ? clamp(i, 0, rows - 1) : Expr(i);
+        if (operand_transposed && dot_lanes_ > 0) {
+            a_.lhs(rr, i) = lhs(rr, ic);
+            a_.operand(j, rr) = operand(jc, rr);
+            dot_products(init(jc), extent);
+            return;
+        }
         if (operand_transposed) {
             a_.operand_transposed = true;
             a_.operand_source(j, rr) = operand(jc, rr);
@@ -107,6 +115,30 @@ private:
         a_.lhs(rr, i) = lhs(rr, ic);
         a_.acc(j, i) = init(jc);
         a_.acc(j, i) += a_.lhs(a_.r.x, i) * a_.operand(j, a_.r.x);
+    }
+
+    // acc(j, i) = init + lhs(·, i)·operand(j, ·) with both read along the reduction, lane by lane.
+    void dot_products(Expr init, Expr extent) {
+        a_.operand_transposed = true;
+        a_.dot = true;
+        const int L = dot_lanes_;
+        Var l("l");
+        Expr whole = extent / L * L;
+        a_.r = RDom(0, extent / L, "r");
+        Expr at = a_.r.x * L + l;
+        a_.lanes(l, j, i) = 0.0f;
+        a_.lanes(l, j, i) += a_.lhs(at, i) * a_.operand(j, at);
+        Func sum = a_.lanes;
+        for (int width = L / 2; width >= 2; width /= 2) {
+            Func half("lanes_" + std::to_string(width));
+            half(l, j, i) = sum(l, j, i) + sum(l + width, j, i);
+            a_.dot_folds.push_back(half);
+            sum = half;
+        }
+        RDom past(whole, extent - whole, "r_tail");
+        a_.dot_tail(j, i) = 0.0f;
+        a_.dot_tail(j, i) += a_.lhs(past.x, i) * a_.operand(j, past.x);
+        a_.acc(j, i) = init + (sum(0, j, i) + sum(1, j, i)) + a_.dot_tail(j, i);
     }
 
     // act'(aux(col, row)) for the saved aux of spec_.save.
@@ -298,9 +330,9 @@ private:
 
 }  // namespace
 
-Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads) {
+Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads, int dot_lanes) {
     validate(spec);
-    return Builder(spec, clamp_matmul_reads).build();
+    return Builder(spec, clamp_matmul_reads, dot_lanes).build();
 }
 
 }  // namespace reluforge::gen

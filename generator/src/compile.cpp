@@ -26,8 +26,9 @@ std::string kernel_symbol(const std::string &library, const KernelSpec &spec, Is
 
 void compile_kernel_object(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule,
                            const std::string &symbol, const std::string &object_path) {
-    Algorithm a = build_algorithm(spec);
     const Halide::Target target = x86_target(isa);
+    const bool dot = schedule.operand == sched::OperandRead::dot;
+    Algorithm a = build_algorithm(spec, false, dot ? target.natural_vector_size(Halide::Float(32)) : 0);
     apply_cpu_schedule(a, schedule, target);
     Halide::Pipeline p(a.outputs);
     Halide::Module m = p.compile_to_module(a.inputs, symbol, target);

@@ -8,10 +8,19 @@
 
 namespace reluforge::sched {
 
+const char *to_string(OperandRead o) {
+    switch (o) {
+    case OperandRead::packed: return "packed";
+    case OperandRead::transposed: return "transposed";
+    case OperandRead::dot: return "dot";
+    }
+    return "?";
+}
+
 std::string to_string(const CpuSchedule &s) {
     return fmt::format("cpu:block={}x{}:task_rows={}:pass_rows={}:order={}:lhs={}:operand={}:acc={}", s.block_vectors,
                        s.block_rows, s.task_rows, s.pass_rows, s.rows_outer ? "rows" : "panels",
-                       s.stage_lhs ? "staged" : "inline", s.transpose_operand ? "transposed" : "packed",
+                       s.stage_lhs ? "staged" : "inline", to_string(s.operand),
                        s.acc_per_task ? "task" : "block") +
            (s.reduction_block > 0 ? fmt::format(":kc={}", s.reduction_block) : "");
 }
@@ -71,8 +80,11 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
             if (value != "staged" && value != "inline") bad(text, fmt::format("lhs is '{}', not staged or inline", value));
             s.stage_lhs = value == "staged";
         } else if (prefix == "operand=") {
-            if (value != "transposed" && value != "packed") bad(text, fmt::format("operand is '{}', not transposed or packed", value));
-            s.transpose_operand = value == "transposed";
+            bool known = false;
+            for (OperandRead o : {OperandRead::packed, OperandRead::transposed, OperandRead::dot}) {
+                if (value == to_string(o)) s.operand = o, known = true;
+            }
+            if (!known) bad(text, fmt::format("operand is '{}', not packed, transposed or dot", value));
         } else if (prefix == "acc=") {
             if (value != "task" && value != "block") bad(text, fmt::format("acc is '{}', not task or block", value));
             s.acc_per_task = value == "task";

@@ -69,14 +69,14 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             if (spec.op != Op::backward_weight) break;
             const char *rows = spec.weight == WeightLayout::kn ? "k" : "n";
             const std::string rule = fmt::format("{0}>={1},{0}<={2}", rows, lowest, 2 * lowest - 1);
-            table.push_back({ShapeRule::parse(rule).text(), {4, 4, task, 16, false, false, false, true, 512}});
+            table.push_back({ShapeRule::parse(rule).text(), {4, 4, task, 16, false, false, OperandRead::packed, true, 512}});
         }
         // backward_weight reduces over the batch, reading Xᵀ down its columns: rows of X a page
         // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X
         // once for all panels (rows outermost): 1024^3 74 -> 87 GFLOP/s, 2048^3 53 -> 82-89,
         // 4096x1024x64 57 -> 70; at 512^3 it lost (104 -> 81).
         if (std::string rule = staged_lhs_rule(spec); !rule.empty()) table.push_back({rule, {4, 6, 96, 16, true, true}});
-        if (reads_weight_transposed(spec)) table.push_back({"m<=256", {4, 6, 48, 16, false, false, true}});
+        if (reads_weight_transposed(spec)) table.push_back({"m<=256", {6, 4, 48, 16, false, false, OperandRead::dot}});
         table.push_back({"", deep});
         break;
     }
@@ -86,7 +86,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // vectors and the broadcast; the shallow variant as on AVX-512.
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
         if (std::string rule = staged_lhs_rule(spec); !rule.empty()) table.push_back({rule, {2, 6, 96, 16, true, true}});
-        if (reads_weight_transposed(spec)) table.push_back({"m<=256", {2, 6, 48, 16, false, false, true}});
+        if (reads_weight_transposed(spec)) table.push_back({"m<=256", {3, 4, 48, 16, false, false, OperandRead::dot}});
         table.push_back({"", {2, 6, 48, 16, false}});
         break;
     }

@@ -37,8 +37,13 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                 for (bool rows_outer : {false, true}) {
                     for (bool stage_lhs : {false, true}) {
                         if (stage_lhs && spec.op != Op::backward_weight) continue;
-                        for (bool transpose : {false, true}) {
-                            if (transpose && !transposed_read) continue;
+                        for (OperandRead transpose : {OperandRead::packed, OperandRead::transposed, OperandRead::dot}) {
+                            if (transpose != OperandRead::packed && !transposed_read) continue;
+                            // Dot products have one loop order and no staging or chunks.
+                            if (transpose == OperandRead::dot) {
+                                if (!rows_outer) add({v, r, r * tasks, 16, false, stage_lhs, transpose});
+                                continue;
+                            }
                             add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose});
                             // Accumulators per task pay where the epilogue is expensive, and
                             // with a chunked reduction where the batch is deep (backward_weight).
@@ -90,6 +95,11 @@ std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const 
         twice.task_rows = around.task_rows * factor;
         add(half);
         add(twice);
+    }
+    for (OperandRead read : {OperandRead::packed, OperandRead::transposed, OperandRead::dot}) {
+        CpuSchedule other = around;
+        other.operand = read;
+        if (reads_weight_transposed(spec)) add(other);
     }
     CpuSchedule order = around;
     order.rows_outer = !around.rows_outer;

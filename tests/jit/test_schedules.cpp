@@ -11,14 +11,19 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 using namespace reluforge;
 using namespace reluforge::sched;
 
 TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]") {
-    const CpuSchedule s{3, 8, 64, 16, true, false, true};
+    const CpuSchedule s{3, 8, 64, 16, true, false, OperandRead::transposed};
     CHECK(to_string(s) == "cpu:block=3x8:task_rows=64:pass_rows=16:order=rows:lhs=inline:operand=transposed:acc=block");
     CHECK(parse_cpu_schedule(to_string(s)) == s);
     CHECK(parse_cpu_schedule(to_string(CpuSchedule{})) == CpuSchedule{});
+    const CpuSchedule dot{6, 4, 48, 16, false, false, OperandRead::dot};
+    CHECK(to_string(dot) == "cpu:block=6x4:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=dot:acc=block");
+    CHECK(parse_cpu_schedule(to_string(dot)) == dot);
     CpuSchedule per_task;
     per_task.acc_per_task = true;
     CHECK(parse_cpu_schedule(to_string(per_task)) == per_task);
@@ -35,7 +40,7 @@ TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]")
         {"cpu:block=4:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed", "block is not <vectors>x<rows>"},
         {"cpu:block=4x6:task_rows=4x:pass_rows=16:order=rows:lhs=inline:operand=packed", "task_rows has '4x', not a number"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=diagonal:lhs=inline:operand=packed", "order is 'diagonal'"},
-        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=staged:operand=flipped", "operand is 'flipped'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=staged:operand=flipped", "operand is 'flipped', not packed, transposed or dot"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:x=1", "'x=1' is not acc=..."},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block:x=1", "'x=1' is not kc=..."},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=task:kc=64:x=1", "unexpected 'x=1'"},
@@ -98,6 +103,47 @@ TEST_CASE("the engine compiles a schedule given as a value, and refuses an inval
         }
     }
     CHECK(wrong == 0);
+}
+
+TEST_CASE("dot-product schedules compute transposed reads right at every tail, on every ISA", "[schedule][jit]") {
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("dot_schedules")));
+    // forward with [N,K] weights and backward_data with [K,N] both read W along the reduction.
+    const KernelSpec forward = parse_spec("forward:relu:bias=1:weight=nk");
+    const KernelSpec backward = parse_spec("backward_data:identity:prev_bias=0:weight=kn");
+    // (rows, reduction, columns): reductions of whole vectors plus a tail, of less than one
+    // vector (tail only), of exactly two; outputs with fewer rows or columns than a block.
+    const int shapes[][3] = {{29, 37, 11}, {5, 3, 7}, {13, 32, 6}, {3, 21, 2}, {8, 70, 25}};
+    for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
+        if (isa > host_isa()) continue;
+        const CpuSchedule dot{3, 4, 8, 16, false, false, OperandRead::dot};
+        const KernelHandle fwd = engine.get_scheduled(forward, isa, dot);
+        const KernelHandle bwd = engine.get_scheduled(backward, isa, dot);
+        for (const auto &[M, R, C] : shapes) {
+            INFO(to_string(isa) << " " << M << "x" << R << "x" << C);
+            // forward: y[M,C] = relu(x[M,R] · w[C,R]ᵀ + b); backward: dx[M,C] = dz[M,R] · w[C,R]ᵀ.
+            ref::Mat x(M, R), w(C, R), b(1, C), y(M, C, 0), dx(M, C, 0);
+            ref::fill_uniform(x, 11);
+            ref::fill_uniform(w, 12);
+            ref::fill_uniform(b, 13);
+            run_kernel(fwd, {Tensor::matrix(x.v.data(), M, R), Tensor::matrix(w.v.data(), C, R),
+                             Tensor::vector(b.v.data(), C), Tensor::matrix(y.v.data(), M, C)});
+            run_kernel(bwd, {Tensor::matrix(x.v.data(), M, R), Tensor::matrix(w.v.data(), C, R),
+                             Tensor::matrix(dx.v.data(), M, C)});
+            int wrong_y = 0, wrong_dx = 0;
+            for (int i = 0; i < M; i++) {
+                for (int j = 0; j < C; j++) {
+                    double z = 0, mag = 0;
+                    for (int r = 0; r < R; r++) z += double(x(i, r)) * w(j, r), mag += std::abs(double(x(i, r)) * w(j, r));
+                    const double tol = 4 * (R + 2) * std::ldexp(1.0, -24) * (mag + std::abs(b(0, j)));
+                    wrong_dx += std::abs(dx(i, j) - z) > tol;
+                    const double zb = z + b(0, j);
+                    wrong_y += std::abs(y(i, j) - (zb > 0 ? zb : 0)) > tol;
+                }
+            }
+            CHECK(wrong_y == 0);
+            CHECK(wrong_dx == 0);
+        }
+    }
 }
 
 TEST_CASE("a CUDA schedule prints canonically and names what makes it invalid", "[schedule][cuda]") {

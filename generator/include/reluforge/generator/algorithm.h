@@ -48,6 +48,14 @@ struct Algorithm {
     bool lhs_transposed = false;
     Halide::Func operand_source{"operand_source"};
     Halide::RDom r;
+    // The matmul as dot products (build_algorithm's dot_lanes, where the operand is read
+    // transposed, so that both operands are contiguous along the reduction): then acc(j, i) =
+    // init + Σ_l lanes(l, j, i) + dot_tail(j, i), with no update, where lanes(l, j, i) sums
+    // lane l of each whole vector of the reduction, dot_folds halve the lanes (the last has two)
+    // and dot_tail sums the steps past the last whole vector.
+    bool dot = false;
+    Halide::Func lanes{"lanes"}, dot_tail{"dot_tail"};
+    std::vector<Halide::Func> dot_folds;
 
     Halide::Func tiled;
     bool tiled_is_output = true;
@@ -60,7 +68,8 @@ struct Algorithm {
 
 // Throws Error(bad_spec) for a spec that does not validate. With clamp_matmul_reads, the matmul
 // reads rows and columns past the result's edge from its last row and column (GPU schedules
-// compute whole tiles and guard only the stores).
-Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads = false);
+// compute whole tiles and guard only the stores). With dot_lanes > 0, a matmul whose operand is
+// read transposed is built as dot products in vectors of that many lanes (a power of two >= 2).
+Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads = false, int dot_lanes = 0);
 
 }  // namespace reluforge::gen

@@ -7,6 +7,17 @@
 
 namespace reluforge::sched {
 
+// How the matmul reads an operand that its tensor stores transposed (forward with [N,K] weights,
+// backward_data with [K,N]); for every other kernel all three read the same way as packed.
+enum class OperandRead {
+    packed,      // panels packed straight from the tensor, gathering down its columns
+    transposed,  // first a whole transposed copy, tile by tile, so that panels pack from rows
+    // No packing: each output is a dot product along the reduction, where both operands are
+    // contiguous, in vector lanes folded at the end. The block is then block_vectors output
+    // columns (operand rows) by block_rows rows, one vector accumulator each.
+    dot,
+};
+
 struct CpuSchedule {
     int block_vectors = 4;  // register block: block_vectors SIMD vectors wide ...
     int block_rows = 6;     // ... by block_rows rows; block_vectors * block_rows accumulators
@@ -21,9 +32,7 @@ struct CpuSchedule {
     // panels): for a left operand read down its columns (Xᵀ in backward_weight), whose rows
     // would otherwise be a page apart.
     bool stage_lhs = false;
-    // Where the operand is read transposed, first transpose it whole, tile by tile, so that
-    // panels pack from rows (for few rows of output, which cannot amortize gathering panels).
-    bool transpose_operand = false;
+    OperandRead operand = OperandRead::packed;
     // Where the accumulators live between the reduction and the epilogue. false: one register
     // block at a time, the epilogue applied to it straight after its reduction (cheapest for
     // shallow reductions). true: a task's whole tile in memory, the reduction block by block,
@@ -40,11 +49,13 @@ struct CpuSchedule {
     bool operator==(const CpuSchedule &o) const {
         return block_vectors == o.block_vectors && block_rows == o.block_rows &&
                task_rows == o.task_rows && pass_rows == o.pass_rows && rows_outer == o.rows_outer &&
-               stage_lhs == o.stage_lhs && transpose_operand == o.transpose_operand &&
+               stage_lhs == o.stage_lhs && operand == o.operand &&
                acc_per_task == o.acc_per_task && reduction_block == o.reduction_block;
     }
     bool operator!=(const CpuSchedule &o) const { return !(*this == o); }
 };
+
+const char *to_string(OperandRead o);
 
 // Canonical text, e.g.
 // "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block";
