@@ -149,8 +149,9 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
 // The matmul as dot products (Algorithm::dot): blocks of block_vectors output columns by
 // block_rows rows, each output one vector of lanes along the reduction held in a register, both
 // operands loaded straight from their tensors (no packing, no transposed copy), the lanes folded
-// once per block at the end. Column blocks outermost, so that a block's operand rows stay in
-// cache for all rows; row tasks inside; both parallel.
+// once per block at the end. Column blocks outermost and parallel, so that a block's operand
+// rows stay in cache for all rows of output; row tasks inside, serial (the columns give the
+// parallel grain: a K of 64 is already 11 blocks).
 void schedule_matmul_dot(gen::Algorithm &a, const CpuSchedule &s, int lanes) {
     Var j = a.j, i = a.i;
     Var it("it"), ir("ir"), jo("jo"), ji("ji"), io("io"), ii("ii");
