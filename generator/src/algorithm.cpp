@@ -131,14 +131,16 @@ private:
         Func sum = a_.lanes;
         for (int width = L / 2; width >= 2; width /= 2) {
             Func half("lanes_" + std::to_string(width));
-            half(l, j, i) = sum(l, j, i) + sum(l + width, j, i);
+            // strict_float here and below: the same lanes fold to the same bits under every
+            // block shape (fast math let LLVM reassociate the folds as its unrolling differed).
+            half(l, j, i) = strict_float(sum(l, j, i) + sum(l + width, j, i));
             a_.dot_folds.push_back(half);
             sum = half;
         }
         RDom past(whole, extent - whole, "r_tail");
         a_.dot_tail(j, i) = 0.0f;
         a_.dot_tail(j, i) += a_.lhs(past.x, i) * a_.operand(j, past.x);
-        a_.acc(j, i) = init + (sum(0, j, i) + sum(1, j, i)) + a_.dot_tail(j, i);
+        a_.acc(j, i) = strict_float(init + (sum(0, j, i) + sum(1, j, i)) + a_.dot_tail(j, i));
     }
 
     // act'(aux(col, row)) for the saved aux of spec_.save.
