@@ -202,17 +202,26 @@ void schedule_column_sum(gen::ColumnSum &c, Var j, int vec) {
     Var jo("jo"), jv("jv");
     if (!c.is_output) c.out.compute_root();
     c.partial.compute_at(c.out, jo);
-    Expr wide = c.cols >= vec;
-    c.out.specialize(wide).split(j, jo, jv, vec).parallel(jo).vectorize(jv);
-    c.out.split(j, jo, jv, vec, TailStrategy::GuardWithIf);
-    c.partial.specialize(wide).vectorize(j, vec);
-    // A term that does not depend on the row (counts of identity) leaves no row loop to order.
-    if (!c.partial.update().get_schedule().rvars().empty()) {
-        c.partial.update().specialize(wide).reorder(j, c.rows.x).vectorize(j, vec);
-        c.partial.update().reorder(j, c.rows.x);
-    } else {
-        c.partial.update().specialize(wide).vectorize(j, vec);
+    // Strips of 128 columns where there are enough, each walking its rows once: strips of one
+    // vector walked the rows a cache line at a time, a row stride apart (4 KiB at 1024
+    // columns, all in one cache set). The same sums in the same order. Zen 5, 1 thread,
+    // activation_backward relu with db, M x N: 1024x1024 1.01 -> 0.49 ms, 2048x2048 5.2 ->
+    // 2.2-2.5 ms; 8192x256 and 16384x128 within noise (0.9-1.0 ms).
+    const int strip = std::max(vec, 128);
+    const bool has_rows = !c.partial.update().get_schedule().rvars().empty();
+    for (int width : {strip, vec}) {
+        Expr wide = c.cols >= width;
+        c.out.specialize(wide).split(j, jo, jv, width).parallel(jo).vectorize(jv, vec);
+        c.partial.specialize(wide).vectorize(j, vec);
+        // A term that does not depend on the row (counts of identity) leaves no row loop to order.
+        if (has_rows) {
+            c.partial.update().specialize(wide).reorder(j, c.rows.x).vectorize(j, vec);
+        } else {
+            c.partial.update().specialize(wide).vectorize(j, vec);
+        }
     }
+    c.out.split(j, jo, jv, vec, TailStrategy::GuardWithIf);
+    if (has_rows) c.partial.update().reorder(j, c.rows.x);
 }
 
 }  // namespace

@@ -146,6 +146,36 @@ TEST_CASE("dot-product schedules compute transposed reads right at every tail, o
     }
 }
 
+TEST_CASE("column sums over outputs wider than a strip, with a tail strip, on every ISA", "[schedule][jit]") {
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("column_sums")));
+    const KernelSpec spec = parse_spec("activation_backward:relu:bias=1:save=z");
+    // 300 columns: two strips of 128 and one shifted over the second; 150: one and a shifted one.
+    for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
+        if (isa > host_isa()) continue;
+        const KernelHandle k = engine.get_scheduled(spec, isa, {2, 6, 48, 16});
+        for (const auto &[M, N] : {std::pair{37, 300}, {5, 150}, {3, 128}}) {
+            INFO(to_string(isa) << " " << M << "x" << N);
+            ref::Mat dy(M, N), z(M, N), dz(M, N, 0), db(1, N, 0);
+            ref::fill_uniform(dy, 21);
+            ref::fill_uniform(z, 22);
+            run_kernel(k, {Tensor::matrix(dy.v.data(), M, N), Tensor::matrix(z.v.data(), M, N),
+                           Tensor::matrix(dz.v.data(), M, N), Tensor::vector(db.v.data(), N)});
+            int wrong_dz = 0, wrong_db = 0;
+            for (int j = 0; j < N; j++) {
+                double sum = 0, mag = 0;
+                for (int i = 0; i < M; i++) {
+                    const double want = z(i, j) <= 0 ? 0.0 : double(dy(i, j));
+                    wrong_dz += dz(i, j) != float(want);
+                    sum += want, mag += std::abs(want);
+                }
+                wrong_db += std::abs(db(0, j) - sum) > 4 * (M + 2) * std::ldexp(1.0, -24) * mag;
+            }
+            CHECK(wrong_dz == 0);
+            CHECK(wrong_db == 0);
+        }
+    }
+}
+
 TEST_CASE("a CUDA schedule prints canonically and names what makes it invalid", "[schedule][cuda]") {
     CHECK(to_string(CudaSchedule{}) == "cuda:block=64x64:thread=4x4:k=16:pass=32x8");
     CHECK(cuda_schedule_problem(CudaSchedule{}) == "");
