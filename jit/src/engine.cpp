@@ -196,10 +196,11 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
     }
 }
 
-Engine::~Engine() {
-    // Worker threads must not outlive the code they might run.
-    halide_shutdown_thread_pool();
-}
+// Halide's worker threads belong to the shared runtime library and serve every kernel of the
+// process; between parallel loops they wait in the runtime's own code, never in an engine's.
+// So an engine leaves them running: shutting the pool down here hung any other thread that was
+// running a kernel at the time.
+Engine::~Engine() = default;
 
 namespace {
 // What every key holds before the target and schedule: whose code, which compilers, which spec.

@@ -6,7 +6,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <future>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -106,4 +112,41 @@ TEST_CASE("a JIT failure is reported and does not poison later requests", "[jit]
     CHECK_THROWS_WITH(engine.get(bad), Catch::Contains("save=mask needs a piecewise-linear activation"));
     CHECK_THROWS_WITH(engine.get(bad), Catch::Contains("save=mask needs a piecewise-linear activation"));
     CHECK(engine.get(parse_spec("forward:relu:bias=0")).fn != nullptr);
+}
+
+TEST_CASE("destroying an engine while another thread runs kernels neither hangs nor stops them", "[jit]") {
+    // Halide's worker threads serve the whole process: an engine going away must leave them to
+    // the kernels of every other engine and of the AOT library.
+    jit::Engine running(quiet_options(fresh_dir("destroy_running")));
+    const KernelHandle k = running.get(parse_spec("forward:relu:bias=0"));
+    const int previous_threads = num_threads();
+    set_num_threads(2);  // parallel loops go through the worker pool
+    const int M = 192, K = 64, N = 256;
+    ref::Mat x(M, K), w(K, N), y(M, N, 0);
+    ref::fill_uniform(x, 31);
+    ref::fill_uniform(w, 32);
+    std::atomic<bool> stop{false};
+    std::atomic<int> runs{0};
+    auto work = std::async(std::launch::async, [&] {
+        while (!stop) {
+            run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::matrix(y.v.data(), M, N)});
+            runs++;
+        }
+    });
+    auto churn = std::async(std::launch::async, [&] {
+        for (int i = 0; i < 50; i++) jit::Engine local(quiet_options(fresh_dir("destroy_local")));
+        stop = true;
+    });
+    const auto deadline = std::chrono::seconds(120);
+    if (churn.wait_for(deadline) != std::future_status::ready || work.wait_for(deadline) != std::future_status::ready) {
+        // A hang cannot be unwound: say so and leave without waiting for the stuck threads.
+        std::fprintf(stderr, "engine destruction hung a thread running kernels (%d runs)\n", runs.load());
+        std::_Exit(1);
+    }
+    work.get();
+    set_num_threads(previous_threads);
+    CHECK(runs > 0);
+    double z = 0;
+    for (int r = 0; r < K; r++) z += double(x(M - 1, r)) * w(r, N - 1);
+    CHECK(std::abs(y(M - 1, N - 1) - (z > 0 ? z : 0)) <= 1e-5 * (1 + std::abs(z)));
 }

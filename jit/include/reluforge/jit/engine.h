@@ -38,7 +38,9 @@ struct Stats {
 class Engine {
 public:
     explicit Engine(Options options = {});
-    ~Engine();  // stops Halide's worker threads before the JIT's memory goes away
+    // Frees the engine's kernels: none of its KernelHandles may run after this. Kernels of
+    // other engines and of AOT libraries keep running.
+    ~Engine();
     Engine(const Engine &) = delete;
     Engine &operator=(const Engine &) = delete;
 
