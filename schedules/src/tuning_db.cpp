@@ -3,6 +3,7 @@
 #include "reluforge/detail/files.h"
 #include "reluforge/error.h"
 #include "reluforge/schedules/cpu_schedule.h"
+#include "reluforge/schedules/search_space.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -153,6 +154,16 @@ std::vector<ScheduleChoice> TuningDb::tuned(const KernelSpec &spec, Isa target, 
     std::map<std::string, const TuningRecord *> best, elsewhere;
     for (const auto &r : records_) {
         if (r.spec != text || r.target != isa || !r.verified || !r.confirmed) continue;
+        // A record is untrusted input: a schedule that cannot be applied on this target (one
+        // edited by hand, say, with sizes past every bound) is never compiled.
+        if (std::string problem = cpu_schedule_problem(parse_cpu_schedule(r.schedule), vector_registers(target));
+            !problem.empty()) {
+            if (skipped) {
+                skipped->push_back(fmt::format("{} on {} for {}: schedule '{}' is invalid ({}); not used", text, isa,
+                                               r.bucket, r.schedule, problem));
+            }
+            continue;
+        }
         auto &slot = r.machine == machine ? best[r.bucket] : elsewhere[r.bucket];
         if (!slot || r.median_ms < slot->median_ms) slot = &r;
     }

@@ -117,13 +117,21 @@ TEST_CASE("only verified winners of this machine and target become variants", "[
     db.add(record(faster_unverified, 0.1, here, false));
     db.add(record(faster_elsewhere, 0.2, elsewhere, true, "avx512", "k<=63,k>=32,m<=1023,m>=512,n<=1023,n>=512"));
     db.add(record(faster_elsewhere, 0.2, here, true, "avx2"));
+    // Records are untrusted: sizes whose products overflow int, and a block for more registers
+    // than the target has, are refused however fast they claim to be.
+    const std::string huge = "cpu:block=46341x46341:task_rows=46341:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
+    db.add(record(huge, 0.01, here));
+    db.add(record("cpu:block=6x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block", 0.02, here));
     std::vector<std::string> skipped;
     const auto tuned = db.tuned(parse_spec(kSpec), Isa::avx512, here, &skipped);
     REQUIRE(tuned.size() == 1);
     CHECK(to_string(tuned[0].schedule) == fast);
     CHECK(tuned[0].shape_rule == "k<=127,k>=64,m<=1023,m>=512,n<=1023,n>=512");
-    REQUIRE(skipped.size() == 1);
-    CHECK_THAT(skipped[0], Catch::Contains("Some Other CPU") && Catch::Contains("not used"));
+    REQUIRE(skipped.size() == 3);
+    CHECK_THAT(skipped[0], Catch::Contains("block=46341x46341") && Catch::Contains("sizes must stay within") &&
+                               Catch::Contains("not used"));
+    CHECK_THAT(skipped[1], Catch::Contains("block=6x6") && Catch::Contains("needs 43 vector registers"));
+    CHECK_THAT(skipped[2], Catch::Contains("Some Other CPU") && Catch::Contains("not used"));
     // Tuned variants come first, the default table's after them.
     const auto all = cpu_schedules(parse_spec(kSpec), Isa::avx512, &db, here);
     CHECK(all.size() == tuned.size() + default_cpu_schedules(parse_spec(kSpec), Isa::avx512).size());
