@@ -150,3 +150,18 @@ TEST_CASE("destroying an engine while another thread runs kernels neither hangs 
     for (int r = 0; r < K; r++) z += double(x(M - 1, r)) * w(r, N - 1);
     CHECK(std::abs(y(M - 1, N - 1) - (z > 0 ? z : 0)) <= 1e-5 * (1 + std::abs(z)));
 }
+
+TEST_CASE("a TMPDIR that is not a directory is an Error naming it, and leaves the engine usable", "[jit]") {
+    jit::Engine engine(quiet_options(fresh_dir("bad_tmpdir")));
+    const std::string previous = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
+    ::setenv("TMPDIR", "/nonexistent/reluforge", 1);
+    const KernelSpec spec = parse_spec("forward:softplus(beta=3):bias=0:save=z");
+    CHECK_THROWS_WITH(engine.get(spec), Catch::Contains("/nonexistent/reluforge ($TMPDIR)") &&
+                                            Catch::Contains("is not a directory"));
+    if (previous.empty()) {
+        ::unsetenv("TMPDIR");
+    } else {
+        ::setenv("TMPDIR", previous.c_str(), 1);
+    }
+    CHECK(engine.get(spec).fn != nullptr);  // the failure was not cached
+}
