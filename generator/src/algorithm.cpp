@@ -95,31 +95,29 @@ private:
                 const std::function<Expr(Expr, Expr)> &lhs, const std::function<Expr(Expr, Expr)> &operand,
                 bool operand_transposed = false) {
         a_.has_matmul = true;
-        a_.r = RDom(0, extent, "r");
+        a_.operand_transposed = operand_transposed;
         Var rr("k");
         Expr jc = clamp_reads_ ? clamp(j, 0, cols - 1) : Expr(j);
         Expr ic = clamp_reads_ ? clamp(i, 0, rows - 1) : Expr(i);
+        a_.lhs(rr, i) = lhs(rr, ic);
         if (operand_transposed && dot_lanes_ > 0) {
-            a_.lhs(rr, i) = lhs(rr, ic);
             a_.operand(j, rr) = operand(jc, rr);
             dot_products(init(jc), extent);
             return;
         }
         if (operand_transposed) {
-            a_.operand_transposed = true;
             a_.operand_source(j, rr) = operand(jc, rr);
             a_.operand(j, rr) = a_.operand_source(j, rr);
         } else {
             a_.operand(j, rr) = operand(jc, rr);
         }
-        a_.lhs(rr, i) = lhs(rr, ic);
+        a_.r = RDom(0, extent, "r");
         a_.acc(j, i) = init(jc);
         a_.acc(j, i) += a_.lhs(a_.r.x, i) * a_.operand(j, a_.r.x);
     }
 
     // acc(j, i) = init + lhs(·, i)·operand(j, ·) with both read along the reduction, lane by lane.
     void dot_products(Expr init, Expr extent) {
-        a_.operand_transposed = true;
         a_.dot = true;
         const int L = dot_lanes_;
         Var l("l");
