@@ -10,6 +10,14 @@ TEST_CASE("shape rules parse to one canonical text and bound m, n, k", "[shape_r
     CHECK(ShapeRule::parse("").text() == "");
     CHECK(ShapeRule::parse("").any());
     CHECK(ShapeRule::parse("n<=64,k>=8,k<=128,m>=2").text() == "k<=128,k>=8,m>=2,n<=64");
+    // Repeated bounds keep the tightest, whatever the order; the text parses to itself.
+    CHECK(ShapeRule::parse("m<=5,m<=3").text() == "m<=3");
+    CHECK(ShapeRule::parse("m<=3,m<=5").text() == "m<=3");
+    CHECK(ShapeRule::parse("k>=2,n<=9,k>=8,n<=64").text() == "k>=8,n<=9");
+    for (const char *text : {"m<=5,m<=3,k>=1", "n>=4,n>=2,n<=100,n<=50", "k<=64"}) {
+        const std::string once = ShapeRule::parse(text).text();
+        CHECK(ShapeRule::parse(once).text() == once);
+    }
     const ShapeRule shallow = ShapeRule::parse("k<=64");
     CHECK(shallow.holds({1000, 10, 64}));
     CHECK_FALSE(shallow.holds({1000, 10, 65}));

@@ -133,3 +133,41 @@ TEST_CASE("layer-level misuse is refused", "[errors]") {
     expect_error([] { set_num_threads(-1); }, ErrorCode::bad_argument, "thread count -1");
     expect_error([] { parse_isa("avx1024"); }, ErrorCode::bad_argument, "allowed: avx512, avx2, sse41");
 }
+
+TEST_CASE("a negative leading dimension and an invalid device value are refused by name", "[errors]") {
+    Fixture f;
+    ForwardArgs a = f.args();
+    a.x = Tensor::matrix(f.x.data(), 4, 3, -3);
+    CHECK(a.x.stride[0] == -3);  // kept as given, not silently made packed
+    expect_error([&] { f.layer.forward(a); }, ErrorCode::bad_layout, "argument 'x' of kernel");
+    expect_error([&] { f.layer.forward(a); }, ErrorCode::bad_layout, "row stride -3: it must be positive");
+    a = f.args();
+    a.w.device = static_cast<Device>(7);
+    expect_error([&] { f.layer.forward(a); }, ErrorCode::wrong_device, "argument 'w' of kernel");
+    expect_error([&] { f.layer.forward(a); }, ErrorCode::wrong_device, "device value 7, which is neither");
+    CHECK(std::string(to_string(static_cast<Device>(7))) == "invalid");
+}
+
+TEST_CASE("Linear::backward checks dy before it allocates the dZ scratch", "[errors]") {
+    Fixture f;
+    std::vector<float> dy(f.M * f.N, 1.0f), dx(f.M * f.K), dw(f.K * f.N), db(f.N);
+    auto backward = [&](std::int64_t rows, std::int64_t cols) {
+        return [&f, &dy, &dx, &db, rows, cols] {
+            BackwardArgs a;
+            a.db = Tensor::vector(db.data(), f.N);
+            a.dy = Tensor::matrix(dy.data(), rows, cols);
+            a.aux = Tensor::mask(f.mask.data(), f.M, f.N);
+            a.w = Tensor::matrix(f.w.data(), f.K, f.N);
+            a.dx = Tensor::matrix(dx.data(), f.M, f.K);
+            f.layer.backward(a);
+        };
+    };
+    REQUIRE_NOTHROW(backward(f.M, f.N)());
+    // Each of these threw std::length_error, allocated 8.6 GB, or overflowed before the check.
+    expect_error(backward(-1, f.N), ErrorCode::shape_mismatch, "argument 'dy'");
+    expect_error(backward(-1, f.N), ErrorCode::shape_mismatch, "row extent -1: must be >= 1");
+    expect_error(backward(46341, 46341), ErrorCode::bad_layout, "more than 2^31 elements");
+    expect_error(backward(std::int64_t(1) << 31, std::int64_t(1) << 31), ErrorCode::bad_layout, "more than 2^31 elements");
+    // A dy that fits but disagrees with the saved mask: refused before any scratch is made.
+    expect_error(backward(f.M + 1, f.N), ErrorCode::shape_mismatch, "argument 'mask'");
+}

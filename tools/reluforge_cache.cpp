@@ -23,7 +23,9 @@ int main(int argc, char **argv) {
     auto *clear = app.add_subcommand("clear", "remove every entry");
     auto *prune = app.add_subcommand("prune", "evict least recently used entries down to a size");
     std::uint64_t cap_mb = DiskCache::kDefaultCapBytes >> 20;
-    prune->add_option("--cap-mb", cap_mb, "size to keep, in MiB")->capture_default_str();
+    prune->add_option("--cap-mb", cap_mb, "size to keep, in MiB")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint64_t(0), std::uint64_t(~0ull >> 20)));
     CLI11_PARSE(app, argc, argv);
 
     if (!fs::is_directory(dir)) {
@@ -31,24 +33,26 @@ int main(int argc, char **argv) {
         return 1;
     }
     DiskCache cache(dir, ~0ull);
+    if (!cache.usable()) fmt::print(stderr, "reluforge-cache: warning: the JIT will not use this cache: {}\n", cache.problem());
     if (*list) {
         std::uint64_t total = 0;
         for (const auto &e : cache.list()) {
             total += e.bytes;
             const auto age = std::chrono::duration_cast<std::chrono::seconds>(fs::file_time_type::clock::now() - e.last_used);
             fmt::print("{}  {:>9} B  used {:>6}s ago  {}\n", e.path.filename().string(), e.bytes, age.count(),
-                       e.problem.empty() ? e.key : "INVALID: " + e.problem);
+                       e.problem.empty() ? e.key : (e.temporary ? "TEMPORARY: " : "INVALID: ") + e.problem);
         }
         fmt::print("{} bytes in {}\n", total, dir);
     } else if (*inspect) {
         int bad = 0, good = 0;
         auto check = [&](const fs::path &p) {
             std::string key, problem;
-            if (reluforge::jit::read_entry(p, &key, &problem)) {
+            if (reluforge::jit::read_entry(p, &key, &problem) &&
+                DiskCache::entry_path(p.parent_path(), key).filename() != p.filename()) {
+                problem = "its name does not match its key (the engine would never load it)";
+            }
+            if (problem.empty()) {
                 good++;
-                if (DiskCache::entry_path(dir, key).filename() != p.filename()) {
-                    fmt::print("{}: valid, but its name does not match its key\n", p.string());
-                }
                 if (!file.empty()) fmt::print("{}: valid\n  key: {}\n", p.string(), key);
             } else {
                 bad++;
@@ -58,7 +62,9 @@ int main(int argc, char **argv) {
         if (!file.empty()) {
             check(file);
         } else {
-            for (const auto &e : cache.list()) check(e.path);
+            for (const auto &e : cache.list()) {
+                if (!e.temporary) check(e.path);
+            }
         }
         fmt::print("{} valid, {} invalid\n", good, bad);
         return bad ? 1 : 0;

@@ -7,7 +7,10 @@
 #include <Halide.h>
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -94,6 +97,10 @@ std::string registration_source(const LibraryRequest &req) {
 void emit_library(const LibraryRequest &req) {
     const fs::path dir(req.output_dir);
     fs::create_directories(dir);
+    // What a killed run of this library left (its work directory, half-written outputs); a live
+    // run's are flock'ed and stay.
+    detail::remove_stale_temporaries(dir, "." + req.name + ".objects.", "", std::chrono::seconds(60));
+    detail::remove_stale_temporaries(dir, "." + req.name, ".tmp.", std::chrono::seconds(60));
     // The old outputs stay as they were until the new ones are complete; a failure leaves no
     // half-written files behind.
     const detail::TempPath work_dir = detail::TempPath::directory("." + req.name + ".objects.", dir);
@@ -114,12 +121,32 @@ void emit_library(const LibraryRequest &req) {
             compile_cuda_object(spec, capability, sched::default_cuda_schedule(spec), sym, objects.back());
         }
     }
-    const fs::path lib = dir / fmt::format("lib{}.a", req.name);
-    fs::path tmp_lib = work / "lib.a";
-    Halide::create_static_library(objects, Halide::Target("x86-64-linux"), tmp_lib.string());
-    fs::rename(tmp_lib, lib);
-    detail::write_file_atomically_or_throw(dir / (req.name + ".h"), typed_header(req));
-    detail::write_file_atomically_or_throw(dir / (req.name + "_registration.cpp"), registration_source(req));
+    // All three outputs are complete in the work directory (same file system) before any is
+    // renamed into place, and every destination is checked first: all are replaced, or none.
+    Halide::create_static_library(objects, Halide::Target("x86-64-linux"), (work / "lib.a").string());
+    detail::write_file_atomically_or_throw(work / "header", typed_header(req));
+    detail::write_file_atomically_or_throw(work / "registration", registration_source(req));
+    const std::pair<fs::path, fs::path> outputs[] = {{work / "lib.a", dir / fmt::format("lib{}.a", req.name)},
+                                                     {work / "header", dir / (req.name + ".h")},
+                                                     {work / "registration", dir / (req.name + "_registration.cpp")}};
+    for (const auto &[from, to] : outputs) {
+        std::error_code ec;
+        const auto type = fs::symlink_status(to, ec).type();
+        if (type != fs::file_type::not_found && type != fs::file_type::regular) {
+            throw Error(ErrorCode::bad_argument,
+                        fmt::format("cannot write {}: it exists and is not a regular file; nothing was written",
+                                    to.string()));
+        }
+        if (::access(to.parent_path().c_str(), W_OK) != 0) {
+            throw Error(ErrorCode::bad_argument, fmt::format("cannot write {}: {}; nothing was written",
+                                                             to.string(), std::strerror(errno)));
+        }
+    }
+    for (const auto &[from, to] : outputs) {
+        std::error_code ec;
+        fs::rename(from, to, ec);
+        if (ec) throw Error(ErrorCode::bad_argument, fmt::format("cannot write {}: {}", to.string(), ec.message()));
+    }
 }
 
 }  // namespace reluforge::gen

@@ -4,12 +4,11 @@
 #include "reluforge/detail/fnv1a.h"
 
 #include <algorithm>
-#include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
-#include <thread>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace reluforge::jit {
@@ -21,6 +20,7 @@ namespace {
 // | payload.
 constexpr char kMagic[8] = {'R', 'F', 'K', 'E', 'R', 'N', '0', '1'};
 constexpr const char *kSuffix = ".rfk";
+// A writer's temporary is ".<hash>.rfk.tmp.XXXXXX" (write_file_atomically).
 
 std::uint64_t fnv1a(const char *p, size_t n) { return fnv1a64(std::string_view(p, n)); }
 
@@ -43,7 +43,14 @@ fs::path DiskCache::default_dir() {
     if (const char *d = std::getenv("RELUFORGE_CACHE_DIR"); d && *d) return d;
     if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "reluforge";
     if (const char *h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "reluforge";
-    return fs::temp_directory_path() / "reluforge-cache";
+    // Per user: a shared name under /tmp could be created first by someone else.
+    std::error_code ec;
+    fs::path tmp = "/tmp";
+    try {
+        tmp = detail::temp_dir();
+    } catch (const std::exception &) {
+    }
+    return tmp / ("reluforge-cache-" + std::to_string(::geteuid()));
 }
 
 fs::path DiskCache::entry_path(const fs::path &dir, const std::string &key) {
@@ -53,12 +60,14 @@ fs::path DiskCache::entry_path(const fs::path &dir, const std::string &key) {
 }
 
 DiskCache::DiskCache(fs::path dir, std::uint64_t cap) : dir_(std::move(dir)), cap_(cap) {
-    std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec) {
-        problem_ = "cannot create " + dir_.string() + ": " + ec.message();
+    // The cache holds code this process will run: only a directory nobody else can change will do.
+    fs::path real;
+    if (std::string problem = detail::private_directory_problem(dir_, &real); !problem.empty()) {
+        problem_ = problem;
         return;
     }
+    dir_ = real;
+    std::error_code ec;
     // Writable? A probe file is the only reliable test (permissions, read-only mounts, quotas).
     const fs::path probe = dir_ / ".probe";
     if (std::string problem = detail::write_file_atomically(probe, "probe", 0600); !problem.empty()) {
@@ -74,11 +83,26 @@ std::optional<std::string> read_entry(const fs::path &path, std::string *key, st
         if (problem) *problem = why;
         return std::nullopt;
     };
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) return fail("cannot open");
-    std::string data(static_cast<size_t>(in.tellg()), '\0');
-    in.seekg(0);
-    if (!in.read(data.data(), static_cast<std::streamsize>(data.size()))) return fail("cannot read");
+    // No symbolic links, and a FIFO must not block: then only a regular file of this user, which
+    // nobody else can write, is read.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(errno == ELOOP ? "a symbolic link, not a regular file" : std::string("cannot open: ") + std::strerror(errno));
+    }
+    std::string data;
+    std::string untrusted = detail::untrusted_file_problem(fd);
+    if (untrusted.empty()) {
+        char buffer[1 << 16];
+        for (;;) {
+            const ssize_t n = ::read(fd, buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) untrusted = std::string("cannot read: ") + std::strerror(errno);
+            if (n <= 0) break;
+            data.append(buffer, size_t(n));
+        }
+    }
+    ::close(fd);
+    if (!untrusted.empty()) return fail(untrusted);
     size_t at = 0;
     if (data.size() < sizeof kMagic || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
         return fail("not a reluforge cache entry (bad magic)");
@@ -100,7 +124,7 @@ std::optional<std::string> DiskCache::load(const std::string &key, std::string *
     if (!usable_) return std::nullopt;
     const fs::path path = entry_path(dir_, key);
     std::error_code ec;
-    if (!fs::exists(path, ec)) return std::nullopt;
+    if (fs::symlink_status(path, ec).type() == fs::file_type::not_found) return std::nullopt;
     std::string stored_key, why;
     auto payload = read_entry(path, &stored_key, &why);
     if (payload && stored_key != key) {
@@ -109,7 +133,7 @@ std::optional<std::string> DiskCache::load(const std::string &key, std::string *
     }
     if (!payload) {
         if (problem) *problem = path.string() + ": " + why;
-        fs::remove(path, ec);
+        fs::remove(path, ec);  // a non-empty directory stays; storing then fails and says so
         return std::nullopt;
     }
     fs::last_write_time(path, fs::file_time_type::clock::now(), ec);  // recently used
@@ -130,16 +154,35 @@ bool DiskCache::store(const std::string &key, const std::string &payload) {
     return true;
 }
 
+namespace {
+bool is_temporary(const std::string &name) {
+    return name.size() > 1 && name[0] == '.' && name.find(std::string(kSuffix) + ".tmp.") != std::string::npos;
+}
+}  // namespace
+
 std::vector<CacheEntry> DiskCache::list() const {
     std::vector<CacheEntry> out;
     std::error_code ec;
     for (const auto &e : fs::directory_iterator(dir_, ec)) {
-        if (e.path().extension() != kSuffix) continue;
+        const std::string name = e.path().filename().string();
+        const bool temporary = is_temporary(name);
+        if (e.path().extension() != kSuffix && !temporary) continue;
         CacheEntry c;
         c.path = e.path();
-        c.bytes = e.file_size(ec);
-        c.last_used = e.last_write_time(ec);
-        if (!read_entry(c.path, &c.key, &c.problem)) c.key.clear();
+        c.temporary = temporary;
+        std::error_code entry_ec;
+        const auto status = e.symlink_status(entry_ec);
+        c.bytes = status.type() == fs::file_type::regular ? e.file_size(entry_ec) : 0;
+        if (entry_ec) c.bytes = 0;
+        c.last_used = fs::last_write_time(c.path, entry_ec);
+        if (temporary) {
+            c.problem = "a writer's temporary file";
+        } else if (!read_entry(c.path, &c.key, &c.problem)) {
+            c.key.clear();
+        } else if (entry_path(dir_, c.key).filename() != c.path.filename()) {
+            c.problem = "its name does not match its key (the engine would never load it)";
+            c.key.clear();
+        }
         out.push_back(std::move(c));
     }
     std::sort(out.begin(), out.end(), [](const CacheEntry &a, const CacheEntry &b) { return a.last_used > b.last_used; });
@@ -148,14 +191,16 @@ std::vector<CacheEntry> DiskCache::list() const {
 
 std::uint64_t DiskCache::total_bytes() const {
     std::uint64_t total = 0;
-    std::error_code ec;
-    for (const auto &e : fs::directory_iterator(dir_, ec)) {
-        if (e.path().extension() == kSuffix) total += e.file_size(ec);
-    }
+    for (const auto &e : list()) total += e.bytes;
     return total;
 }
 
+int DiskCache::remove_stale_temporaries(std::chrono::seconds min_age) const {
+    return detail::remove_stale_temporaries(dir_, ".", std::string(kSuffix) + ".tmp.", min_age);
+}
+
 int DiskCache::evict_to(std::uint64_t cap) {
+    remove_stale_temporaries();
     struct File {
         fs::path path;
         std::uint64_t bytes;
@@ -165,15 +210,21 @@ int DiskCache::evict_to(std::uint64_t cap) {
     std::uint64_t total = 0;
     std::error_code ec;
     for (const auto &e : fs::directory_iterator(dir_, ec)) {
-        if (e.path().extension() != kSuffix) continue;
-        files.push_back({e.path(), e.file_size(ec), e.last_write_time(ec)});
+        if (e.path().extension() != kSuffix || is_temporary(e.path().filename().string())) continue;
+        std::error_code entry_ec;
+        const bool regular = e.symlink_status(entry_ec).type() == fs::file_type::regular;
+        const std::uint64_t bytes = regular ? e.file_size(entry_ec) : 0;
+        const auto time = fs::last_write_time(e.path(), entry_ec);
+        // Not an entry at all (directory, link, FIFO): evicted first, whatever the cap.
+        files.push_back({e.path(), entry_ec ? 0 : bytes, regular ? time : fs::file_time_type::min()});
         total += files.back().bytes;
     }
     std::sort(files.begin(), files.end(), [](const File &a, const File &b) { return a.time < b.time; });
     int removed = 0;
     for (const auto &f : files) {
-        if (total <= cap) break;
-        if (fs::remove(f.path, ec)) removed++;
+        if (total <= cap && f.time != fs::file_time_type::min()) break;
+        std::error_code rm;
+        if (fs::remove(f.path, rm)) removed++;
         total -= f.bytes;
     }
     return removed;

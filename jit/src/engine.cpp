@@ -47,14 +47,15 @@ constexpr const char *kDataLayout = "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:
 std::mutex g_halide_compile_mutex;
 
 // Runs `compile` (which writes an object file to the path it is given) under the compile lock,
-// and returns the object's bytes.
+// and returns the object's bytes. The object is written to memory, so a killed process leaves no
+// file behind.
 std::string compile_to_object(const KernelSpec &spec, const std::function<void(const std::string &)> &compile) {
-    const detail::TempPath tmp = detail::TempPath::file("reluforge-jit-", ".o");
+    const detail::MemoryFile file("reluforge-jit-object");
     {
         std::lock_guard lock(g_halide_compile_mutex);
-        compile(tmp.path().string());
+        compile(file.path());
     }
-    std::string object = detail::read_file(tmp.path());
+    std::string object = file.contents();
     if (object.empty()) throw Error(ErrorCode::kernel_failed, "JIT: Halide produced no object for " + to_string(spec));
     return object;
 }

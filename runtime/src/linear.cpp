@@ -1,5 +1,7 @@
 #include "reluforge/linear.h"
 
+#include "argument_check.h"
+
 #include "reluforge/cuda.h"
 
 #include "reluforge/error.h"
@@ -9,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -40,18 +43,19 @@ std::vector<Tensor> in_signature_order(const KernelSpec &spec, Named named) {
     return args;
 }
 
-// dZ scratch for backward() when the caller does not want dZ back: dy's dtype, on dy's device.
-Tensor scratch_like(const Tensor &dy) {
-    if (dy.rank != 2) throw Error(ErrorCode::shape_mismatch, "shape mismatch: dy must be a matrix [M,N]");
-    const auto bytes = static_cast<size_t>(dy.shape[0] * dy.shape[1] * element_size(dy.dtype));
+// dZ scratch for backward() when the caller does not want dZ back: dy's dtype, on dy's device,
+// [M, N] as the checked arguments bind them (so nothing is allocated for a call that is refused).
+Tensor scratch_like(const Tensor &dy, const std::map<Extent, std::int64_t> &extents) {
+    const std::int64_t rows = extents.at(Extent::M), cols = extents.at(Extent::N);
+    const auto bytes = static_cast<size_t>(rows * cols * element_size(dy.dtype));
     if (dy.device == Device::cuda) {
         thread_local cuda::DeviceBuffer device_buffer;
         if (device_buffer.size() < bytes) device_buffer = cuda::DeviceBuffer(bytes);
-        return Tensor::matrix(device_buffer.data(), dy.dtype, dy.shape[0], dy.shape[1]).on(Device::cuda);
+        return Tensor::matrix(device_buffer.data(), dy.dtype, rows, cols).on(Device::cuda);
     }
     thread_local std::vector<std::uint8_t> buffer;
     buffer.resize(bytes);
-    return Tensor::matrix(buffer.data(), dy.dtype, dy.shape[0], dy.shape[1]);
+    return Tensor::matrix(buffer.data(), dy.dtype, rows, cols);
 }
 
 }  // namespace
@@ -111,10 +115,18 @@ void Linear::backward(const BackwardArgs &a) const {
     }
     Tensor dz = a.dy;
     if (!identity) {
-        dz = a.dz.given() ? a.dz : scratch_like(a.dy);
         const KernelSpec spec = activation_backward_spec(a.db.given());
-        run_kernel(spec, in_signature_order(spec, {{"dy", a.dy}, {"y", a.aux}, {"z", a.aux}, {"mask", a.aux},
-                                                   {"slope", a.slope}, {"dz", dz}, {"db", a.db}, {"dslope", a.dslope}}));
+        auto args = [&] {
+            return in_signature_order(spec, {{"dy", a.dy}, {"y", a.aux}, {"z", a.aux}, {"mask", a.aux},
+                                             {"slope", a.slope}, {"dz", dz}, {"db", a.db}, {"dslope", a.dslope}});
+        };
+        if (a.dz.given()) {
+            dz = a.dz;
+        } else {
+            dz = Tensor{};
+            dz = scratch_like(a.dy, check_arguments(spec, args(), "dz"));
+        }
+        run_kernel(spec, args());
     }
     if (a.dx.given()) run_kernel(backward_data_spec(), {dz, a.w, a.dx});
     if (a.dw.given()) {

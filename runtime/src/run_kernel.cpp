@@ -1,4 +1,5 @@
 // Checking tensors against a kernel's signature and calling it through Halide buffers.
+#include "argument_check.h"
 #include "reluforge/cuda.h"
 #include "reluforge/error.h"
 #include "reluforge/registry.h"
@@ -74,6 +75,10 @@ struct Checker {
     void check(const ArgSlot &slot, const Tensor &t) {
         if (!t.given()) fail(ErrorCode::bad_argument, slot, fmt::format("is missing: expected {} {}", to_string(slot.dtype), shape_text(slot)));
         if (t.data == nullptr) fail(ErrorCode::null_data, slot, "has a null data pointer");
+        if (t.device != Device::cpu && t.device != Device::cuda) {
+            fail(ErrorCode::wrong_device, slot, fmt::format("has device value {}, which is neither Device::cpu nor "
+                                                            "Device::cuda", static_cast<int>(t.device)));
+        }
         if (t.device != device) {
             fail(ErrorCode::wrong_device, slot,
                  fmt::format("is a {} tensor but the earlier arguments are {} tensors: a kernel runs on one device",
@@ -96,6 +101,7 @@ struct Checker {
         if (t.rank == 2) {
             extent(slot, slot.rows, t.shape[0], "row extent");
             extent(slot, slot.cols, t.shape[1], "column extent");
+            if (t.stride[0] < 1) fail(ErrorCode::bad_layout, slot, fmt::format("has row stride {}: it must be positive", t.stride[0]));
             if (t.stride[0] < t.shape[1]) fail(ErrorCode::bad_layout, slot, fmt::format("has row stride {} smaller than its {} columns", t.stride[0], t.shape[1]));
             if (slot.is_mask && t.stride[0] % 64 != 0) fail(ErrorCode::bad_layout, slot, fmt::format("is a bit mask whose row stride {} bytes is not a multiple of 64", t.stride[0]));
             if (t.stride[0] > INT32_MAX / t.shape[0]) fail(ErrorCode::bad_layout, slot, "is too large: more than 2^31 elements");
@@ -114,11 +120,8 @@ std::pair<std::uintptr_t, std::uintptr_t> span(const Tensor &t) {
 
 }  // namespace
 
-namespace {
-
-// Checks args against spec's signature, then runs `chosen`, or the registry's kernel for the
-// call's shape when none is given.
-void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, const KernelHandle *chosen) {
+std::map<Extent, std::int64_t> check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args,
+                                               std::string_view unchecked) {
     const auto slots = kernel_signature(spec);
     const std::string text = to_string(spec);
     if (args.size() != slots.size()) {
@@ -132,21 +135,15 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
         throw Error(ErrorCode::no_device, fmt::format("no device: kernel '{}' was given CUDA tensors: {}", text,
                                                       cuda::unavailable_reason()));
     }
-    if (chosen && chosen->device != device) {
-        throw Error(ErrorCode::wrong_device,
-                    fmt::format("wrong device: kernel '{}' runs on {} but its tensors are {} tensors", text,
-                                to_string(chosen->device), to_string(device)));
-    }
     Checker checker{text, device, {}};
-    for (size_t k = 0; k < slots.size(); k++) checker.check(slots[k], args[k]);
-    auto bound = [&](Extent e) { return checker.extents.count(e) ? checker.extents[e] : 0; };
-    const KernelHandle kernel =
-        chosen ? *chosen : find_kernel(spec, Shape{bound(Extent::M), bound(Extent::N), bound(Extent::K)}, device);
+    for (size_t k = 0; k < slots.size(); k++) {
+        if (slots[k].name != unchecked) checker.check(slots[k], args[k]);
+    }
     for (size_t o = 0; o < slots.size(); o++) {
-        if (!slots[o].output) continue;
+        if (!slots[o].output || slots[o].name == unchecked) continue;
         auto [ob, oe] = span(args[o]);
         for (size_t k = 0; k < slots.size(); k++) {
-            if (k == o || (slots[k].output && k < o)) continue;
+            if (k == o || (slots[k].output && k < o) || slots[k].name == unchecked) continue;
             auto [b, e] = span(args[k]);
             if (ob < e && b < oe) {
                 throw Error(ErrorCode::aliasing,
@@ -156,6 +153,26 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
             }
         }
     }
+    return checker.extents;
+}
+
+namespace {
+
+// Checks args against spec's signature, then runs `chosen`, or the registry's kernel for the
+// call's shape when none is given.
+void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, const KernelHandle *chosen) {
+    auto extents = check_arguments(spec, args, {});
+    const auto slots = kernel_signature(spec);
+    const std::string text = to_string(spec);
+    const Device device = args.empty() ? Device::cpu : args[0].device;
+    if (chosen && chosen->device != device) {
+        throw Error(ErrorCode::wrong_device,
+                    fmt::format("wrong device: kernel '{}' runs on {} but its tensors are {} tensors", text,
+                                to_string(chosen->device), to_string(device)));
+    }
+    auto bound = [&](Extent e) { return extents.count(e) ? extents[e] : 0; };
+    const KernelHandle kernel =
+        chosen ? *chosen : find_kernel(spec, Shape{bound(Extent::M), bound(Extent::N), bound(Extent::K)}, device);
 
     std::vector<halide_dimension_t> dims(2 * slots.size());
     std::vector<halide_buffer_t> buffers(slots.size());

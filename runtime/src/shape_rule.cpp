@@ -34,9 +34,16 @@ ShapeRule ShapeRule::parse(std::string_view text) {
         rule.bounds_.push_back({part[0], op == "<=", value});
         if (comma != std::string_view::npos && text.empty()) fail(part, "is followed by a trailing comma");
     }
+    // Canonical: one bound per dimension and direction (the tightest), in a fixed order, so that
+    // equal rules have equal text whatever order or repetition they were written in.
     std::sort(rule.bounds_.begin(), rule.bounds_.end(), [](const Bound &a, const Bound &b) {
-        return a.dim != b.dim ? a.dim < b.dim : a.at_most > b.at_most;
+        if (a.dim != b.dim) return a.dim < b.dim;
+        if (a.at_most != b.at_most) return a.at_most > b.at_most;
+        return a.at_most ? a.value < b.value : a.value > b.value;  // tightest first
     });
+    rule.bounds_.erase(std::unique(rule.bounds_.begin(), rule.bounds_.end(),
+                                   [](const Bound &a, const Bound &b) { return a.dim == b.dim && a.at_most == b.at_most; }),
+                       rule.bounds_.end());
     for (const Bound &b : rule.bounds_) {
         rule.text_ += fmt::format("{}{}{}{}", rule.text_.empty() ? "" : ",", b.dim, b.at_most ? "<=" : ">=", b.value);
     }

@@ -10,7 +10,7 @@ Tensor make_matrix(void *p, DType dtype, std::int64_t rows, std::int64_t cols, s
     t.rank = 2;
     t.shape[0] = rows;
     t.shape[1] = cols;
-    t.stride[0] = ld > 0 ? ld : cols;
+    t.stride[0] = ld != 0 ? ld : cols;  // a negative ld stays, for run_kernel to refuse
     t.stride[1] = 1;
     return t;
 }
@@ -40,7 +40,7 @@ Tensor Tensor::vector(const float *p, std::int64_t n) {
 Tensor Tensor::vector(std::int32_t *p, std::int64_t n) { return make_vector(p, DType::i32, n); }
 Tensor Tensor::mask(std::uint8_t *p, std::int64_t rows, std::int64_t cols, std::int64_t row_bytes) {
     return make_matrix(p, DType::u8, rows, mask_bytes_per_row(cols),
-                       row_bytes > 0 ? row_bytes : mask_row_bytes(cols));
+                       row_bytes != 0 ? row_bytes : mask_row_bytes(cols));
 }
 Tensor Tensor::mask(const std::uint8_t *p, std::int64_t rows, std::int64_t cols,
                     std::int64_t row_bytes) {
@@ -52,7 +52,13 @@ Tensor Tensor::matrix(void *p, DType dtype, std::int64_t rows, std::int64_t cols
 }
 Tensor Tensor::vector(void *p, DType dtype, std::int64_t n) { return make_vector(p, dtype, n); }
 
-const char *to_string(Device d) { return d == Device::cuda ? "cuda" : "cpu"; }
+const char *to_string(Device d) {
+    switch (d) {
+    case Device::cpu: return "cpu";
+    case Device::cuda: return "cuda";
+    }
+    return "invalid";
+}
 
 std::int64_t element_size(DType d) {
     switch (d) {

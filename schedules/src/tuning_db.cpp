@@ -8,9 +8,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <unistd.h>
 
 namespace reluforge::sched {
@@ -86,26 +90,36 @@ TuningRecord from_json(const json &j) {
     return r;
 }
 
-bool same_measurement(const TuningRecord &a, const TuningRecord &b) {
-    return a.spec == b.spec && a.target == b.target && a.bucket == b.bucket && a.schedule == b.schedule &&
-           a.machine == b.machine && a.shape == b.shape && a.date == b.date && a.median_ms == b.median_ms;
+// What makes two records the same measurement (merging keeps one of them).
+std::string measurement_key(const TuningRecord &r) {
+    return fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{:a}", r.spec, r.target, r.bucket, r.schedule,
+                       r.machine.cpu_model, r.machine.isa, r.shape, r.date, r.median_ms);
 }
 
 }  // namespace
 
 TuningDb TuningDb::load(const std::string &path) {
     TuningDb db;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        if (!std::filesystem::exists(path)) return db;
-        throw Error(ErrorCode::corrupt_file, fmt::format("tuning database {}: cannot be read", path));
+    // One open decides: a file that another writer renames into place between two checks is
+    // neither missing nor unreadable.
+    std::FILE *file = std::fopen(path.c_str(), "rb");
+    if (!file) {
+        if (errno == ENOENT) return db;
+        throw Error(ErrorCode::corrupt_file, fmt::format("tuning database {}: cannot be read: {}", path, std::strerror(errno)));
     }
+    std::string text;
+    char buffer[1 << 16];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+    const bool read_error = std::ferror(file);
+    std::fclose(file);
+    if (read_error) throw Error(ErrorCode::corrupt_file, fmt::format("tuning database {}: cannot be read", path));
     std::size_t index = 0;
     try {
-        const json j = json::parse(in);
+        const json j = json::parse(text);
         if (j.value("format", "") != kFormat) throw std::runtime_error(fmt::format("not a {} file", kFormat));
-        if (j.value("version", 0) != kFormatVersion) {
-            throw std::runtime_error(fmt::format("format version {}, this reluforge reads {}", j.value("version", 0), kFormatVersion));
+        const json version = j.value("version", json());
+        if (!version.is_number_integer() || version.get<std::int64_t>() != kFormatVersion) {
+            throw std::runtime_error(fmt::format("format version {}, this reluforge reads {}", version.dump(), kFormatVersion));
         }
         for (const json &r : j.at("records")) {
             db.records_.push_back(from_json(r));
@@ -120,8 +134,17 @@ TuningDb TuningDb::load(const std::string &path) {
 }
 
 void TuningDb::save(const std::string &path) const {
+    // Another process may have saved since this one loaded: what the file holds now is merged in,
+    // under a lock, so no writer's records are lost.
+    const detail::FileLock lock(path);
+    // Every writer writes under this lock, so a temporary found now is a killed writer's.
+    const std::filesystem::path file(path);
+    detail::remove_stale_temporaries(file.has_parent_path() ? file.parent_path() : ".",
+                                     "." + file.filename().string() + ".tmp.", "", std::chrono::seconds(0));
+    TuningDb merged = load(path);
+    merged.merge(*this);
     json records = json::array();
-    for (const auto &r : records_) records.push_back(to_json(r));
+    for (const auto &r : merged.records_) records.push_back(to_json(r));
     const json j = {{"format", kFormat}, {"version", kFormatVersion}, {"records", records}};
     if (std::string problem = detail::write_file_atomically(path, j.dump(1) + "\n"); !problem.empty()) {
         throw Error(ErrorCode::bad_argument, "tuning database: " + problem);
@@ -131,10 +154,10 @@ void TuningDb::save(const std::string &path) const {
 void TuningDb::add(TuningRecord r) { records_.push_back(std::move(r)); }
 
 void TuningDb::merge(const TuningDb &other) {
+    std::set<std::string> known;
+    for (const auto &mine : records_) known.insert(measurement_key(mine));
     for (const auto &r : other.records_) {
-        bool known = false;
-        for (const auto &mine : records_) known = known || same_measurement(mine, r);
-        if (!known) records_.push_back(r);
+        if (known.insert(measurement_key(r)).second) records_.push_back(r);
     }
 }
 

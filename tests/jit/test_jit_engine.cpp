@@ -151,17 +151,20 @@ TEST_CASE("destroying an engine while another thread runs kernels neither hangs 
     CHECK(std::abs(y(M - 1, N - 1) - (z > 0 ? z : 0)) <= 1e-5 * (1 + std::abs(z)));
 }
 
-TEST_CASE("a TMPDIR that is not a directory is an Error naming it, and leaves the engine usable", "[jit]") {
-    jit::Engine engine(quiet_options(fresh_dir("bad_tmpdir")));
+TEST_CASE("the JIT needs no temporary directory: a TMPDIR that is not a directory does not stop it", "[jit]") {
+    jit::Options options = quiet_options(fresh_dir("bad_tmpdir"));
+    options.use_disk_cache = false;
+    jit::Engine engine(options);
     const std::string previous = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
     ::setenv("TMPDIR", "/nonexistent/reluforge", 1);
     const KernelSpec spec = parse_spec("forward:softplus(beta=3):bias=0:save=z");
-    CHECK_THROWS_WITH(engine.get(spec), Catch::Contains("/nonexistent/reluforge ($TMPDIR)") &&
-                                            Catch::Contains("is not a directory"));
+    KernelFn fn = nullptr;
+    CHECK_NOTHROW(fn = engine.get(spec).fn);
     if (previous.empty()) {
         ::unsetenv("TMPDIR");
     } else {
         ::setenv("TMPDIR", previous.c_str(), 1);
     }
-    CHECK(engine.get(spec).fn != nullptr);  // the failure was not cached
+    CHECK(fn != nullptr);
+    CHECK(engine.stats().compiled == 1);
 }

@@ -11,6 +11,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdio>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace reluforge;
 using namespace reluforge::sched;
@@ -74,8 +77,62 @@ TEST_CASE("the database round-trips, only grows, and is written atomically", "[t
     again.merge(other);
     again.merge(other);
     CHECK(again.records().size() == 3);
-    // No temporary file is left beside it.
-    for (const auto &e : fs::directory_iterator(dir)) CHECK(e.path().filename() == "db.json");
+    // No temporary file is left beside it (only the lock file concurrent writers share).
+    for (const auto &e : fs::directory_iterator(dir)) {
+        CHECK((e.path().filename() == "db.json" || e.path().filename() == "db.json.lock"));
+    }
+}
+
+TEST_CASE("two writers that loaded the same database lose none of each other's records", "[tuning]") {
+    const fs::path dir = jit_test::fresh_dir("tuning-two-writers");
+    fs::create_directories(dir);
+    const std::string path = (dir / "db.json").string();
+    const Machine m = this_machine();
+    const std::string schedule = "cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
+    TuningDb first = TuningDb::load(path), second = TuningDb::load(path);
+    first.add(record(schedule, 0.5, m));
+    second.add(record(schedule, 0.6, m));
+    first.save(path);
+    second.save(path);  // wrote its one record over the first's before merging under the lock
+    CHECK(TuningDb::load(path).records().size() == 2);
+}
+
+TEST_CASE("processes saving to one database at once lose no record", "[tuning]") {
+    const fs::path dir = jit_test::fresh_dir("tuning-processes");
+    fs::create_directories(dir);
+    const std::string path = (dir / "db.json").string();
+    constexpr int kProcesses = 4, kRecords = 20;
+    std::vector<pid_t> children;
+    for (int p = 0; p < kProcesses; p++) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            // As a tuning session does: its own database, saved after every measurement.
+            int status = 0;
+            try {
+                TuningDb db = TuningDb::load(path);
+                for (int r = 0; r < kRecords; r++) {
+                    db.add(record("cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block",
+                                  1.0 + p + r / 100.0, this_machine()));
+                    db.save(path);
+                }
+            } catch (const std::exception &e) {
+                std::fprintf(stderr, "writer %d: %s\n", p, e.what());
+                status = 1;
+            }
+            ::_exit(status);
+        }
+        children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    }
+    CHECK(TuningDb::load(path).records().size() == std::size_t(kProcesses * kRecords));
+    for (const auto &e : fs::directory_iterator(dir)) {
+        CHECK((e.path().filename() == "db.json" || e.path().filename() == "db.json.lock"));
+    }
 }
 
 TEST_CASE("a corrupt database is refused by name and left as it was", "[tuning]") {
@@ -86,6 +143,9 @@ TEST_CASE("a corrupt database is refused by name and left as it was", "[tuning]"
         {"{\"format\": \"reluforge-tuning-db\", \"version\": 1, \"records\": [", "is corrupt"},
         {"{\"format\": \"something-else\", \"version\": 1, \"records\": []}", "not a reluforge-tuning-db file"},
         {"{\"format\": \"reluforge-tuning-db\", \"version\": 9, \"records\": []}", "format version 9"},
+        {"{\"format\": \"reluforge-tuning-db\", \"version\": 1e30, \"records\": []}", "format version 1e+30"},
+        {"{\"format\": \"reluforge-tuning-db\", \"version\": 1.5, \"records\": []}", "format version 1.5"},
+        {"{\"format\": \"reluforge-tuning-db\", \"version\": \"1\", \"records\": []}", "format version \"1\""},
         {"{\"format\": \"reluforge-tuning-db\", \"version\": 1, \"records\": [{\"spec\": \"forward:relu\"}]}", "record 0"},
         {"{\"format\": \"reluforge-tuning-db\", \"version\": 1, \"records\": [{\"spec\": \"forward:relux\", \"target\": \"avx512\","
          " \"bucket\": \"\", \"shape\": \"1x1x1\", \"schedule\": \"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed\","

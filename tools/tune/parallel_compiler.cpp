@@ -22,11 +22,18 @@ std::string generator_beside_this_program() {
     std::error_code ec;
     return std::filesystem::exists(gen, ec) ? gen.string() : "";
 }
+
+
+// Tuners killed before they could remove their directories leave them in the same place; a live
+// tuner's is flock'ed and stays.
+detail::TempPath fresh_work_directory() {
+    detail::remove_stale_temporaries(detail::temp_dir(), "reluforge-tune-", "", std::chrono::seconds(60));
+    return detail::TempPath::directory("reluforge-tune-");
+}
 }  // namespace
 
 ParallelCompiler::ParallelCompiler(jit::Engine &engine, int jobs)
-    : engine_(engine), jobs_(jobs), gen_(generator_beside_this_program()),
-      dir_(detail::TempPath::directory("reluforge-tune-")) {}
+    : engine_(engine), jobs_(jobs), gen_(generator_beside_this_program()), dir_(fresh_work_directory()) {}
 
 std::vector<KernelHandle> ParallelCompiler::compile(const KernelSpec &spec, Isa isa,
                                                     const std::vector<sched::CpuSchedule> &batch) {

@@ -21,6 +21,8 @@ struct Tensor {
 
     bool given() const { return rank != 0 || data != nullptr; }
 
+    // ld: the row stride in elements; 0 means cols (packed rows). A negative ld is kept, and
+    // run_kernel refuses it.
     static Tensor matrix(float *p, std::int64_t rows, std::int64_t cols, std::int64_t ld = 0);
     static Tensor matrix(const float *p, std::int64_t rows, std::int64_t cols, std::int64_t ld = 0);
     static Tensor vector(float *p, std::int64_t n);

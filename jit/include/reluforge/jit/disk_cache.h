@@ -3,8 +3,14 @@
 // sees half an entry; every entry carries its key and a checksum, so a truncated, corrupt or
 // foreign file is detected and never loaded. A size cap is kept by evicting the least recently
 // used entries (a hit refreshes an entry's modification time).
+//
+// The cache holds code the process runs, so it trusts only what nobody else can change: the
+// directory must be this user's and writable by nobody else (as are the directories above it),
+// and an entry must be a regular file of this user that nobody else can write. Anything else
+// makes the cache unusable (the engine then keeps kernels in memory) or the entry invalid.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -19,18 +25,20 @@ struct CacheEntry {
     std::uint64_t bytes = 0;  // file size
     std::filesystem::file_time_type last_used;
     std::string problem;    // why the entry is invalid; empty when it is valid
+    bool temporary = false;  // a writer's temporary file, not an entry
 };
 
 class DiskCache {
 public:
-    // $RELUFORGE_CACHE_DIR, else $XDG_CACHE_HOME/reluforge, else ~/.cache/reluforge.
+    // $RELUFORGE_CACHE_DIR, else $XDG_CACHE_HOME/reluforge, else ~/.cache/reluforge, else
+    // $TMPDIR/reluforge-cache-<uid> (created 0700).
     static std::filesystem::path default_dir();
     static constexpr std::uint64_t kDefaultCapBytes = 512ull << 20;
 
     DiskCache(std::filesystem::path dir, std::uint64_t cap_bytes = kDefaultCapBytes);
 
-    // False when the directory cannot be created or written: the cache then stores nothing
-    // and problem() says why.
+    // False when the directory cannot be created or written, or others could change it: the
+    // cache then stores nothing and problem() says why.
     bool usable() const { return usable_; }
     const std::string &problem() const { return problem_; }
     const std::filesystem::path &dir() const { return dir_; }
@@ -42,9 +50,15 @@ public:
     // return value and leave the cache as it was.
     bool store(const std::string &key, const std::string &payload);
 
+    // Every entry, invalid ones and writers' temporary files included, most recently used first.
     std::vector<CacheEntry> list() const;
     std::uint64_t total_bytes() const;
-    // Removes least recently used entries until at most cap bytes remain; returns how many.
+    // Removes what killed writers left: temporaries untouched for min_age that no live process
+    // holds (a live writer's flock protects it whatever its age). Returns how many.
+    static constexpr std::chrono::seconds kStaleAfter{60};
+    int remove_stale_temporaries(std::chrono::seconds min_age = kStaleAfter) const;
+    // Removes stale temporaries, anything named like an entry that is not a regular file, then
+    // least recently used entries until at most cap bytes remain; returns how many entries.
     int evict_to(std::uint64_t cap);
     int clear();
 
@@ -57,7 +71,8 @@ private:
     std::string problem_;
 };
 
-// Reads and validates one entry file: the payload, or nullopt with *problem set.
+// Reads and validates one entry file (a regular file of this user nobody else can write, never
+// followed through a link, never blocking): the payload, or nullopt with *problem set.
 std::optional<std::string> read_entry(const std::filesystem::path &path, std::string *key,
                                       std::string *problem);
 

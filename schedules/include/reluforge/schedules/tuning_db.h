@@ -44,8 +44,10 @@ public:
     // A missing file is an empty database; one that does not parse throws Error(corrupt_file)
     // naming the file and the problem (the file is left as it is).
     static TuningDb load(const std::string &path);
-    // Writes to a temporary file beside path, then renames it over path: a crash leaves the
-    // previous file whole.
+    // Merges this database's records with what path holds now (another tuner may have saved
+    // since), under an flock on "<path>.lock", and writes the union to a temporary file beside
+    // path, then renames it over path: concurrent writers lose no record, and a crash leaves the
+    // previous file whole. A corrupt file at path throws Error(corrupt_file) and is left as it is.
     void save(const std::string &path) const;
 
     void add(TuningRecord r);  // adds; never replaces or removes a record
