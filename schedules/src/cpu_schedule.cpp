@@ -22,7 +22,7 @@ std::string to_string(const CpuSchedule &s) {
                        s.block_rows, s.task_rows, s.pass_rows, s.rows_outer ? "rows" : "panels",
                        s.stage_lhs ? "staged" : "inline", to_string(s.operand),
                        s.acc_per_task ? "task" : "block") +
-           (s.reduction_block > 0 ? fmt::format(":kc={}", s.reduction_block) : "");
+           (s.reduction_block != 0 ? fmt::format(":kc={}", s.reduction_block) : "");  // any value round-trips
 }
 
 namespace {

@@ -113,6 +113,11 @@ TuningDb TuningDb::load(const std::string &path) {
     const bool read_error = std::ferror(file);
     std::fclose(file);
     if (read_error) throw Error(ErrorCode::corrupt_file, fmt::format("tuning database {}: cannot be read", path));
+    return parse(text, path);
+}
+
+TuningDb TuningDb::parse(const std::string &text, const std::string &name) {
+    TuningDb db;
     std::size_t index = 0;
     try {
         const json j = json::parse(text);
@@ -128,7 +133,7 @@ TuningDb TuningDb::load(const std::string &path) {
     } catch (const std::exception &e) {
         throw Error(ErrorCode::corrupt_file,
                     fmt::format("tuning database {} is corrupt (record {}): {}; the file was left as it is",
-                                path, index, e.what()));
+                                name, index, e.what()));
     }
     return db;
 }

@@ -44,6 +44,8 @@ public:
     // A missing file is an empty database; one that does not parse throws Error(corrupt_file)
     // naming the file and the problem (the file is left as it is).
     static TuningDb load(const std::string &path);
+    // The database in text (a file's contents); name says where it came from in errors.
+    static TuningDb parse(const std::string &text, const std::string &name);
     // Merges this database's records with what path holds now (another tuner may have saved
     // since), under an flock on "<path>.lock", and writes the union to a temporary file beside
     // path, then renames it over path: concurrent writers lose no record, and a crash leaves the
