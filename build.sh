@@ -2,6 +2,7 @@
 # reluforge's two entry points on Debian bookworm (run as root, or as a user with sudo):
 #   ./build.sh demo   install the dependencies, build, run the end-to-end demonstration
 #   ./build.sh test   install the dependencies, build, run the whole test suite
+#   ./build.sh sanitize   the same under AddressSanitizer + UBSan in build-asan (docs/hardening.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -44,8 +45,17 @@ test)
     build
     ctest --test-dir build --output-on-failure -j "$(nproc)"
     ;;
+sanitize)
+    install_dependencies
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELUFORGE_SANITIZE=ON \
+          -DRELUFORGE_BUILD_EXAMPLES=OFF
+    cmake --build build-asan -j "$(nproc)"
+    # Left out: the PTX check (ptxas's work, the longest test) and the quick tuner (timing kernels).
+    ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -E 'cuda.ptx_assembles|tune.quick'
+    ;;
 *)
-    echo "usage: ./build.sh demo | test" >&2
+    echo "usage: ./build.sh demo | test | sanitize" >&2
     exit 2
     ;;
 esac
