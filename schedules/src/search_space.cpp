@@ -61,11 +61,24 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
     return out;
 }
 
+namespace {
+// The fields a schedule's form reads: dot products have one loop order and no staging,
+// accumulators per task or chunks, so two dot schedules that differ only there are one schedule.
+CpuSchedule effective(CpuSchedule s) {
+    if (s.operand == OperandRead::dot) {
+        s.rows_outer = s.stage_lhs = s.acc_per_task = false;
+        s.reduction_block = 0;
+    }
+    return s;
+}
+}  // namespace
+
 std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const CpuSchedule &around) {
     std::vector<CpuSchedule> out;
     auto add = [&](CpuSchedule s) {
         s.task_rows = std::max(s.block_rows, s.task_rows / s.block_rows * s.block_rows);
-        if (cpu_schedule_problem(s, vector_registers(isa)).empty() && s != around &&
+        s = effective(s);
+        if (cpu_schedule_problem(s, vector_registers(isa)).empty() && s != effective(around) &&
             std::find(out.begin(), out.end(), s) == out.end()) {
             out.push_back(s);
         }

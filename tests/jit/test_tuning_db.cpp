@@ -217,7 +217,8 @@ TEST_CASE("the search space holds valid schedules, the default table's among the
 
 TEST_CASE("the quick space is a dozen valid neighbours of the default, without it", "[tuning]") {
     for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
-        for (const char *text : {kSpec, "backward_weight:bias=1", "forward:gelu:bias=1", "activation_backward:gelu:save=z"}) {
+        for (const char *text : {kSpec, "backward_weight:bias=1", "forward:gelu:bias=1", "activation_backward:gelu:save=z",
+                                 "backward_data:identity"}) {
             const KernelSpec spec = parse_spec(text);
             for (const auto &d : default_cpu_schedules(spec, isa)) {
                 const auto quick = cpu_quick_space(spec, isa, d.schedule);
@@ -226,6 +227,18 @@ TEST_CASE("the quick space is a dozen valid neighbours of the default, without i
                 CHECK(quick.size() <= 16);
                 CHECK(std::find(quick.begin(), quick.end(), d.schedule) == quick.end());
                 for (const auto &s : quick) CHECK(cpu_schedule_problem(s, vector_registers(isa)) == "");
+                // Dot-product schedules read only their sizes: no two candidates (nor a candidate
+                // and the default) may differ in nothing else.
+                auto sizes = [](const CpuSchedule &s) {
+                    return std::tuple{s.block_vectors, s.block_rows, s.task_rows, s.pass_rows};
+                };
+                for (std::size_t a = 0; a < quick.size(); a++) {
+                    if (quick[a].operand != OperandRead::dot) continue;
+                    CHECK_FALSE((d.schedule.operand == OperandRead::dot && sizes(d.schedule) == sizes(quick[a])));
+                    for (std::size_t b = a + 1; b < quick.size(); b++) {
+                        CHECK_FALSE((quick[b].operand == OperandRead::dot && sizes(quick[a]) == sizes(quick[b])));
+                    }
+                }
             }
         }
     }
