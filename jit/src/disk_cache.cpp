@@ -44,7 +44,6 @@ fs::path DiskCache::default_dir() {
     if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "reluforge";
     if (const char *h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "reluforge";
     // Per user: a shared name under /tmp could be created first by someone else.
-    std::error_code ec;
     fs::path tmp = "/tmp";
     try {
         tmp = detail::temp_dir();
@@ -190,8 +189,16 @@ std::vector<CacheEntry> DiskCache::list() const {
 }
 
 std::uint64_t DiskCache::total_bytes() const {
+    // Sizes only: no entry needs reading for this.
     std::uint64_t total = 0;
-    for (const auto &e : list()) total += e.bytes;
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator(dir_, ec)) {
+        if (e.path().extension() != kSuffix && !is_temporary(e.path().filename().string())) continue;
+        std::error_code entry_ec;
+        if (e.symlink_status(entry_ec).type() != fs::file_type::regular) continue;
+        const std::uint64_t bytes = e.file_size(entry_ec);
+        if (!entry_ec) total += bytes;
+    }
     return total;
 }
 

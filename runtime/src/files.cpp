@@ -141,9 +141,7 @@ int remove_stale_temporaries(const fs::path &dir, std::string_view prefix, std::
         struct stat st {};
         if (::lstat(e.path().c_str(), &st) != 0 || st.st_uid != ::geteuid()) continue;
         std::error_code time_ec;
-        const auto written = fs::symlink_status(e.path(), time_ec).type() == fs::file_type::symlink
-                                 ? now - min_age
-                                 : fs::last_write_time(e.path(), time_ec);
+        const auto written = S_ISLNK(st.st_mode) ? now - min_age : fs::last_write_time(e.path(), time_ec);
         if (time_ec || now - written < min_age) continue;
         if (!S_ISLNK(st.st_mode)) {
             // A live writer holds an flock on it; O_NONBLOCK so a FIFO cannot hang us.

@@ -123,7 +123,6 @@ void Linear::backward(const BackwardArgs &a) const {
         if (a.dz.given()) {
             dz = a.dz;
         } else {
-            dz = Tensor{};
             dz = scratch_like(a.dy, check_arguments(spec, args(), "dz"));
         }
         run_kernel(spec, args());
