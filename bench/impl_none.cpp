@@ -10,5 +10,6 @@ std::unique_ptr<MlpImpl> make_onednn_mlp(MlpProblem &) { return nullptr; }
 #ifndef RELUFORGE_BENCH_OPENBLAS
 std::vector<std::unique_ptr<Impl>> make_openblas(Problem &) { return {}; }
 const char *openblas_core() { return nullptr; }
+const char *openblas_better_core() { return nullptr; }
 #endif
 }  // namespace bench

@@ -2,7 +2,13 @@
 // two sgemms.
 #include "problem.h"
 
+#include <reluforge/isa.h>
+
 #include <cblas.h>
+
+#include <cctype>
+#include <string>
+#include <string_view>
 
 namespace bench {
 namespace {
@@ -42,5 +48,24 @@ std::vector<std::unique_ptr<Impl>> make_openblas(Problem &) {
 }
 
 const char *openblas_core() { return openblas_get_corename(); }
+
+const char *openblas_better_core() {
+    using reluforge::Isa;
+    std::string core = openblas_get_corename();  // "Haswell" in Debian's dynamic builds
+    for (char &c : core) c = char(std::tolower(static_cast<unsigned char>(c)));
+    // OpenBLAS 0.3.21's x86-64 cores by the widest vectors their sgemm uses.
+    auto core_isa = [&] {
+        for (std::string_view c : {"skylakex", "cooperlake", "sapphirerapids"}) {
+            if (core == c) return Isa::avx512;
+        }
+        for (std::string_view c : {"haswell", "zen"}) {
+            if (core == c) return Isa::avx2;
+        }
+        return Isa::sse41;
+    };
+    const Isa host = reluforge::host_isa();
+    if (core_isa() >= host) return nullptr;
+    return host == Isa::avx512 ? "SkylakeX" : host == Isa::avx2 ? "Haswell" : nullptr;
+}
 
 }  // namespace bench

@@ -45,6 +45,10 @@ std::unique_ptr<Impl> make_reluforge(Problem &p);
 std::vector<std::unique_ptr<Impl>> make_onednn(Problem &p);   // plain, prepacked
 std::vector<std::unique_ptr<Impl>> make_openblas(Problem &p);
 const char *openblas_core();  // nullptr when OpenBLAS is not built in
+// OpenBLAS's core for this CPU when the one it picked by itself uses a narrower ISA than the
+// host has (0.3.21 does not know newer CPUs: on Emerald Rapids it runs its SSE3 "Prescott"
+// kernels); nullptr when its choice is right or OpenBLAS is not built in.
+const char *openblas_better_core();
 
 // Scalar float act and act' for the unfused baselines.
 float act_value(const reluforge::Activation &a, float z, float slope);
