@@ -38,6 +38,21 @@ public:
     }
 
     Algorithm build() {
+        switch (spec_.act.kind) {
+        case Act::elu:
+        case Act::selu:
+        case Act::celu:
+        case Act::gelu:
+        case Act::silu:
+        case Act::mish:
+        case Act::softplus: a_.long_epilogue = spec_.op != Op::backward_weight; break;
+        case Act::identity:
+        case Act::relu:
+        case Act::leaky_relu:
+        case Act::prelu:
+        case Act::relu6:
+        case Act::hardswish: break;
+        }
         switch (spec_.op) {
         case Op::forward: forward(); break;
         case Op::activation_backward: activation_backward(); break;

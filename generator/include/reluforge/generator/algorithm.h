@@ -59,6 +59,9 @@ struct Algorithm {
 
     Halide::Func tiled;
     bool tiled_is_output = true;
+    // The activation (or its derivative) is a long chain of dependent vector operations (exp,
+    // erfc, log): schedules compute it several vectors at a time so that the chains interleave.
+    bool long_epilogue = false;
     Halide::Expr cols, rows;  // extents of tiled, for shape specializations
 
     std::vector<Pass> passes;
