@@ -176,6 +176,11 @@ void schedule_matmul_dot(gen::Algorithm &a, const CpuSchedule &s, int lanes) {
             .reorder(ji, ii, io, it, jo)
             .parallel(jo);
     };
+    if (s.reduction_block > 0) {
+        // Chunks pay back over the row blocks of a task: whole tasks wherever there are rows
+        // for one.
+        tile(out.specialize(a.cols >= cols && a.rows >= s.task_rows), cols, rows, Expr(s.task_rows), TailStrategy::ShiftInwards);
+    }
     tile(out.specialize(a.cols >= cols && a.rows >= rows), cols, rows, task_rows, TailStrategy::ShiftInwards);
     tile(out, 1, 1, Expr(1), TailStrategy::GuardWithIf);  // fewer columns or rows than a block
     // Everything of a block at the block: constant extents (ShiftInwards), so the block's
@@ -190,8 +195,28 @@ void schedule_matmul_dot(gen::Algorithm &a, const CpuSchedule &s, int lanes) {
     // Whole vectors need a reduction of at least one vector (ShiftInwards stays inside it).
     a.operand.specialize(a.r.x.extent() >= 1).vectorize(r, lanes);
     a.acc.compute_at(out, io).unroll(j).unroll(i);
-    a.lanes.compute_at(out, io).vectorize(l).unroll(j).unroll(i);
-    a.lanes.update().reorder(l, j, i, a.r.x).vectorize(l).unroll(j).unroll(i);
+    if (s.reduction_block > 0) {
+        // A chunked reduction: the lanes of a whole task live in memory, and each chunk of the
+        // reduction runs over all the task's row blocks before the next, so the block's operand
+        // chunk stays in L1 while the rows stream past (unchunked, both came from L2 for every
+        // row block). Each lane sees the same FMAs in the same order: the same bits.
+        Expr whole_blocks = a.cols >= cols && a.rows >= rows;
+        const int steps = std::max(1, s.reduction_block / lanes);
+        RVar ro("ro"), ri("ri");
+        Var bo("bo"), bi("bi");
+        a.lanes.compute_at(out, it).vectorize(l).unroll(j);
+        a.lanes.update().specialize(whole_blocks)
+            .split(a.r.x, ro, ri, steps)
+            // A task is whole blocks deep (the last one shifted inwards), so rounding up never
+            // reads past it.
+            .split(i, bo, bi, rows, TailStrategy::RoundUp)
+            .reorder(l, j, bi, ri, bo, ro)
+            .vectorize(l).unroll(j).unroll(bi);
+        a.lanes.update().reorder(l, j, i, a.r.x).vectorize(l);
+    } else {
+        a.lanes.compute_at(out, io).vectorize(l).unroll(j).unroll(i);
+        a.lanes.update().reorder(l, j, i, a.r.x).vectorize(l).unroll(j).unroll(i);
+    }
     for (Func fold : a.dot_folds) fold.compute_at(out, io).vectorize(fold.args()[0]).unroll(j).unroll(i);
     a.dot_tail.compute_at(out, io).unroll(j).unroll(i);
     a.dot_tail.update().reorder(j, i, RVar(a.dot_tail.update().get_schedule().rvars()[0].var)).unroll(j).unroll(i);

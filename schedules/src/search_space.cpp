@@ -39,9 +39,12 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                         if (stage_lhs && spec.op != Op::backward_weight) continue;
                         for (OperandRead transpose : {OperandRead::packed, OperandRead::transposed, OperandRead::dot}) {
                             if (transpose != OperandRead::packed && !transposed_read) continue;
-                            // Dot products have one loop order and no staging or chunks.
+                            // Dot products have one loop order and no staging; their lanes
+                            // live per task exactly when the reduction is chunked.
                             if (transpose == OperandRead::dot) {
-                                if (!rows_outer) add({v, r, r * tasks, 16, false, stage_lhs, transpose});
+                                if (rows_outer || stage_lhs) continue;
+                                add({v, r, r * tasks, 16, false, false, transpose});
+                                for (int kc : {256, 1024}) add({v, r, r * tasks, 16, false, false, transpose, true, kc});
                                 continue;
                             }
                             add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose});
@@ -62,12 +65,14 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
 }
 
 namespace {
-// The fields a schedule's form reads: dot products have one loop order and no staging,
-// accumulators per task or chunks, so two dot schedules that differ only there are one schedule.
+// The fields a schedule's form reads: dot products have one loop order and no staging, and
+// keep their lanes per task exactly when the reduction is chunked, so two dot schedules that
+// differ only there are one schedule.
 CpuSchedule effective(CpuSchedule s) {
     if (s.operand == OperandRead::dot) {
-        s.rows_outer = s.stage_lhs = s.acc_per_task = false;
-        s.reduction_block = 0;
+        // The dot form's lanes live per task exactly when the reduction is chunked.
+        s.rows_outer = s.stage_lhs = false;
+        s.acc_per_task = s.reduction_block > 0;
     }
     return s;
 }
@@ -122,10 +127,11 @@ std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const 
     acc.acc_per_task = !around.acc_per_task;
     acc.reduction_block = acc.acc_per_task ? around.reduction_block : 0;
     if (!acc.rows_outer || !acc.acc_per_task) add(acc);
-    for (int kc : {256, 1024}) {  // the reduction's chunks, where it is chunked
+    for (int kc : {256, 1024}) {  // the reduction's chunks, where it is chunked or dot products
         CpuSchedule chunk = around;
         chunk.reduction_block = kc;
-        if (around.reduction_block > 0) add(chunk);
+        chunk.acc_per_task = chunk.acc_per_task || around.operand == OperandRead::dot;
+        if (around.reduction_block > 0 || around.operand == OperandRead::dot) add(chunk);
     }
     return out;
 }

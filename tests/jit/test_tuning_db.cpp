@@ -227,10 +227,10 @@ TEST_CASE("the quick space is a dozen valid neighbours of the default, without i
                 CHECK(quick.size() <= 16);
                 CHECK(std::find(quick.begin(), quick.end(), d.schedule) == quick.end());
                 for (const auto &s : quick) CHECK(cpu_schedule_problem(s, vector_registers(isa)) == "");
-                // Dot-product schedules read only their sizes: no two candidates (nor a candidate
-                // and the default) may differ in nothing else.
+                // Dot-product schedules read only their sizes and chunks: no two candidates (nor
+                // a candidate and the default) may differ in nothing else.
                 auto sizes = [](const CpuSchedule &s) {
-                    return std::tuple{s.block_vectors, s.block_rows, s.task_rows, s.pass_rows};
+                    return std::tuple{s.block_vectors, s.block_rows, s.task_rows, s.pass_rows, s.reduction_block};
                 };
                 for (std::size_t a = 0; a < quick.size(); a++) {
                     if (quick[a].operand != OperandRead::dot) continue;
