@@ -35,7 +35,7 @@ struct Tier {
 // once: one vector's chain of dependent operations left the core idle between steps, and four
 // interleave. AMD EPYC Zen 5, 1 thread: activation_backward gelu 8192x256 2.78 -> 2.07 ms (2
 // vectors 2.37, 8 vectors 2.82: spills), elu 0.84 -> 0.73; forward gelu 8192x64x256 3.46 ->
-// 2.79 ms, 16384x32x128 2.73 -> 2.13, 1024x128x1024 2.31 -> 2.14.
+// 2.69-2.72 ms, 16384x32x128 2.73 -> 1.99-2.03, 1024x128x1024 2.31 -> 2.07-2.11.
 constexpr int kLongEpilogueVectors = 4;
 
 // Rows of a register block where the output is one vector wide: independent accumulators enough
@@ -198,8 +198,8 @@ void schedule_matmul_dot(gen::Algorithm &a, const CpuSchedule &s, int lanes) {
     if (s.reduction_block > 0) {
         // A chunked reduction: the lanes of a whole task live in memory, and each chunk of the
         // reduction runs over all the task's row blocks before the next, so the block's operand
-        // chunk stays in L1 while the rows stream past (unchunked, both came from L2 for every
-        // row block). Each lane sees the same FMAs in the same order: the same bits.
+        // chunk stays in cache while the rows stream past (default_table.cpp has what it won).
+        // Each lane sees the same FMAs in the same order: the same bits where they are FMAs.
         Expr whole_blocks = a.cols >= cols && a.rows >= rows;
         const int steps = std::max(1, s.reduction_block / lanes);
         RVar ro("ro"), ri("ri");
