@@ -227,4 +227,23 @@ Expr prelu_slope_term(Expr z, Expr dy) {
     return strict_float(nan_case(z, z * dy, select(z > 0.0f, 0.0f, z * dy)));
 }
 
+bool is_long_chain(const Activation &a) {
+    switch (a.kind) {
+    case Act::elu:
+    case Act::selu:
+    case Act::celu:
+    case Act::gelu:
+    case Act::silu:
+    case Act::mish:
+    case Act::softplus: return true;
+    case Act::identity:
+    case Act::relu:
+    case Act::leaky_relu:
+    case Act::prelu:
+    case Act::relu6:
+    case Act::hardswish: return false;
+    }
+    return false;
+}
+
 }  // namespace reluforge::gen

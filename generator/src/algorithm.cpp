@@ -38,21 +38,7 @@ public:
     }
 
     Algorithm build() {
-        switch (spec_.act.kind) {
-        case Act::elu:
-        case Act::selu:
-        case Act::celu:
-        case Act::gelu:
-        case Act::silu:
-        case Act::mish:
-        case Act::softplus: a_.long_epilogue = spec_.op != Op::backward_weight; break;
-        case Act::identity:
-        case Act::relu:
-        case Act::leaky_relu:
-        case Act::prelu:
-        case Act::relu6:
-        case Act::hardswish: break;
-        }
+        a_.long_epilogue = is_long_chain(spec_.act);  // backward_weight's act is always identity
         switch (spec_.op) {
         case Op::forward: forward(); break;
         case Op::activation_backward: activation_backward(); break;

@@ -71,18 +71,19 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             const std::string rule = fmt::format("{0}>={1},{0}<={2}", rows, lowest, 2 * lowest - 1);
             table.push_back({ShapeRule::parse(rule).text(), {4, 4, task, 16, false, false, OperandRead::packed, true, 512}});
         }
-        // backward_weight reduces over the batch, reading Xᵀ down its columns: rows of X a page
-        // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X
-        // once for all panels (rows outermost): 1024^3 74 -> 87 GFLOP/s, 2048^3 53 -> 82-89,
-        // 4096x1024x64 57 -> 70; at 512^3 it lost (104 -> 81).
-        // The same with few output columns ([K,N] weights, N <= 128): the batch in chunks of 256
-        // instead, each packed once for the task's blocks. AMD EPYC Zen 5 (peak 227 GFLOP/s),
+        // backward_weight with a deep batch and few output columns ([K,N] weights, N <= 128):
+        // the batch in chunks of 256, each packed once for the task's blocks, rather than the
+        // staged Xᵀ below. AMD EPYC Zen 5 (peak 227 GFLOP/s),
         // 1 thread: 4096x1024x64 4.24 -> 3.16 ms, 4096x512x64 2.17 -> 1.67, 4096x1024x128 7.42
         // -> 6.76; 4096x1024x256 13.9 -> 13.4 and 1024^3 11.4 -> 12.1 (lost), so it stops at 128
         // (chunks of 512: 3.30 ms at 4096x1024x64, of 1024: 4.53).
         if (spec.op == Op::backward_weight && spec.weight == WeightLayout::kn) {
             table.push_back({ShapeRule::parse("k>=96,m>=1024,n<=128").text(), {4, 6, 96, 16, false, false, OperandRead::packed, true, 256}});
         }
+        // backward_weight reduces over the batch, reading Xᵀ down its columns: rows of X a page
+        // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X
+        // once for all panels (rows outermost): 1024^3 74 -> 87 GFLOP/s, 2048^3 53 -> 82-89,
+        // 4096x1024x64 57 -> 70; at 512^3 it lost (104 -> 81).
         if (std::string rule = staged_lhs_rule(spec); !rule.empty()) table.push_back({rule, {4, 6, 96, 16, true, true}});
         // W read transposed and few rows to amortize gathering it into panels: dot products,
         // 6 columns x 4 rows. AMD EPYC Zen 5 (peak 211 GFLOP/s), 1 thread, backward_data:

@@ -22,5 +22,8 @@ Halide::Expr derivative_from_bit(const Activation &act, Halide::Expr bit);
 Halide::Expr is_nonzero(Halide::Expr x);
 // PReLU's slope-gradient term: z > 0 ? 0 : z * dy.
 Halide::Expr prelu_slope_term(Halide::Expr z, Halide::Expr dy);
+// Whether act and act' are long chains of dependent vector operations (exp, erfc, log), which
+// schedules compute several vectors at a time so that the chains interleave.
+bool is_long_chain(const Activation &act);
 
 }  // namespace reluforge::gen

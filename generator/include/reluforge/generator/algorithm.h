@@ -59,8 +59,8 @@ struct Algorithm {
 
     Halide::Func tiled;
     bool tiled_is_output = true;
-    // The activation (or its derivative) is a long chain of dependent vector operations (exp,
-    // erfc, log): schedules compute it several vectors at a time so that the chains interleave.
+    // The activation (or its derivative) is a long chain of dependent vector operations
+    // (is_long_chain): schedules compute it several vectors at a time.
     bool long_epilogue = false;
     Halide::Expr cols, rows;  // extents of tiled, for shape specializations
 
