@@ -109,6 +109,16 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         // across the block multiplied code size (and compile and JIT-link time) by up to 24.
         if (t.width > 1) st.vectorize(jv);
     };
+    // Halide specializes one condition once: a tier whose condition an earlier one has (a
+    // one-vector panel of kNarrowRows rows) would schedule the same loops twice.
+    for (std::size_t k = tiers.size(); k-- > 1;) {
+        for (std::size_t e = 0; e < k; e++) {
+            if (Internal::equal(tiers[k].when, tiers[e].when)) {
+                tiers.erase(tiers.begin() + std::ptrdiff_t(k));
+                break;
+            }
+        }
+    }
     for (const Tier &t : tiers) {
         int epilogue_vectors = t.width == vec && a.long_epilogue ? kLongEpilogueVectors : 1;
         while (t.panel % (epilogue_vectors * t.width) != 0) epilogue_vectors /= 2;
@@ -176,9 +186,9 @@ void schedule_matmul_dot(gen::Algorithm &a, const CpuSchedule &s, int lanes) {
             .reorder(ji, ii, io, it, jo)
             .parallel(jo);
     };
-    if (s.reduction_block > 0) {
+    if (s.reduction_block > 0 && s.task_rows > rows) {
         // Chunks pay back over the row blocks of a task: whole tasks wherever there are rows
-        // for one.
+        // for one. (Tasks of one block are the tier below; Halide refuses one condition twice.)
         tile(out.specialize(a.cols >= cols && a.rows >= s.task_rows), cols, rows, Expr(s.task_rows), TailStrategy::ShiftInwards);
     }
     tile(out.specialize(a.cols >= cols && a.rows >= rows), cols, rows, task_rows, TailStrategy::ShiftInwards);

@@ -119,14 +119,19 @@ TEST_CASE("dot-product schedules compute transposed reads right at every tail, o
         // The reduction in chunks of 32 (several chunks and a partial one at every ISA's width),
         // lanes per task of 8 rows: the same FMAs in the same order, so the same bits.
         const CpuSchedule chunked{3, 4, 8, 16, false, false, OperandRead::dot, true, 32};
+        // Tasks of one block: the chunked tier's condition is the plain tier's.
+        const CpuSchedule one_block_tasks{3, 4, 4, 16, false, false, OperandRead::dot, true, 32};
         const KernelHandle fwd = engine.get_scheduled(forward, isa, dot);
         const KernelHandle bwd = engine.get_scheduled(backward, isa, dot);
         const KernelHandle fwd_chunked = engine.get_scheduled(forward, isa, chunked);
         const KernelHandle bwd_chunked = engine.get_scheduled(backward, isa, chunked);
+        const KernelHandle fwd_one = engine.get_scheduled(forward, isa, one_block_tasks);
+        const KernelHandle bwd_one = engine.get_scheduled(backward, isa, one_block_tasks);
         for (const auto &[M, R, C] : shapes) {
             INFO(to_string(isa) << " " << M << "x" << R << "x" << C);
             // forward: y[M,C] = relu(x[M,R] · w[C,R]ᵀ + b); backward: dx[M,C] = dz[M,R] · w[C,R]ᵀ.
-            ref::Mat x(M, R), w(C, R), b(1, C), y(M, C, 0), dx(M, C, 0), y_chunked(M, C, 0), dx_chunked(M, C, 0);
+            ref::Mat x(M, R), w(C, R), b(1, C), y(M, C, 0), dx(M, C, 0), y_chunked(M, C, 0), dx_chunked(M, C, 0),
+                y_one(M, C, 0), dx_one(M, C, 0);
             ref::fill_uniform(x, 11);
             ref::fill_uniform(w, 12);
             ref::fill_uniform(b, 13);
@@ -138,6 +143,7 @@ TEST_CASE("dot-product schedules compute transposed reads right at every tail, o
             };
             run(fwd, bwd, y, dx);
             run(fwd_chunked, bwd_chunked, y_chunked, dx_chunked);
+            run(fwd_one, bwd_one, y_one, dx_one);
             auto wrong = [&](const ref::Mat &y_out, const ref::Mat &dx_out) {
                 int count = 0;
                 for (int i = 0; i < M; i++) {
@@ -154,13 +160,43 @@ TEST_CASE("dot-product schedules compute transposed reads right at every tail, o
             };
             CHECK(wrong(y, dx) == 0);
             CHECK(wrong(y_chunked, dx_chunked) == 0);
+            CHECK(wrong(y_one, dx_one) == 0);
             // Without FMA (SSE4.1) the matmul's separate adds are fast math, which LLVM may
             // reassociate differently in another loop nest: there the reference decides alone.
             if (isa != Isa::sse41) {
                 CHECK(y_chunked.v == y.v);
                 CHECK(dx_chunked.v == dx.v);
+                CHECK(y_one.v == y.v);
+                CHECK(dx_one.v == dx.v);
             }
         }
+    }
+}
+
+TEST_CASE("schedules whose shape tiers coincide compile and compute right", "[schedule][jit]") {
+    // One-vector panels of 6 rows: the full tile's condition is the narrow tier's (6 rows), for
+    // blocks and for chunked tasks alike.
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("coinciding_tiers")));
+    const KernelSpec spec = parse_spec("forward:relu:bias=1");
+    const int M = 29, K = 37, N = 40;
+    ref::Mat x(M, K), w(K, N), b(1, N);
+    ref::fill_uniform(x, 5);
+    ref::fill_uniform(w, 6);
+    ref::fill_uniform(b, 7);
+    for (const CpuSchedule &s : {CpuSchedule{1, 6, 6, 16, false}, CpuSchedule{1, 6, 6, 16, false, false, OperandRead::packed, true, 16}}) {
+        INFO(to_string(s));
+        ref::Mat y(M, N, 0);
+        run_kernel(engine.get_scheduled(spec, host_isa(), s), {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N),
+                                                               Tensor::vector(b.v.data(), N), Tensor::matrix(y.v.data(), M, N)});
+        int wrong = 0;
+        for (int i = 0; i < M; i++) {
+            for (int j = 0; j < N; j++) {
+                double z = b(0, j), mag = std::abs(b(0, j));
+                for (int k = 0; k < K; k++) z += double(x(i, k)) * w(k, j), mag += std::abs(double(x(i, k)) * w(k, j));
+                wrong += std::abs(y(i, j) - (z > 0 ? z : 0)) > 4 * (K + 2) * std::ldexp(1.0, -24) * mag;
+            }
+        }
+        CHECK(wrong == 0);
     }
 }
 

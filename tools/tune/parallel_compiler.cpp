@@ -35,11 +35,21 @@ detail::TempPath fresh_work_directory() {
 ParallelCompiler::ParallelCompiler(jit::Engine &engine, int jobs)
     : engine_(engine), jobs_(jobs), gen_(generator_beside_this_program()), dir_(fresh_work_directory()) {}
 
-std::vector<KernelHandle> ParallelCompiler::compile(const KernelSpec &spec, Isa isa,
-                                                    const std::vector<sched::CpuSchedule> &batch) {
-    std::vector<KernelHandle> out;
+std::vector<std::optional<KernelHandle>> ParallelCompiler::compile(const KernelSpec &spec, Isa isa,
+                                                                   const std::vector<sched::CpuSchedule> &batch) {
+    std::vector<std::optional<KernelHandle>> out;
+    auto failed = [&](const sched::CpuSchedule &s, const std::string &why) {
+        fmt::print(stderr, "\nreluforge-tune: {} did not compile ({}); skipped\n", sched::to_string(s), why);
+        out.emplace_back();
+    };
     if (!parallel()) {
-        for (const auto &s : batch) out.push_back(engine_.get_scheduled(spec, isa, s));
+        for (const auto &s : batch) {
+            try {
+                out.emplace_back(engine_.get_scheduled(spec, isa, s));
+            } catch (const Error &e) {
+                failed(s, e.what());
+            }
+        }
         return out;
     }
     struct Child {
@@ -60,19 +70,14 @@ std::vector<KernelHandle> ParallelCompiler::compile(const KernelSpec &spec, Isa 
         }
         children.push_back(c);
     }
-    bool failed = false;
-    std::string which;
     for (std::size_t k = 0; k < children.size(); k++) {
         int status = 0;
         ::waitpid(children[k].pid, &status, 0);  // every child is waited for, failed or not
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            failed = true;
-            which = sched::to_string(batch[k]);
+            failed(batch[k], "reluforge-gen failed; its error is above");
+        } else {
+            out.emplace_back(engine_.link_object(spec, isa, batch[k], children[k].object, children[k].symbol));
         }
-    }
-    if (failed) throw Error(ErrorCode::kernel_failed, fmt::format("reluforge-gen failed to compile {}", which));
-    for (std::size_t k = 0; k < children.size(); k++) {
-        out.push_back(engine_.link_object(spec, isa, batch[k], children[k].object, children[k].symbol));
     }
     return out;
 }

@@ -5,6 +5,7 @@
 #include "reluforge/detail/files.h"
 #include "reluforge/jit/engine.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,9 @@ public:
     // Without a reluforge-gen beside this program, or with jobs 1, compiles in this process.
     ParallelCompiler(jit::Engine &engine, int jobs);
     int jobs() const { return parallel() ? jobs_ : 1; }
-    // Throws Error(kernel_failed) when a child fails.
-    std::vector<KernelHandle> compile(const KernelSpec &spec, Isa isa, const std::vector<sched::CpuSchedule> &batch);
+    // One handle per schedule, none where reluforge-gen failed (said on stderr, naming the
+    // schedule): one schedule the generator cannot compile does not end a tuning session.
+    std::vector<std::optional<KernelHandle>> compile(const KernelSpec &spec, Isa isa, const std::vector<sched::CpuSchedule> &batch);
 
 private:
     bool parallel() const { return !gen_.empty() && jobs_ > 1; }

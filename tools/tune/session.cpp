@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
+#include <optional>
 #include <random>
 #include <unistd.h>
 
@@ -47,7 +49,9 @@ struct Session::Problem {
     KernelHandle default_kernel;
     sched::CpuSchedule default_schedule;
     double default_ms = 0;
-    std::vector<std::uint8_t> expected;  // the default kernel's outputs
+    // Outputs a correct candidate must match bit for bit, by summation form: the default
+    // kernel's for its own form, and a kernel of the other form's (computed when first needed).
+    std::map<bool, std::vector<std::uint8_t>> expected;  // key: dot products
     std::string best;                    // schedule text
     double best_ms = 0;
     int trials = 0;
@@ -76,6 +80,25 @@ void Session::save(const sched::TuningRecord &r) {
     db_.save(options_.db_path);  // every measurement, atomically: an interrupted session resumes
 }
 
+// Schedules change the loop structure, never the order of each sum, within one summation form:
+// FMA chains along the reduction, or dot products (lanes along the reduction, folded at the end).
+// So a correct candidate matches, bit for bit, a kernel of its form: the default kernel, or the
+// default table's schedule of the other form (each checked against the double-precision
+// reference by the test suite). Computing the other form's outputs overwrites the workspace's.
+const std::vector<std::uint8_t> &Session::expected(Problem &p, const sched::CpuSchedule &candidate) {
+    const bool dot = candidate.operand == sched::OperandRead::dot;
+    if (auto it = p.expected.find(dot); it != p.expected.end()) return it->second;
+    sched::CpuSchedule other = candidate;  // the table has a dot entry wherever dot candidates exist
+    for (const auto &choice : sched::default_cpu_schedules(p.spec, options_.isa)) {
+        const bool choice_dot = choice.schedule.operand == sched::OperandRead::dot;
+        if (choice_dot == dot && choice.schedule.reduction_block == 0) other = choice.schedule;
+    }
+    int runs = 0;
+    measure(engine_.get_scheduled(p.spec, options_.isa, other), p.workspace, 1, 1e30, &runs);
+    p.expected[dot] = p.workspace.outputs();
+    return p.expected[dot];
+}
+
 // This shard's candidates not measured yet on this machine, in the seed's order.
 std::vector<sched::CpuSchedule> Session::candidates(const Problem &p) const {
     std::vector<sched::CpuSchedule> out;
@@ -94,7 +117,7 @@ std::vector<sched::CpuSchedule> Session::candidates(const Problem &p) const {
 void Session::search(Problem &p, const std::vector<sched::CpuSchedule> &candidates, double deadline_s) {
     const auto problem_start = Clock::now();
     const std::size_t jobs = std::size_t(compiler_.jobs());
-    std::vector<KernelHandle> compiled;
+    std::vector<std::optional<KernelHandle>> compiled;
     int runs = 0;
     for (std::size_t c = 0; c < candidates.size(); c++) {
         const double elapsed = seconds_since(start_);
@@ -109,14 +132,16 @@ void Session::search(Problem &p, const std::vector<sched::CpuSchedule> &candidat
                  std::min(deadline_s - elapsed, per_trial * double(candidates.size() - std::size_t(p.trials))),
                  p.shape.text());
         // Losers are dropped after 3 runs: 1.5x the best so far.
+        if (!compiled[c % jobs]) {  // reported by the compiler; the others still count
+            p.trials++;
+            continue;
+        }
         sched::TuningRecord r = record(p, sched::to_string(candidates[c]),
-                                       measure(compiled[c % jobs], p.workspace, options_.reps, 1.5 * p.best_ms, &runs));
-        // Schedules change the loop structure, never the order of each sum: a correct kernel
-        // matches the default kernel (checked against the double-precision reference by the test
-        // suite) bit for bit.
-        r.verified = p.workspace.outputs() == p.expected;
+                                       measure(*compiled[c % jobs], p.workspace, options_.reps, 1.5 * p.best_ms, &runs));
+        const std::vector<std::uint8_t> outputs = p.workspace.outputs();
+        r.verified = outputs == expected(p, candidates[c]);
         if (!r.verified) {
-            fmt::print(stderr, "\nreluforge-tune: {} gives results that differ from the default schedule; recorded unverified\n",
+            fmt::print(stderr, "\nreluforge-tune: {} gives results that differ from the default table's kernel of its summation form; recorded unverified\n",
                        r.schedule);
         }
         if (r.verified && runs == options_.reps && r.median_ms < p.best_ms) {
@@ -146,7 +171,8 @@ double Session::confirm(Problem &p) {
     p.best_ms = tb[1];
     sched::TuningRecord r = record(p, p.best, p.best_ms);
     r.default_ms = td[1];
-    r.verified = p.workspace.outputs() == p.expected;
+    const std::vector<std::uint8_t> outputs = p.workspace.outputs();
+    r.verified = outputs == expected(p, sched::parse_cpu_schedule(p.best));
     r.confirmed = true;
     save(r);
     if (p.best_ms >= td[1]) p.best = sched::to_string(p.default_schedule) + " (the candidate did not hold up)";
@@ -159,7 +185,7 @@ double Session::baseline(const Problem &p) {
     const KernelHandle k = engine_.get_autoscheduled(p.spec, options_.isa, name, p.shape.M, p.shape.K, p.shape.N);
     int runs = 0;
     const double ms = measure(k, p.workspace, options_.reps, 1e30, &runs);
-    if (p.workspace.outputs() != p.expected) {
+    if (p.workspace.outputs() != p.expected.at(p.default_schedule.operand == sched::OperandRead::dot)) {
         fmt::print("reluforge-tune: note: {}'s results differ in the last bits (it may reorder sums)\n", name);
     }
     return ms;
@@ -171,7 +197,7 @@ Winner Session::tune(const KernelSpec &spec, const ProblemShape &s, double deadl
               engine_.get(spec, options_.isa, call), sched::default_cpu_schedule(spec, options_.isa, call)};
     int runs = 0;
     p.default_ms = measure(p.default_kernel, p.workspace, options_.reps, 1e30, &runs);
-    p.expected = p.workspace.outputs();
+    p.expected[p.default_schedule.operand == sched::OperandRead::dot] = p.workspace.outputs();
     p.best = sched::to_string(p.default_schedule);
     p.best_ms = p.default_ms;
     for (const auto &r : db_.records()) {  // earlier sessions' winners count

@@ -44,6 +44,7 @@ private:
     std::vector<sched::CpuSchedule> candidates(const Problem &p) const;
     void search(Problem &p, const std::vector<sched::CpuSchedule> &candidates, double deadline_s);
     double confirm(Problem &p);
+    const std::vector<std::uint8_t> &expected(Problem &p, const sched::CpuSchedule &candidate);
     double baseline(const Problem &p);
     sched::TuningRecord record(const Problem &p, const std::string &schedule, double median_ms) const;
     void save(const sched::TuningRecord &r);
