@@ -95,8 +95,8 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 5, 1 thread, backward_data: 64x1024x4096 4.33-4.54 -> 3.86-3.94 ms, 128x1024x4096
         // 9.35-9.60 -> 7.71-7.75; at 256x4096x1024 chunks lost (12.8 -> 13.8, 14.9 with 512).
         // Over a reduction of at most 256 the packed panels instead: the lanes' fold and tail,
-        // paid per output, cost more than the packing they save. AMD EPYC Zen 4 (peak 115.6 GFLOP/s), 1 thread,
-        // packed 4x6 panels against dot products: backward_data 256x128x128 0.140 -> 0.083 ms,
+        // paid per output, cost more than the packing they save. AMD EPYC Zen 4 (peak 115.6
+        // GFLOP/s), 1 thread, packed 4x6 panels against dot products: backward_data 256x128x128 0.140 -> 0.083 ms,
         // 256x256x128 0.283 -> 0.169, 128x512x128 0.397 -> 0.183, 64x1024x128 0.433 -> 0.205,
         // 256x512x256 0.882 -> 0.718; forward [N,K] 128x128x512 0.423 -> 0.186; at a reduction
         // of 512 the dot products won (256x1024x512 3.07 against 3.57).

@@ -23,6 +23,8 @@ std::string now_utc() {
     return buf;
 }
 
+bool dot_products(const sched::CpuSchedule &s) { return s.operand == sched::OperandRead::dot; }
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 void progress(bool tty, int done, int total, double best_speedup, double eta_s, const std::string &what) {
@@ -86,12 +88,11 @@ void Session::save(const sched::TuningRecord &r) {
 // default table's schedule of the other form (each checked against the double-precision
 // reference by the test suite). Computing the other form's outputs overwrites the workspace's.
 const std::vector<std::uint8_t> &Session::expected(Problem &p, const sched::CpuSchedule &candidate) {
-    const bool dot = candidate.operand == sched::OperandRead::dot;
+    const bool dot = dot_products(candidate);
     if (auto it = p.expected.find(dot); it != p.expected.end()) return it->second;
     sched::CpuSchedule other = candidate;  // the table has a dot entry wherever dot candidates exist
     for (const auto &choice : sched::default_cpu_schedules(p.spec, options_.isa)) {
-        const bool choice_dot = choice.schedule.operand == sched::OperandRead::dot;
-        if (choice_dot == dot && choice.schedule.reduction_block == 0) other = choice.schedule;
+        if (dot_products(choice.schedule) == dot && choice.schedule.reduction_block == 0) other = choice.schedule;
     }
     int runs = 0;
     measure(engine_.get_scheduled(p.spec, options_.isa, other), p.workspace, 1, 1e30, &runs);
@@ -131,17 +132,19 @@ void Session::search(Problem &p, const std::vector<sched::CpuSchedule> &candidat
         progress(tty_, p.trials, int(candidates.size()), p.default_ms / p.best_ms,
                  std::min(deadline_s - elapsed, per_trial * double(candidates.size() - std::size_t(p.trials))),
                  p.shape.text());
-        // Losers are dropped after 3 runs: 1.5x the best so far.
         if (!compiled[c % jobs]) {  // reported by the compiler; the others still count
             p.trials++;
             continue;
         }
+        // Losers are dropped after 3 runs: 1.5x the best so far.
         sched::TuningRecord r = record(p, sched::to_string(candidates[c]),
                                        measure(*compiled[c % jobs], p.workspace, options_.reps, 1.5 * p.best_ms, &runs));
         const std::vector<std::uint8_t> outputs = p.workspace.outputs();
         r.verified = outputs == expected(p, candidates[c]);
         if (!r.verified) {
-            fmt::print(stderr, "\nreluforge-tune: {} gives results that differ from the default table's kernel of its summation form; recorded unverified\n",
+            fmt::print(stderr,
+                       "\nreluforge-tune: {} gives results that differ from the default table's kernel of its "
+                       "summation form; recorded unverified\n",
                        r.schedule);
         }
         if (r.verified && runs == options_.reps && r.median_ms < p.best_ms) {
@@ -185,7 +188,7 @@ double Session::baseline(const Problem &p) {
     const KernelHandle k = engine_.get_autoscheduled(p.spec, options_.isa, name, p.shape.M, p.shape.K, p.shape.N);
     int runs = 0;
     const double ms = measure(k, p.workspace, options_.reps, 1e30, &runs);
-    if (p.workspace.outputs() != p.expected.at(p.default_schedule.operand == sched::OperandRead::dot)) {
+    if (p.workspace.outputs() != p.expected.at(dot_products(p.default_schedule))) {
         fmt::print("reluforge-tune: note: {}'s results differ in the last bits (it may reorder sums)\n", name);
     }
     return ms;
@@ -197,7 +200,7 @@ Winner Session::tune(const KernelSpec &spec, const ProblemShape &s, double deadl
               engine_.get(spec, options_.isa, call), sched::default_cpu_schedule(spec, options_.isa, call)};
     int runs = 0;
     p.default_ms = measure(p.default_kernel, p.workspace, options_.reps, 1e30, &runs);
-    p.expected[p.default_schedule.operand == sched::OperandRead::dot] = p.workspace.outputs();
+    p.expected[dot_products(p.default_schedule)] = p.workspace.outputs();
     p.best = sched::to_string(p.default_schedule);
     p.best_ms = p.default_ms;
     for (const auto &r : db_.records()) {  // earlier sessions' winners count
