@@ -58,6 +58,22 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == "");
 }
 
+TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]") {
+    // The default table's chunked backward_weight won on Zen 5 only; other kinds stage Xᵀ.
+    const KernelSpec spec = parse_spec("backward_weight:bias=0:weight=kn");
+    std::set<std::string> rules;
+    for (const auto &v : registered_variants()) {
+        if (v.spec == to_string(spec) && v.isa == Isa::avx512) rules.insert(v.shape_rule);
+    }
+    REQUIRE(rules.count("cpu=zen5,k>=96,m>=1024,n<=128"));  // carried whatever CPU built it
+    REQUIRE(rules.count("k>=96,m>=1024"));
+    if (host_isa() == Isa::avx512) {
+        const bool zen5 = host_cpu().kind == CpuKind::zen5;
+        CHECK(find_kernel(spec, {4096, 64, 1024}).shape_rule == (zen5 ? "cpu=zen5,k>=96,m>=1024,n<=128" : "k>=96,m>=1024"));
+        CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == "k>=96,m>=1024");
+    }
+}
+
 TEST_CASE("every variant this CPU runs matches the reference", "[dispatch]") {
     std::set<std::string> rules;
     for (const auto &v : registered_variants()) rules.insert(v.shape_rule);

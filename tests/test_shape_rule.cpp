@@ -29,6 +29,38 @@ TEST_CASE("shape rules parse to one canonical text and bound m, n, k", "[shape_r
     CHECK_FALSE(box.holds({1024, 65, 1}));
 }
 
+TEST_CASE("a cpu clause restricts a rule to one kind of CPU", "[shape_rule]") {
+    // Canonical: the clause first, once, whatever order it was written in.
+    CHECK(ShapeRule::parse("k<=64,cpu=zen5").text() == "cpu=zen5,k<=64");
+    CHECK(ShapeRule::parse("cpu=zen4,m>=8,cpu=zen4").text() == "cpu=zen4,m>=8");
+    CHECK(ShapeRule::parse("cpu=intel_avx512").text() == "cpu=intel_avx512");
+    const ShapeRule zen5 = ShapeRule::parse("cpu=zen5,k<=64");
+    CHECK_FALSE(zen5.any());
+    CHECK(zen5.holds({1000, 10, 64}, CpuKind::zen5));
+    CHECK_FALSE(zen5.holds({1000, 10, 65}, CpuKind::zen5));  // the bounds still bind
+    for (CpuKind other : {CpuKind::other, CpuKind::zen4, CpuKind::intel_avx512}) {
+        CHECK_FALSE(zen5.holds({1000, 10, 64}, other));
+    }
+    const ShapeRule only_cpu = ShapeRule::parse("cpu=zen4");
+    CHECK_FALSE(only_cpu.any());
+    CHECK(only_cpu.holds({}, CpuKind::zen4));  // no bound on an unknown extent
+    CHECK_FALSE(only_cpu.holds({}, CpuKind::zen5));
+    // Without a kind, the rule asks about this CPU.
+    CHECK(ShapeRule::parse(std::string("cpu=") + to_string(host_cpu().kind)).holds({1, 1, 1}));
+}
+
+TEST_CASE("a variant for another kind of CPU is passed over", "[shape_rule]") {
+    const CpuKind here = host_cpu().kind, elsewhere = here == CpuKind::zen5 ? CpuKind::zen4 : CpuKind::zen5;
+    const std::vector<ShapeRule> rules{ShapeRule::parse(std::string("cpu=") + to_string(elsewhere) + ",k<=64"),
+                                       ShapeRule::parse(std::string("cpu=") + to_string(here) + ",k<=64"),
+                                       ShapeRule::parse("")};
+    CHECK(select_variant(rules, {100, 100, 32}) == 1);
+    CHECK(select_variant(rules, {100, 100, 100}) == 2);
+    force_shape_rule(rules[0].text());  // the tests run every variant, whatever the CPU
+    CHECK(select_variant(rules, {100, 100, 100}) == 0);
+    force_shape_rule(std::nullopt);
+}
+
 TEST_CASE("bad shape rules are refused with the part that is wrong", "[shape_rule]") {
     const std::pair<const char *, const char *> bad[] = {
         {"q<=3", "'q<=3' does not start with m, n or k"},
@@ -37,6 +69,10 @@ TEST_CASE("bad shape rules are refused with the part that is wrong", "[shape_rul
         {"k<=x4", "has no positive integer bound"},
         {"k<=0", "has no positive integer bound"},
         {"k<=4,", "trailing comma"},
+        {"cpu=zen9,k<=4", "'cpu=zen9' names no CPU kind"},
+        {"cpu=", "'cpu=' names no CPU kind"},
+        {"cpu=zen4,cpu=zen5", "'cpu=zen5' is a second CPU kind"},
+        {"k<=4,cpu=zen4,", "trailing comma"},
     };
     for (const auto &[text, message] : bad) {
         INFO(text);

@@ -57,6 +57,14 @@ const char *to_string(CpuKind kind) {
     return "?";
 }
 
+CpuKind parse_cpu_kind(std::string_view name) {
+    for (CpuKind kind : {CpuKind::other, CpuKind::zen4, CpuKind::zen5, CpuKind::intel_avx512}) {
+        if (name == to_string(kind)) return kind;
+    }
+    throw Error(ErrorCode::bad_argument,
+                "unknown CPU kind '" + std::string(name) + "'; allowed: zen4, zen5, intel_avx512, other");
+}
+
 namespace {
 
 std::string brand_string() {

@@ -13,16 +13,29 @@ namespace reluforge {
 
 ShapeRule ShapeRule::parse(std::string_view text) {
     ShapeRule rule;
+    const std::string_view whole = text;
     auto fail = [&](std::string_view part, const char *why) {
         throw Error(ErrorCode::bad_argument,
                     fmt::format("shape rule '{}': '{}' {} (expected bounds like 'k<=64' or "
-                                "'m>=1024,n<=64' on m, n, k with <= or >=)",
-                                text, part, why));
+                                "'m>=1024,n<=64' on m, n, k with <= or >=, and at most one 'cpu=<kind>')",
+                                whole, part, why));
     };
     while (!text.empty()) {
         const std::size_t comma = text.find(',');
         const std::string_view part = text.substr(0, comma);
         text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        if (comma != std::string_view::npos && text.empty()) fail(part, "is followed by a trailing comma");
+        if (part.substr(0, 4) == "cpu=") {
+            CpuKind kind{};
+            try {
+                kind = parse_cpu_kind(part.substr(4));
+            } catch (const Error &) {
+                fail(part, "names no CPU kind (zen4, zen5, intel_avx512 or other)");
+            }
+            if (rule.cpu_ && *rule.cpu_ != kind) fail(part, "is a second CPU kind (a rule is for one)");
+            rule.cpu_ = kind;
+            continue;
+        }
         if (part.size() < 4) fail(part, "is too short");
         if (part[0] != 'm' && part[0] != 'n' && part[0] != 'k') fail(part, "does not start with m, n or k");
         const std::string_view op = part.substr(1, 2);
@@ -32,7 +45,6 @@ ShapeRule ShapeRule::parse(std::string_view text) {
         auto [end, ec] = std::from_chars(first, last, value);
         if (ec != std::errc{} || end != last || value < 1) fail(part, "has no positive integer bound");
         rule.bounds_.push_back({part[0], op == "<=", value});
-        if (comma != std::string_view::npos && text.empty()) fail(part, "is followed by a trailing comma");
     }
     // Canonical: one bound per dimension and direction (the tightest), in a fixed order, so that
     // equal rules have equal text whatever order or repetition they were written in.
@@ -44,13 +56,15 @@ ShapeRule ShapeRule::parse(std::string_view text) {
     rule.bounds_.erase(std::unique(rule.bounds_.begin(), rule.bounds_.end(),
                                    [](const Bound &a, const Bound &b) { return a.dim == b.dim && a.at_most == b.at_most; }),
                        rule.bounds_.end());
+    if (rule.cpu_) rule.text_ = fmt::format("cpu={}", to_string(*rule.cpu_));
     for (const Bound &b : rule.bounds_) {
         rule.text_ += fmt::format("{}{}{}{}", rule.text_.empty() ? "" : ",", b.dim, b.at_most ? "<=" : ">=", b.value);
     }
     return rule;
 }
 
-bool ShapeRule::holds(const Shape &s) const {
+bool ShapeRule::holds(const Shape &s, CpuKind cpu) const {
+    if (cpu_ && *cpu_ != cpu) return false;
     for (const Bound &b : bounds_) {
         const std::int64_t v = b.dim == 'm' ? s.m : b.dim == 'n' ? s.n : s.k;
         if (v == 0 || (b.at_most ? v > b.value : v < b.value)) return false;

@@ -41,7 +41,9 @@ bool heavy_epilogue(const KernelSpec &spec) {
 
 // Measurements: reluforge-bench --threads 1, fused forward relu, on this project's machines (AMD
 // EPYC with AVX-512 on 256-bit datapaths, measured FMA peak 112-117 GFLOP/s per core), same-run
-// ratios against oneDNN 2.6's matmul with a relu post-op.
+// ratios against oneDNN 2.6's matmul with a relu post-op, unless an entry names another CPU.
+// An entry measured to win on one kind of CPU only carries a "cpu=<kind>" clause (host_cpu());
+// every other kind runs the entries after it.
 std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa isa) {
     std::vector<ScheduleChoice> table;
     switch (isa) {
@@ -64,7 +66,9 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // covers all of them, the batch in chunks of 512 with each chunk of dZ packed once for
         // all blocks, 4x4 blocks so that 32, 64 and 128 rows are whole tasks. AMD EPYC Zen 5
         // (peak 211 GFLOP/s), 1 thread: 8192x64x256 129 -> 160 GFLOP/s, 16384x32x128 103 -> 141,
-        // 1024x128x1024 118 -> 176, 8192x100x256 52 -> 112; no gain at 4096x1024x64.
+        // 1024x128x1024 118 -> 176, 8192x100x256 52 -> 112; no gain at 4096x1024x64. On AMD
+        // EPYC Zen 4 (peak 115.6) they hold against 4x6 panels: 8192x64x256 6.01 -> 5.44 ms,
+        // 16384x32x128 2.74 -> 2.31, 1024x128x1024 3.20 -> 3.14.
         for (const auto &[lowest, task] : {std::pair{32, 32}, {64, 64}, {128, 128}}) {
             if (spec.op != Op::backward_weight) break;
             const char *rows = spec.weight == WeightLayout::kn ? "k" : "n";
@@ -76,9 +80,11 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // staged Xᵀ below. AMD EPYC Zen 5 (peak 227 GFLOP/s),
         // 1 thread: 4096x1024x64 4.24 -> 3.16 ms, 4096x512x64 2.17 -> 1.67, 4096x1024x128 7.42
         // -> 6.76; 4096x1024x256 13.9 -> 13.4 and 1024^3 11.4 -> 12.1 (lost), so it stops at 128
-        // (chunks of 512: 3.30 ms at 4096x1024x64, of 1024: 4.53).
+        // (chunks of 512: 3.30 ms at 4096x1024x64, of 1024: 4.53). Zen 5 only: on AMD EPYC Zen 4
+        // (peak 115.6 GFLOP/s) the staged Xᵀ won, 4096x1024x64 10.4-11.2 ms chunked against
+        // 7.0-8.4 staged (chunks of 512: 10.7).
         if (spec.op == Op::backward_weight && spec.weight == WeightLayout::kn) {
-            table.push_back({ShapeRule::parse("k>=96,m>=1024,n<=128").text(), {4, 6, 96, 16, false, false, OperandRead::packed, true, 256}});
+            table.push_back({ShapeRule::parse("cpu=zen5,k>=96,m>=1024,n<=128").text(), {4, 6, 96, 16, false, false, OperandRead::packed, true, 256}});
         }
         // backward_weight reduces over the batch, reading Xᵀ down its columns: rows of X a page
         // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X

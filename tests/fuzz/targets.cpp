@@ -50,13 +50,15 @@ bool shape_rule(const std::string &input) {
     require(again.text() == r.text(), "canonical text '" + r.text() + "' is not a fixed point");
     for (std::int64_t v : {std::int64_t(0), std::int64_t(1), std::int64_t(63), std::int64_t(64), std::int64_t(1) << 40}) {
         const Shape shape{v, v + 1, v / 2};
-        require(again.holds(shape) == r.holds(shape), "canonical text '" + r.text() + "' bounds shapes differently");
+        for (CpuKind cpu : {CpuKind::other, CpuKind::zen4, CpuKind::zen5, CpuKind::intel_avx512}) {
+            require(again.holds(shape, cpu) == r.holds(shape, cpu), "canonical text '" + r.text() + "' bounds shapes differently");
+        }
     }
     return true;
 }
 
 std::vector<std::string> shape_rule_seeds() {
-    return {"", "k<=64", "m>=1024,n<=64", "k<=128,k>=8,m>=2,n<=64", "m<=256", "n>=1,n<=1"};
+    return {"", "k<=64", "m>=1024,n<=64", "k<=128,k>=8,m>=2,n<=64", "m<=256", "n>=1,n<=1", "k<=64,cpu=zen5"};
 }
 
 // Valid schedules round-trip; their validity check answers for any values, on every register count.

@@ -23,6 +23,7 @@ Isa isa_limit();
 // datapaths; Zen 5 and Intel's AVX-512 server cores have two 512-bit FMA pipes.
 enum class CpuKind { other, zen4, zen5, intel_avx512 };
 const char *to_string(CpuKind kind);
+CpuKind parse_cpu_kind(std::string_view name);  // throws Error(bad_argument)
 
 struct CpuInfo {
     std::string vendor;      // CPUID's vendor: "AuthenticAMD", "GenuineIntel", ...

@@ -1,9 +1,12 @@
 // Shape rules: which calls a kernel variant is for. The default schedule table (and tuning)
 // can give one spec several variants, each compiled with its own schedule; a call runs the first
-// variant whose rule holds for its M, N and K.
+// variant whose rule holds for its M, N and K on this CPU.
 #pragma once
 
+#include "reluforge/isa.h"
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,16 +21,19 @@ struct Shape {
 
 // A conjunction of bounds, in canonical text "k<=64" or "m>=1024,n<=64": dimensions m, n, k,
 // operators <= and >=, sorted by dimension then operator. "" holds for every shape. A bound on
-// an extent that is 0 (unknown) does not hold.
+// an extent that is 0 (unknown) does not hold. An optional first clause "cpu=zen5" (a CpuKind's
+// name) restricts the rule to one kind of CPU, so that one AOT library carries each kind's
+// variant and chooses at run time.
 class ShapeRule {
 public:
     ShapeRule() = default;
     // Throws Error(bad_argument) naming the part that does not parse.
     static ShapeRule parse(std::string_view text);
 
-    bool holds(const Shape &s) const;
+    bool holds(const Shape &s) const { return holds(s, host_cpu().kind); }
+    bool holds(const Shape &s, CpuKind cpu) const;
     const std::string &text() const { return text_; }
-    bool any() const { return bounds_.empty(); }
+    bool any() const { return text_.empty(); }
 
 private:
     struct Bound {
@@ -35,6 +41,7 @@ private:
         bool at_most;
         std::int64_t value;
     };
+    std::optional<CpuKind> cpu_;
     std::vector<Bound> bounds_;
     std::string text_;
 };
