@@ -6,6 +6,7 @@
 #include "tune/session.h"
 
 #include "reluforge/error.h"
+#include "reluforge/registry.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -23,6 +24,7 @@ struct Options {
     std::vector<std::string> spec_texts, shape_texts, merge_inputs;
     double budget_s = 600;
     int jobs = 2;
+    int threads = 0;
 };
 
 CLI::App *add_options(CLI::App &app, Options &o) {
@@ -39,6 +41,10 @@ CLI::App *add_options(CLI::App &app, Options &o) {
     app.add_option("--shard", o.shard_text, "i/n: measure only the i-th of n slices of the candidates (0 <= i < n)")
         ->capture_default_str();
     app.add_option("--jobs", o.jobs, "candidates compiled at once, in child processes")->capture_default_str();
+    app.add_option("--threads", o.threads,
+                   "threads each kernel runs on while timed: the count your program runs with (0: every core, "
+                   "the runtime's default)")
+        ->capture_default_str();
     app.add_flag("--quick", o.session.quick,
                  "measure only the default schedule's neighbourhood (a dozen candidates per kernel and shape; "
                  "--budget-s 60 and --reps 3 unless given): for a CPU the default table was not measured on");
@@ -70,6 +76,7 @@ void check_options(Options &o) {
         throw Error(ErrorCode::bad_argument, fmt::format("--shard '{}' is not i/n with 0 <= i < n", o.shard_text));
     }
     if (s.reps < 1) throw Error(ErrorCode::bad_argument, fmt::format("--reps {} must be at least 1", s.reps));
+    if (o.threads < 0) throw Error(ErrorCode::bad_argument, fmt::format("--threads {} must be 0 (every core) or more", o.threads));
     s.isa = o.target == "host" ? host_isa() : parse_isa(o.target);
     if (s.isa > host_isa()) {
         throw Error(ErrorCode::bad_argument, fmt::format("--target {}: this CPU runs up to {}", o.target, to_string(host_isa())));
@@ -91,10 +98,13 @@ int tune_all(Options &o) {
     jit::Engine engine(engine_options);
     tune::ParallelCompiler compiler(engine, std::max(1, o.jobs));
     tune::Session session(o.session, db, engine, compiler);
+    // A schedule's best choice depends on the threads it shares the machine with: time kernels on
+    // the count the program runs with.
+    set_num_threads(o.threads);
     const sched::Machine machine = sched::this_machine();
-    fmt::print("reluforge-tune: {} ({}), target {}, {} spec(s) x {} shape(s), budget {:.0f} s, shard {}/{}\n",
-               machine.cpu_model, machine.isa, to_string(o.session.isa), specs.size(), o.shape_texts.size(), o.budget_s,
-               o.session.shard, o.session.shards);
+    fmt::print("reluforge-tune: {} ({}), target {}, {} thread(s), {} spec(s) x {} shape(s), budget {:.0f} s, shard {}/{}\n",
+               machine.cpu_model, machine.isa, to_string(o.session.isa), num_threads(), specs.size(), o.shape_texts.size(),
+               o.budget_s, o.session.shard, o.session.shards);
 
     // Each problem gets an equal share of the budget; time a problem leaves unused passes on.
     std::vector<tune::Winner> winners;
