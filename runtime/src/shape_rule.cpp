@@ -86,8 +86,9 @@ std::size_t select_variant(const std::vector<ShapeRule> &rules, const Shape &sha
             if (rules[v].text() == g_forced_rule) return v;
         }
     }
+    const CpuKind cpu = host_cpu().kind;
     for (std::size_t v = 0; v + 1 < rules.size(); v++) {
-        if (rules[v].holds(shape)) return v;
+        if (rules[v].holds(shape, cpu)) return v;
     }
     return rules.size() - 1;
 }
