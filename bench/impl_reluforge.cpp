@@ -1,8 +1,11 @@
-// reluforge: fused forward (Y only, like the others); backward from the Z a training forward saved: = activation-backward (dZ, db) + backward-data
-// + backward-weight. Kernels come from the JIT (compiled once, outside the timed region).
+// reluforge: fused forward (Y only, like the others); backward (dX, dW, db) from what the layer's
+// training forward saves by default (a bit mask for the relu family, Z otherwise), as
+// Linear::backward runs it: activation-backward (dZ, db) + backward-data + backward-weight.
+// Kernels come from the JIT (compiled once, outside the timed region).
 #include "problem.h"
 
 #include <chrono>
+#include <cstdint>
 
 namespace bench {
 namespace {
@@ -11,28 +14,22 @@ using namespace reluforge;
 
 class Reluforge : public Impl {
 public:
-    explicit Reluforge(Problem &p) : layer_(p.act.act, true, WeightLayout::kn, Save::z) {
+    explicit Reluforge(Problem &p)
+        : layer_(p.act.act, true, WeightLayout::kn), z_layer_(p.act.act, true, WeightLayout::kn, Save::z) {
         // Compile (or load) every kernel now, and leave Z for every implementation's backward.
-        run_forward(p, true);
+        if (layer_.save() == Save::mask) mask_.resize(static_cast<size_t>(p.s.M) * mask_stride(p));
+        z_layer_.forward(forward_args(p, Tensor::matrix(p.z.data(), p.s.M, p.s.N)));
+        layer_.forward(forward_args(p, aux(p)));
         forward(p);
         backward(p);
     }
     std::string name() const override { return "reluforge"; }
-    void forward(Problem &p) override { run_forward(p, false); }
-    void run_forward(Problem &p, bool save_z) {
-        ForwardArgs a;
-        a.x = Tensor::matrix(p.x.data(), p.s.M, p.s.K);
-        a.w = Tensor::matrix(p.w.data(), p.s.K, p.s.N);
-        a.b = Tensor::vector(p.b.data(), p.s.N);
-        if (p.act.act.kind == Act::prelu) a.slope = Tensor::vector(&p.slope, 1);
-        a.y = Tensor::matrix(p.y.data(), p.s.M, p.s.N);
-        if (save_z) a.aux = Tensor::matrix(p.z.data(), p.s.M, p.s.N);
-        layer_.forward(a);
-    }
+    void forward(Problem &p) override { layer_.forward(forward_args(p, {})); }
     void backward(Problem &p) override { layer_.backward(backward_args(p)); }
 
     std::vector<std::pair<std::string, double>> backward_parts(Problem &p) override {
         const BackwardArgs a = backward_args(p);
+        const Tensor dz = Tensor::matrix(p.dz.data(), p.s.M, p.s.N);
         std::vector<std::pair<std::string, double>> parts;
         auto timed = [&](const char *name, auto &&run) {
             auto t0 = std::chrono::steady_clock::now();
@@ -43,27 +40,46 @@ public:
         timed("activation_backward", [&] {
             std::vector<Tensor> args{a.dy, a.aux};
             if (prelu) args.push_back(a.slope);
-            args.push_back(a.dz);
+            args.push_back(dz);
             args.push_back(a.db);
             if (prelu) args.push_back(a.dslope);
             run_kernel(layer_.activation_backward_spec(true), args);
         });
-        timed("backward_data", [&] { run_kernel(layer_.backward_data_spec(), {a.dz, a.w, a.dx}); });
-        timed("backward_weight", [&] { run_kernel(layer_.backward_weight_spec(false), {a.x, a.dz, a.dw}); });
+        timed("backward_data", [&] { run_kernel(layer_.backward_data_spec(), {dz, a.w, a.dx}); });
+        timed("backward_weight", [&] { run_kernel(layer_.backward_weight_spec(false), {a.x, dz, a.dw}); });
         return parts;
     }
 
 private:
+    // The aux the layer saves: Z in the problem's z, or the bit mask here.
+    Tensor aux(Problem &p) {
+        if (layer_.save() != Save::mask) return Tensor::matrix(p.z.data(), p.s.M, p.s.N);
+        return Tensor::matrix(mask_.data(), DType::u8, p.s.M, (p.s.N + 7) / 8, mask_stride(p));
+    }
+    // Bytes a mask row takes: masks are read in whole 64-byte rows.
+    static std::int64_t mask_stride(const Problem &p) { return ((p.s.N + 7) / 8 + 63) / 64 * 64; }
+
+    ForwardArgs forward_args(Problem &p, Tensor aux) {
+        ForwardArgs a;
+        a.x = Tensor::matrix(p.x.data(), p.s.M, p.s.K);
+        a.w = Tensor::matrix(p.w.data(), p.s.K, p.s.N);
+        a.b = Tensor::vector(p.b.data(), p.s.N);
+        if (p.act.act.kind == Act::prelu) a.slope = Tensor::vector(&p.slope, 1);
+        a.y = Tensor::matrix(p.y.data(), p.s.M, p.s.N);
+        a.aux = aux;
+        return a;
+    }
+
+    // dZ is not asked for: the layer's scratch holds it.
     BackwardArgs backward_args(Problem &p) {
         BackwardArgs a;
         a.dy = Tensor::matrix(p.dy.data(), p.s.M, p.s.N);
-        a.aux = Tensor::matrix(p.z.data(), p.s.M, p.s.N);
+        a.aux = aux(p);
         a.x = Tensor::matrix(p.x.data(), p.s.M, p.s.K);
         a.w = Tensor::matrix(p.w.data(), p.s.K, p.s.N);
         a.dx = Tensor::matrix(p.dx.data(), p.s.M, p.s.K);
         a.dw = Tensor::matrix(p.dw.data(), p.s.K, p.s.N);
         a.db = Tensor::vector(p.db.data(), p.s.N);
-        a.dz = Tensor::matrix(p.dz.data(), p.s.M, p.s.N);
         if (p.act.act.kind == Act::prelu) {
             a.slope = Tensor::vector(&p.slope, 1);
             a.dslope = Tensor::vector(&dslope_, 1);
@@ -71,7 +87,8 @@ private:
         return a;
     }
 
-    Linear layer_;
+    Linear layer_, z_layer_;
+    std::vector<std::uint8_t> mask_;
     float dslope_ = 0;
 };
 
