@@ -10,11 +10,13 @@ cd "$(dirname "$0")"
 #   build      cmake ninja-build g++ libhalide14-0-dev llvm-14-dev libfmt-dev libcli11-dev
 #              nlohmann-json3-dev zlib1g-dev (examples/mlp_train reads gzip files)
 #   tests      catch2; dataset-fashion-mnist for examples/mlp_train; locales (the de_DE source that
-#              the locale test compiles into the build tree)
+#              the locale test compiles into the build tree); pocl-opencl-icd, an OpenCL platform on
+#              the CPU that runs the GPU kernels where there is no GPU
 #   bench      libdnnl-dev libopenblas-dev; ocl-icd-opencl-dev, which oneDNN's CMake package requires
 #              (only a Recommends of libdnnl-dev)
 packages=(cmake ninja-build g++ libhalide14-0-dev llvm-14-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-          zlib1g-dev catch2 dataset-fashion-mnist locales libdnnl-dev libopenblas-dev ocl-icd-opencl-dev)
+          zlib1g-dev catch2 dataset-fashion-mnist locales libdnnl-dev libopenblas-dev ocl-icd-opencl-dev
+          pocl-opencl-icd)
 
 install_dependencies() {
     local missing=()

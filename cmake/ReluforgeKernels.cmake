@@ -1,5 +1,5 @@
 # reluforge_add_kernels(<target> SPECS <spec>... | SPECS_FILE <file>
-#                       [TARGETS <avx512|avx2|sse41>...] [CUDA_CAPABILITIES <cap>...]
+#                       [TARGETS <avx512|avx2|sse41>...] [CUDA_CAPABILITIES <cap>...] [OPENCL]
 #                       [TUNING_DB <file>] [NAMESPACE <ns>])
 #
 # Runs reluforge-gen at build time and makes <target>, a library to link: it brings the kernels
@@ -10,10 +10,11 @@
 # runtime inside reluforge::runtime. CUDA_CAPABILITIES (30 32 35 50 61 70 75 80 86; newer GPUs
 # such as Hopper run the PTX of 86) adds CUDA kernels, which run on device tensors; building them
 # needs no GPU or CUDA toolkit, and a program that has no GPU at run time still runs its CPU
-# kernels. With an installed reluforge, specs are checked when CMake
+# kernels. OPENCL adds an OpenCL kernel of each spec (the same GPU schedule), which runs on
+# OpenCL tensors (reluforge/opencl.h). With an installed reluforge, specs are checked when CMake
 # configures, and a bad one stops the configure with reluforge-gen's message.
 function(reluforge_add_kernels target)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "NAMESPACE;SPECS_FILE;TUNING_DB" "SPECS;TARGETS;CUDA_CAPABILITIES")
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "OPENCL" "NAMESPACE;SPECS_FILE;TUNING_DB" "SPECS;TARGETS;CUDA_CAPABILITIES")
     if (ARG_UNPARSED_ARGUMENTS)
         message(FATAL_ERROR "reluforge_add_kernels(${target}): unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
     endif ()
@@ -41,6 +42,10 @@ function(reluforge_add_kernels target)
     if (ARG_CUDA_CAPABILITIES)
         string(REPLACE ";" "," cuda_list "${ARG_CUDA_CAPABILITIES}")
         set(cuda_args --cuda-capability ${cuda_list})
+    endif ()
+    set(opencl_args)
+    if (ARG_OPENCL)
+        set(opencl_args --opencl)
     endif ()
     set(db_args)
     if (ARG_TUNING_DB)
@@ -82,12 +87,12 @@ function(reluforge_add_kernels target)
     # The arguments, in a file rewritten only when they change: generation depends on it, so a
     # changed spec list or target list reruns it under any generator.
     set(arguments_file ${out}/arguments.txt)
-    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\ncuda=${ARG_CUDA_CAPABILITIES}\nspecs=${ARG_SPECS}\ndb=${ARG_TUNING_DB}\n")
+    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\ncuda=${ARG_CUDA_CAPABILITIES}\nopencl=${ARG_OPENCL}\nspecs=${ARG_SPECS}\ndb=${ARG_TUNING_DB}\n")
     file(CONFIGURE OUTPUT ${arguments_file} CONTENT "${arguments}" @ONLY)
     add_custom_command(
         OUTPUT ${out}/lib${target}.a ${out}/${target}.h ${out}/${target}_registration.cpp
         COMMAND reluforge::gen --name ${target} --namespace ${ARG_NAMESPACE} --target ${target_list}
-                ${spec_args} ${db_args} ${cuda_args} --output-dir ${out}
+                ${spec_args} ${db_args} ${cuda_args} ${opencl_args} --output-dir ${out}
         DEPENDS reluforge::gen $<TARGET_FILE:reluforge::gen> ${arguments_file} ${spec_depends} ${ARG_TUNING_DB}
         COMMENT "reluforge-gen: ${target}"
         VERBATIM)

@@ -28,6 +28,7 @@ struct Options {
     std::string object_path, object_symbol, object_schedule;
     std::string ptx_dir;
     std::vector<int> cuda_capabilities;
+    bool opencl = false;
     std::string tuning_db_path;
 };
 
@@ -53,6 +54,9 @@ void add_options(CLI::App &app, Options &o) {
                    "also build CUDA kernels for these capabilities (any of 30 32 35 50 61 70 75 80 86; newer GPUs "
                    "such as Hopper run the PTX of 86; comma-separated)")
         ->delimiter(',');
+    app.add_flag("--opencl", o.opencl,
+                 "also build an OpenCL kernel of each spec (the GPU schedule of the CUDA kernels; run on "
+                 "OpenCL tensors, reluforge/opencl.h)");
     app.add_option("--ptx-dir", o.ptx_dir,
                    "write the CUDA PTX of each spec (default CUDA schedule) to <dir>/<identifier>.sm<cap>.ptx "
                    "for each --cuda-capability (default 80) instead of building a library");
@@ -164,6 +168,7 @@ gen::LibraryRequest library_request(const Options &o, const std::vector<KernelSp
     for (int capability : o.cuda_capabilities) gen::cuda_target(capability);  // names Halide 14's list
     gen::LibraryRequest request{o.name, ns, specs, isas, o.out_dir};
     request.cuda_capabilities = o.cuda_capabilities;
+    request.opencl = o.opencl;
     return request;
 }
 
@@ -202,7 +207,7 @@ void write_library(const Options &o, const std::vector<KernelSpec> &specs) {
     }
     gen::emit_library(request);
     fmt::print("reluforge-gen: {} kernels x {} targets -> {}/lib{}.a\n", specs.size(),
-               request.isas.size() + request.cuda_capabilities.size(), o.out_dir, o.name);
+               request.isas.size() + request.cuda_capabilities.size() + (request.opencl ? 1 : 0), o.out_dir, o.name);
 }
 
 }  // namespace

@@ -33,6 +33,14 @@ Target cuda_target(int capability) {
     return t;
 }
 
+Target opencl_target(DType dtype) {
+    Target t(Target::Linux, Target::X86, 64);
+    t.set_feature(Target::SSE41);  // the host side only launches kernels (see cuda_target)
+    t.set_features({Target::OpenCL, Target::NoRuntime, Target::NoAsserts});
+    if (dtype == DType::f16) t.set_feature(Target::CLHalf);
+    return t;
+}
+
 namespace {
 
 // Elementwise passes: one thread per element, pass_cols x pass_rows threads per block.
@@ -108,12 +116,14 @@ void schedule_matmul(gen::Algorithm &a, const CudaSchedule &s) {
         .gpu_threads(jt, it)
         .unroll(jr)
         .unroll(ir);
-    Var k = a.operand.args()[1];
-    if (a.operand_transposed) stage_panel(a.operand, a.acc, rko, k, j, tx, ty);
-    else stage_panel(a.operand, a.acc, rko, j, k, tx, ty);
-    Var lk = a.lhs.args()[0];
-    if (a.lhs_transposed) stage_panel(a.lhs, a.acc, rko, i, lk, tx, ty);
-    else stage_panel(a.lhs, a.acc, rko, lk, i, tx, ty);
+    // Threads run along each panel's innermost stored dimension, even where its tensor is read
+    // transposed (W [N,K] forward, [K,N] backward_data; Xᵀ and dZᵀ in backward_weight), though
+    // threads along the other would coalesce those loads: that staging gave wrong sums on pocl
+    // whenever the reduction was not a whole number of k_tile steps (forward [N,K] 64x17x64: 2047
+    // of 4096 outputs wrong, the last step reading the first step's panel), while this one
+    // matches the reference everywhere.
+    stage_panel(a.operand, a.acc, rko, j, a.operand.args()[1], tx, ty);
+    stage_panel(a.lhs, a.acc, rko, a.lhs.args()[0], i, tx, ty);
 }
 
 }  // namespace

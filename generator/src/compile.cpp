@@ -102,9 +102,9 @@ std::string cuda_kernel_symbol(const std::string &library, const KernelSpec &spe
     return fmt::format("rf_{}_{:016x}_sm{}", library, hash(spec), capability);
 }
 
-void compile_cuda_object(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule,
-                         const std::string &symbol, const std::string &object_path) {
-    const Halide::Target target = cuda_target(capability);
+namespace {
+void compile_gpu_object(const KernelSpec &spec, const Halide::Target &target, const sched::CudaSchedule &schedule,
+                        const std::string &symbol, const std::string &object_path) {
     Algorithm a = build_algorithm(spec, schedule.k_tile > 0);
     apply_cuda_schedule(a, schedule);
     Halide::Pipeline p(a.outputs);
@@ -113,6 +113,21 @@ void compile_cuda_object(const KernelSpec &spec, int capability, const sched::Cu
         outputs[Halide::OutputFileType::stmt] = std::string(dir) + "/" + symbol + ".stmt";
     }
     p.compile_to_module(a.inputs, symbol, target).compile(outputs);
+}
+}  // namespace
+
+void compile_cuda_object(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule,
+                         const std::string &symbol, const std::string &object_path) {
+    compile_gpu_object(spec, cuda_target(capability), schedule, symbol, object_path);
+}
+
+std::string opencl_kernel_symbol(const std::string &library, const KernelSpec &spec) {
+    return fmt::format("rf_{}_{:016x}_opencl", library, hash(spec));
+}
+
+void compile_opencl_object(const KernelSpec &spec, const sched::CudaSchedule &schedule, const std::string &symbol,
+                           const std::string &object_path) {
+    compile_gpu_object(spec, opencl_target(spec.dtype), schedule, symbol, object_path);
 }
 
 std::string compile_cuda_ptx(const KernelSpec &spec, int capability) {
@@ -129,9 +144,10 @@ std::string compile_cuda_ptx(const KernelSpec &spec, int capability) {
 }
 
 void compile_x86_runtime(const std::string &object_path) {
-    // With the CUDA module: CUDA kernels call into it; it loads the driver on first use only.
+    // With the CUDA and OpenCL modules: GPU kernels call into them; each loads its driver
+    // (libcuda, libOpenCL) on first use only.
     Halide::Target t(Halide::Target::Linux, Halide::Target::X86, 64);
-    t.set_feature(Halide::Target::CUDA);
+    t.set_features({Halide::Target::CUDA, Halide::Target::OpenCL, Halide::Target::CLHalf});
     Halide::compile_standalone_runtime(object_path, t);
 }
 

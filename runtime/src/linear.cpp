@@ -3,6 +3,7 @@
 #include "argument_check.h"
 
 #include "reluforge/cuda.h"
+#include "reluforge/opencl.h"
 
 #include "reluforge/error.h"
 #include "reluforge/registry.h"
@@ -55,6 +56,11 @@ Tensor scratch_like(const Tensor &dy, const std::map<Extent, std::int64_t> &exte
         thread_local cuda::DeviceBuffer device_buffer;
         if (device_buffer.size() < bytes) device_buffer = cuda::DeviceBuffer(bytes);
         return Tensor::matrix(device_buffer.data(), dy.dtype, rows, cols).on(Device::cuda);
+    }
+    if (dy.device == Device::opencl) {
+        thread_local opencl::DeviceBuffer device_buffer;
+        if (device_buffer.size() < bytes) device_buffer = opencl::DeviceBuffer(bytes);
+        return Tensor::matrix(device_buffer.data(), dy.dtype, rows, cols).on(Device::opencl);
     }
     // Aligned to a cache line: the kernels' vector loads from a 16-byte-aligned dZ split lines.
     struct Aligned {

@@ -2,6 +2,7 @@
 
 #include "reluforge/cuda.h"
 #include "reluforge/cuda_capability.h"
+#include "reluforge/opencl.h"
 #include "reluforge/detail/jit_provider.h"
 #include "reluforge/detail/registration.h"
 #include "reluforge/detail/variants.h"
@@ -45,6 +46,8 @@ struct Registry {
     // CUDA kernels by spec and capability.
     std::map<std::string, std::map<int, Variants>, std::less<>> cuda_kernels;
     std::map<std::pair<std::string, int>, KernelFn> cuda_jit_kernels;
+    // OpenCL kernels by spec (AOT only).
+    std::map<std::string, Variants, std::less<>> opencl_kernels;
 };
 
 std::atomic<KernelPolicy> g_policy{KernelPolicy::jit_allowed};
@@ -68,7 +71,8 @@ bool register_kernels(const KernelEntry *entries, std::size_t count) {
     std::lock_guard lock(r.mutex);
     for (std::size_t k = 0; k < count; k++) {
         const KernelEntry &e = entries[k];
-        if (e.cuda_capability) r.cuda_kernels[e.spec][e.cuda_capability].add(ShapeRule::parse(e.shape_rule), e.fn);
+        if (e.device == Device::opencl) r.opencl_kernels[e.spec].add(ShapeRule::parse(e.shape_rule), e.fn);
+        else if (e.cuda_capability) r.cuda_kernels[e.spec][e.cuda_capability].add(ShapeRule::parse(e.shape_rule), e.fn);
         else r.kernels[e.spec][e.isa].add(ShapeRule::parse(e.shape_rule), e.fn);
     }
     return true;
@@ -146,10 +150,33 @@ KernelHandle find_cuda_kernel(const KernelSpec &spec, const Shape &shape) {
                                                              : ", or enable the JIT (reluforge::jit::enable)"));
 }
 
+// OpenCL kernels come from AOT libraries only: the JIT's LLVM and an OpenCL platform's own
+// (pocl 3 loads LLVM 15) crash when both are in one process.
+KernelHandle find_opencl_kernel(const KernelSpec &spec, const Shape &shape) {
+    const std::string text = to_string(spec);
+    if (!opencl::available()) {
+        throw Error(ErrorCode::no_device, fmt::format("no device: OpenCL kernel '{}' cannot run: {}", text,
+                                                      opencl::unavailable_reason()));
+    }
+    auto &r = registry();
+    {
+        std::lock_guard lock(r.mutex);
+        if (auto it = r.opencl_kernels.find(text); it != r.opencl_kernels.end()) {
+            const std::size_t k = select_variant(it->second.rules, shape);
+            return {spec, Isa::sse41, it->second.rules[k].text(), it->second.fns[k], false, Device::opencl, 0};
+        }
+    }
+    throw Error(ErrorCode::no_kernel,
+                fmt::format("no kernel registered for spec '{}' on OpenCL: build it with reluforge-gen --opencl "
+                            "(reluforge_add_kernels OPENCL); the JIT does not compile OpenCL kernels",
+                            text));
+}
+
 }  // namespace
 
 KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape, Device device) {
     if (device == Device::cuda) return find_cuda_kernel(spec, shape);
+    if (device == Device::opencl) return find_opencl_kernel(spec, shape);
     const std::string text = to_string(spec);
     const Isa best = std::min(host_isa(), isa_limit());
     const KernelPolicy policy = g_policy;
@@ -208,7 +235,7 @@ bool has_kernel(const KernelSpec &spec) {
     auto &r = registry();
     std::lock_guard lock(r.mutex);
     const std::string text = to_string(spec);
-    return r.kernels.count(text) != 0 || r.cuda_kernels.count(text) != 0;
+    return r.kernels.count(text) != 0 || r.cuda_kernels.count(text) != 0 || r.opencl_kernels.count(text) != 0;
 }
 
 std::vector<Isa> registered_isas(const KernelSpec &spec) {

@@ -1,12 +1,14 @@
 // Checking tensors against a kernel's signature and calling it through Halide buffers.
 #include "argument_check.h"
 #include "reluforge/cuda.h"
+#include "reluforge/opencl.h"
 #include "reluforge/error.h"
 #include "reluforge/registry.h"
 #include "reluforge/signature.h"
 
 #include <HalideRuntime.h>
 #include <HalideRuntimeCuda.h>
+#include <HalideRuntimeOpenCL.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -75,9 +77,9 @@ struct Checker {
     void check(const ArgSlot &slot, const Tensor &t) {
         if (!t.given()) fail(ErrorCode::bad_argument, slot, fmt::format("is missing: expected {} {}", to_string(slot.dtype), shape_text(slot)));
         if (t.data == nullptr) fail(ErrorCode::null_data, slot, "has a null data pointer");
-        if (t.device != Device::cpu && t.device != Device::cuda) {
-            fail(ErrorCode::wrong_device, slot, fmt::format("has device value {}, which is neither Device::cpu nor "
-                                                            "Device::cuda", static_cast<int>(t.device)));
+        if (t.device != Device::cpu && t.device != Device::cuda && t.device != Device::opencl) {
+            fail(ErrorCode::wrong_device, slot, fmt::format("has device value {}, which is none of Device::cpu, "
+                                                            "Device::cuda and Device::opencl", static_cast<int>(t.device)));
         }
         if (t.device != device) {
             fail(ErrorCode::wrong_device, slot,
@@ -111,9 +113,11 @@ struct Checker {
     }
 };
 
-// Bytes spanned by a tensor, for the aliasing check.
+// Bytes spanned by a tensor, for the aliasing check. An OpenCL tensor is a handle (cl_mem):
+// two alias when they are the same one.
 std::pair<std::uintptr_t, std::uintptr_t> span(const Tensor &t) {
     auto begin = reinterpret_cast<std::uintptr_t>(t.data);
+    if (t.device == Device::opencl) return {begin, begin + 1};
     std::int64_t elems = t.rank == 2 ? (t.shape[0] - 1) * t.stride[0] + t.shape[1] : t.shape[0];
     return {begin, begin + static_cast<std::uintptr_t>(elems * element_size(t.dtype))};
 }
@@ -134,6 +138,10 @@ std::map<Extent, std::int64_t> check_arguments(const KernelSpec &spec, const std
     if (device == Device::cuda && !cuda::available()) {
         throw Error(ErrorCode::no_device, fmt::format("no device: kernel '{}' was given CUDA tensors: {}", text,
                                                       cuda::unavailable_reason()));
+    }
+    if (device == Device::opencl && !opencl::available()) {
+        throw Error(ErrorCode::no_device, fmt::format("no device: kernel '{}' was given OpenCL tensors: {}", text,
+                                                      opencl::unavailable_reason()));
     }
     Checker checker{text, device, {}};
     for (size_t k = 0; k < slots.size(); k++) {
@@ -179,16 +187,19 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
     std::vector<void *> argv(slots.size());
     install_error_handler();
     t_halide_error.clear();
-    // CUDA buffers hold the device pointer and no host pointer; they are detached again however
-    // the call ends.
+    // GPU buffers hold the device pointer (OpenCL: the cl_mem) and no host pointer; they are
+    // detached again however the call ends.
     struct Detach {
         std::vector<halide_buffer_t> &buffers;
+        Device device;
         ~Detach() {
             for (auto &b : buffers) {
-                if (b.device) halide_cuda_detach_device_ptr(nullptr, &b);
+                if (!b.device) continue;
+                if (device == Device::cuda) halide_cuda_detach_device_ptr(nullptr, &b);
+                else halide_opencl_detach_cl_mem(nullptr, &b);
             }
         }
-    } detach{buffers};
+    } detach{buffers, device};
     for (size_t k = 0; k < slots.size(); k++) {
         const Tensor &t = args[k];
         halide_buffer_t &b = buffers[k];
@@ -205,9 +216,11 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
             dims[2 * k] = halide_dimension_t(0, static_cast<int32_t>(t.shape[0]), 1);
         }
         argv[k] = &b;
-        if (device == Device::cuda) {
+        if (device != Device::cpu) {
             const auto ptr = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(t.data));
-            if (int rc = halide_cuda_wrap_device_ptr(nullptr, &b, ptr); rc != 0) {
+            const int rc = device == Device::cuda ? halide_cuda_wrap_device_ptr(nullptr, &b, ptr)
+                                                  : halide_opencl_wrap_cl_mem(nullptr, &b, ptr);
+            if (rc != 0) {
                 throw Error(ErrorCode::kernel_failed, fmt::format("kernel failed: argument '{}' of kernel '{}': "
                                                                   "wrapping the device pointer failed with code {}: {}",
                                                                   slots[k].name, text, rc, t_halide_error));
@@ -215,7 +228,9 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
         }
     }
     if (int rc = kernel.fn(argv.data()); rc != 0) {
-        const std::string where = device == Device::cuda ? fmt::format("sm_{}", kernel.cuda_capability) : to_string(kernel.isa);
+        const std::string where = device == Device::cuda     ? fmt::format("sm_{}", kernel.cuda_capability)
+                                  : device == Device::opencl ? std::string("opencl")
+                                                             : std::string(to_string(kernel.isa));
         throw Error(ErrorCode::kernel_failed, fmt::format("kernel '{}' ({}) failed with code {}: {}",
                                                           text, where, rc, t_halide_error));
     }

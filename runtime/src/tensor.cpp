@@ -56,6 +56,7 @@ const char *to_string(Device d) {
     switch (d) {
     case Device::cpu: return "cpu";
     case Device::cuda: return "cuda";
+    case Device::opencl: return "opencl";
     }
     return "invalid";
 }

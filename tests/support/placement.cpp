@@ -88,6 +88,12 @@ Mirror::Copy &Mirror::place(const Tensor &host) {
         c.placed.data = c.device->data();
         c.placed.device = Device::cuda;
     }
+    if (g_placement.device == Device::opencl) {
+        c.opencl = std::make_unique<opencl::DeviceBuffer>(size);
+        c.opencl->copy_from_host(bytes, size);
+        c.placed.data = c.opencl->data();
+        c.placed.device = Device::opencl;
+    }
     return c;
 }
 
@@ -114,6 +120,7 @@ void Mirror::finish() {
         if (!c.output) continue;
         void *target = c.halves.empty() ? c.host.data : static_cast<void *>(c.halves.data());
         if (c.device) c.device->copy_to_host(target, c.device->size());
+        if (c.opencl) c.opencl->copy_to_host(target, c.opencl->size());  // after the kernels: one in-order queue
         if (!c.halves.empty()) {
             float *f = static_cast<float *>(c.host.data);
             for (std::size_t k = 0; k < c.halves.size(); k++) f[k] = from_half(c.halves[k]);

@@ -1,9 +1,10 @@
 // Where the harness runs its layers: host memory with f32 storage (the default), f16 storage, or
-// CUDA device memory. The harness builds host tensors; a Mirror hands the kernels copies in the
+// CUDA or OpenCL device memory. The harness builds host tensors; a Mirror hands the kernels copies in the
 // placement's dtype and memory, and brings the outputs back for comparison.
 #pragma once
 
 #include "reluforge/cuda.h"
+#include "reluforge/opencl.h"
 #include "reluforge/tensor.h"
 
 #include <cstdint>
@@ -43,6 +44,7 @@ private:
         reluforge::Tensor host, placed;
         std::vector<std::uint16_t> halves;  // f16 storage on the host
         std::unique_ptr<reluforge::cuda::DeviceBuffer> device;
+        std::unique_ptr<reluforge::opencl::DeviceBuffer> opencl;
         bool output = false;
     };
     std::map<const void *, Copy> copies_;

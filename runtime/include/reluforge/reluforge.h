@@ -6,6 +6,7 @@
 #include "reluforge/cuda_capability.h"
 #include "reluforge/error.h"
 #include "reluforge/linear.h"
+#include "reluforge/opencl.h"
 #include "reluforge/registry.h"
 #include "reluforge/signature.h"
 #include "reluforge/spec.h"

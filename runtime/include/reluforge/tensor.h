@@ -9,7 +9,7 @@
 
 namespace reluforge {
 
-enum class Device { cpu, cuda };
+enum class Device { cpu, cuda, opencl };
 
 struct Tensor {
     void *data = nullptr;
@@ -34,12 +34,12 @@ struct Tensor {
     static Tensor mask(const std::uint8_t *p, std::int64_t rows, std::int64_t cols,
                        std::int64_t row_bytes = 0);
     // Any dtype, for f16 storage (IEEE binary16 bits) and for device memory, whose pointers
-    // are CUdeviceptr values cast to void *.
+    // are CUdeviceptr values (CUDA) or cl_mem handles (OpenCL) cast to void *.
     static Tensor matrix(void *p, DType dtype, std::int64_t rows, std::int64_t cols, std::int64_t ld = 0);
     static Tensor vector(void *p, DType dtype, std::int64_t n);
 
-    // The same view, declared to live on device d. CUDA kernels take only CUDA tensors and CPU
-    // kernels only host ones; run_kernel refuses a mix with Error(wrong_device).
+    // The same view, declared to live on device d. GPU kernels take only their device's tensors
+    // and CPU kernels only host ones; run_kernel refuses a mix with Error(wrong_device).
     Tensor on(Device d) const {
         Tensor t = *this;
         t.device = d;

@@ -1,4 +1,5 @@
-// Applying CUDA schedules to algorithms for Halide's host-cuda target.
+// Applying GPU schedules to algorithms, for Halide's host-cuda and host-opencl targets alike (the
+// schedule is the same; only the target differs).
 #pragma once
 
 #include "reluforge/generator/algorithm.h"
@@ -11,7 +12,10 @@ namespace reluforge::gen {
 // CUDA capabilities Halide 14 can target: 30 32 35 50 61 70 75 80 86. Throws Error(bad_argument).
 Halide::Target cuda_target(int capability);
 
-// Applies s to a for a CUDA target; valid for every M, N, K >= 1. Throws Error(bad_argument) for
+// OpenCL (AMD and Intel GPUs, pocl on the CPU); with f16 storage, cl_khr_fp16 (Target::CLHalf).
+Halide::Target opencl_target(DType dtype);
+
+// Applies s to a for a GPU target; valid for every M, N, K >= 1. Throws Error(bad_argument) for
 // an invalid s.
 void apply_cuda_schedule(Algorithm &a, const sched::CudaSchedule &s);
 

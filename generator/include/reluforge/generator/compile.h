@@ -40,7 +40,14 @@ void compile_cuda_object(const KernelSpec &spec, int capability, const sched::Cu
 // GPU kernels (the host object is compiled too, and discarded).
 std::string compile_cuda_ptx(const KernelSpec &spec, int capability);
 
-// The one Halide runtime every kernel links against (with its CUDA module).
+// The symbol of an OpenCL kernel: rf_<library>_<spec hash>_opencl.
+std::string opencl_kernel_symbol(const std::string &library, const KernelSpec &spec);
+
+// Compiles spec for OpenCL (host code for x86-64, the OpenCL C source inside) to an object.
+void compile_opencl_object(const KernelSpec &spec, const sched::CudaSchedule &schedule, const std::string &symbol,
+                           const std::string &object_path);
+
+// The one Halide runtime every kernel links against (with its CUDA and OpenCL modules).
 void compile_x86_runtime(const std::string &object_path);
 
 struct LibraryRequest {
@@ -50,6 +57,7 @@ struct LibraryRequest {
     std::vector<Isa> isas;
     std::string output_dir;
     std::vector<int> cuda_capabilities;  // CUDA kernels too, one per capability (cuda_capability.h)
+    bool opencl = false;                 // and one OpenCL kernel per spec
     const sched::TuningDb *tuning_db = nullptr;  // tuned variants go before the default table's
     sched::Machine machine;                      // whose records apply
 };

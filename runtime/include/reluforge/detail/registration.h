@@ -15,6 +15,7 @@ struct KernelEntry {
     const char *shape_rule;  // canonical ShapeRule text; "" for every shape
     KernelFn fn;
     int cuda_capability = 0;  // 0 for CPU kernels; else the capability of the CUDA kernel
+    Device device = Device::cpu;  // Device::opencl for OpenCL kernels (CUDA ones: the capability says)
 };
 
 // Called at static-initialization time; adds every variant of every spec a library holds.
