@@ -5,8 +5,8 @@
 //
 // libOpenCL.so.1 (the ICD loader) is loaded on first use, never linked: a program built with
 // reluforge runs on machines without one, and only asking for an OpenCL kernel fails there,
-// with Error(no_device). Kernels run in Halide's OpenCL context (the first GPU, else the first
-// device of the first platform; HL_OCL_PLATFORM_NAME and HL_OCL_DEVICE_TYPE choose another), on
+// with Error(no_device). Kernels run in Halide's OpenCL context, on the device its runtime picks
+// (HL_OCL_PLATFORM_NAME, HL_OCL_DEVICE_TYPE and HL_GPU_DEVICE steer it; device() says which), on
 // its one in-order queue; cl_mem tensors must belong to that context, as DeviceBuffer's do.
 #pragma once
 
