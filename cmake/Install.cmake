@@ -29,7 +29,7 @@ install(TARGETS reluforge_jit reluforge_kernel_cache reluforge_codegen reluforge
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY runtime/include/ jit/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES schedules/include/reluforge/schedules/cpu_schedule.h
-              schedules/include/reluforge/schedules/cuda_schedule.h
+              schedules/include/reluforge/schedules/gpu_schedule.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/reluforge/schedules)
 install(EXPORT reluforgeTargets NAMESPACE reluforge:: DESTINATION ${package_dir})
 install(EXPORT reluforgeJitTargets NAMESPACE reluforge:: DESTINATION ${package_dir})

@@ -1,6 +1,6 @@
 # reluforge_add_kernels(<target> SPECS <spec>... | SPECS_FILE <file>
 #                       [TARGETS <avx512|avx2|sse41>...] [CUDA_CAPABILITIES <cap>...] [OPENCL]
-#                       [TUNING_DB <file>] [NAMESPACE <ns>])
+#                       [GPU_SCHEDULE <gpu:...>] [TUNING_DB <file>] [NAMESPACE <ns>])
 #
 # Runs reluforge-gen at build time and makes <target>, a library to link: it brings the kernels
 # (lib<target>.a), the typed header <target>.h, the registration that lets reluforge::runtime find
@@ -11,10 +11,11 @@
 # such as Hopper run the PTX of 86) adds CUDA kernels, which run on device tensors; building them
 # needs no GPU or CUDA toolkit, and a program that has no GPU at run time still runs its CPU
 # kernels. OPENCL adds an OpenCL kernel of each spec (the same GPU schedule), which runs on
-# OpenCL tensors (reluforge/opencl.h). With an installed reluforge, specs are checked when CMake
+# OpenCL tensors (reluforge/opencl.h). GPU_SCHEDULE replaces the default GPU schedule of both
+# (reluforge-gen --gpu-schedule), e.g. smaller blocks for a device with smaller work-groups. With an installed reluforge, specs are checked when CMake
 # configures, and a bad one stops the configure with reluforge-gen's message.
 function(reluforge_add_kernels target)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "OPENCL" "NAMESPACE;SPECS_FILE;TUNING_DB" "SPECS;TARGETS;CUDA_CAPABILITIES")
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "OPENCL" "NAMESPACE;SPECS_FILE;TUNING_DB;GPU_SCHEDULE" "SPECS;TARGETS;CUDA_CAPABILITIES")
     if (ARG_UNPARSED_ARGUMENTS)
         message(FATAL_ERROR "reluforge_add_kernels(${target}): unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
     endif ()
@@ -46,6 +47,10 @@ function(reluforge_add_kernels target)
     set(opencl_args)
     if (ARG_OPENCL)
         set(opencl_args --opencl)
+    endif ()
+    set(gpu_schedule_args)
+    if (ARG_GPU_SCHEDULE)
+        set(gpu_schedule_args --gpu-schedule ${ARG_GPU_SCHEDULE})
     endif ()
     set(db_args)
     if (ARG_TUNING_DB)
@@ -87,12 +92,12 @@ function(reluforge_add_kernels target)
     # The arguments, in a file rewritten only when they change: generation depends on it, so a
     # changed spec list or target list reruns it under any generator.
     set(arguments_file ${out}/arguments.txt)
-    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\ncuda=${ARG_CUDA_CAPABILITIES}\nopencl=${ARG_OPENCL}\nspecs=${ARG_SPECS}\ndb=${ARG_TUNING_DB}\n")
+    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\ncuda=${ARG_CUDA_CAPABILITIES}\nopencl=${ARG_OPENCL}\ngpu_schedule=${ARG_GPU_SCHEDULE}\nspecs=${ARG_SPECS}\ndb=${ARG_TUNING_DB}\n")
     file(CONFIGURE OUTPUT ${arguments_file} CONTENT "${arguments}" @ONLY)
     add_custom_command(
         OUTPUT ${out}/lib${target}.a ${out}/${target}.h ${out}/${target}_registration.cpp
         COMMAND reluforge::gen --name ${target} --namespace ${ARG_NAMESPACE} --target ${target_list}
-                ${spec_args} ${db_args} ${cuda_args} ${opencl_args} --output-dir ${out}
+                ${spec_args} ${db_args} ${cuda_args} ${opencl_args} ${gpu_schedule_args} --output-dir ${out}
         DEPENDS reluforge::gen $<TARGET_FILE:reluforge::gen> ${arguments_file} ${spec_depends} ${ARG_TUNING_DB}
         COMMENT "reluforge-gen: ${target}"
         VERBATIM)

@@ -3,7 +3,7 @@
 // the runtime find them. Other modes: the shared Halide runtime, one object (reluforge-tune's
 // candidates), PTX, a spec's signature or canonical text.
 #include "reluforge/error.h"
-#include "reluforge/generator/apply_cuda.h"
+#include "reluforge/generator/apply_gpu.h"
 #include "reluforge/generator/compile.h"
 #include "reluforge/signature.h"
 
@@ -29,6 +29,7 @@ struct Options {
     std::string ptx_dir;
     std::vector<int> cuda_capabilities;
     bool opencl = false;
+    std::string gpu_schedule;
     std::string tuning_db_path;
 };
 
@@ -57,6 +58,10 @@ void add_options(CLI::App &app, Options &o) {
     app.add_flag("--opencl", o.opencl,
                  "also build an OpenCL kernel of each spec (the GPU schedule of the CUDA kernels; run on "
                  "OpenCL tensors, reluforge/opencl.h)");
+    app.add_option("--gpu-schedule", o.gpu_schedule,
+                   "the GPU schedule of every CUDA and OpenCL kernel, in canonical text (default: the table's, "
+                   "gpu:block=64x64:thread=4x4:k=16:pass=32x8); CUDA kernels are checked against CUDA's limits "
+                   "here, OpenCL ones against their device's before they run");
     app.add_option("--ptx-dir", o.ptx_dir,
                    "write the CUDA PTX of each spec (default CUDA schedule) to <dir>/<identifier>.sm<cap>.ptx "
                    "for each --cuda-capability (default 80) instead of building a library");
@@ -169,6 +174,10 @@ gen::LibraryRequest library_request(const Options &o, const std::vector<KernelSp
     gen::LibraryRequest request{o.name, ns, specs, isas, o.out_dir};
     request.cuda_capabilities = o.cuda_capabilities;
     request.opencl = o.opencl;
+    if (!o.gpu_schedule.empty()) {
+        if (o.cuda_capabilities.empty() && !o.opencl) refuse("--gpu-schedule needs GPU kernels: --cuda-capability or --opencl");
+        request.gpu_schedule = sched::parse_gpu_schedule(o.gpu_schedule);
+    }
     return request;
 }
 

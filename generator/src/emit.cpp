@@ -32,6 +32,10 @@ const char *isa_enumerator(Isa isa) {
     return "";
 }
 
+sched::GpuSchedule gpu_schedule_for(const LibraryRequest &req, const KernelSpec &spec) {
+    return req.gpu_schedule ? *req.gpu_schedule : sched::default_gpu_schedule(spec);
+}
+
 }  // namespace
 
 std::vector<sched::ScheduleChoice> library_variants(const LibraryRequest &req, const KernelSpec &spec, Isa isa) {
@@ -77,17 +81,20 @@ std::string registration_source(const LibraryRequest &req) {
                                        variants[v].shape_rule, sym);
             }
         }
+        // GPU kernels carry what their schedule asks of a device, for the check before they run.
+        const GpuNeeds n = sched::gpu_needs(gpu_schedule_for(req, spec), spec);
+        const std::string needs = fmt::format("{{{}, {}, {}, {}}}", n.work_items, n.extent_x, n.extent_y, n.local_bytes);
         for (int capability : req.cuda_capabilities) {
             const std::string sym = cuda_kernel_symbol(req.name, spec, capability) + "_argv";
             decls += fmt::format("int {}(void **);\n", sym);
-            entries += fmt::format("    {{\"{}\", reluforge::Isa::sse41, \"\", {}, {}}},\n", to_string(spec), sym,
-                                   capability);
+            entries += fmt::format("    {{\"{}\", reluforge::Isa::sse41, \"\", {}, {}, reluforge::Device::cuda, {}}},\n",
+                                   to_string(spec), sym, capability, needs);
         }
         if (req.opencl) {
             const std::string sym = opencl_kernel_symbol(req.name, spec) + "_argv";
             decls += fmt::format("int {}(void **);\n", sym);
-            entries += fmt::format("    {{\"{}\", reluforge::Isa::sse41, \"\", {}, 0, reluforge::Device::opencl}},\n",
-                                   to_string(spec), sym);
+            entries += fmt::format("    {{\"{}\", reluforge::Isa::sse41, \"\", {}, 0, reluforge::Device::opencl, {}}},\n",
+                                   to_string(spec), sym, needs);
         }
     }
     return fmt::format(
@@ -123,12 +130,12 @@ void emit_library(const LibraryRequest &req) {
         for (int capability : req.cuda_capabilities) {
             const std::string sym = cuda_kernel_symbol(req.name, spec, capability);
             objects.push_back((work / (sym + ".o")).string());
-            compile_cuda_object(spec, capability, sched::default_cuda_schedule(spec), sym, objects.back());
+            compile_cuda_object(spec, capability, gpu_schedule_for(req, spec), sym, objects.back());
         }
         if (req.opencl) {
             const std::string sym = opencl_kernel_symbol(req.name, spec);
             objects.push_back((work / (sym + ".o")).string());
-            compile_opencl_object(spec, sched::default_cuda_schedule(spec), sym, objects.back());
+            compile_opencl_object(spec, gpu_schedule_for(req, spec), sym, objects.back());
         }
     }
     // All three outputs are complete in the work directory (same file system) before any is

@@ -8,7 +8,7 @@
 #include "reluforge/generator/compile.h"
 #include "reluforge/reluforge.h"
 #include "reluforge/generator/apply_cpu.h"
-#include "reluforge/generator/apply_cuda.h"
+#include "reluforge/generator/apply_gpu.h"
 #include "reluforge/schedules/default_table.h"
 #include "reluforge/schedules/search_space.h"
 #include "reluforge/schedules/tuning_db.h"
@@ -279,17 +279,21 @@ KernelHandle Engine::get_scheduled(const KernelSpec &spec, Isa isa, const sched:
     return {spec, isa, "", fn, true};
 }
 
-std::string Engine::cache_key(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule) const {
+std::string Engine::cache_key(const KernelSpec &spec, int capability, const sched::GpuSchedule &schedule) const {
     return fmt::format("{}|{}|{}", key_prefix(spec), gen::cuda_target(capability).to_string(), sched::to_string(schedule));
 }
 
 KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability) {
-    return get_cuda(spec, capability, sched::default_cuda_schedule(spec));
+    return get_cuda(spec, capability, sched::default_gpu_schedule(spec));
 }
 
-KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule) {
-    if (std::string problem = sched::cuda_schedule_problem(schedule); !problem.empty()) {
+KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability, const sched::GpuSchedule &schedule) {
+    if (std::string problem = sched::gpu_schedule_problem(schedule); !problem.empty()) {
         throw Error(ErrorCode::bad_argument, fmt::format("schedule '{}': {}", sched::to_string(schedule), problem));
+    }
+    if (std::string problem = gpu_limits_problem(sched::gpu_needs(schedule, spec), cuda_limits()); !problem.empty()) {
+        throw Error(ErrorCode::bad_argument, fmt::format("schedule '{}' does not fit CUDA's limits for '{}': {}",
+                                                         sched::to_string(schedule), to_string(spec), problem));
     }
     const std::string key = cache_key(spec, capability, schedule);  // throws for an unknown capability
     const KernelFn fn = impl_->once(key, [&] {

@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -25,6 +26,10 @@ using cl_int = std::int32_t;
 using cl_uint = std::uint32_t;
 constexpr cl_uint kPlatformName = 0x0902;
 constexpr std::uint64_t kDeviceTypeAll = 0xFFFFFFFF;
+constexpr cl_uint kDeviceMaxWorkItemDimensions = 0x1003;
+constexpr cl_uint kDeviceMaxWorkGroupSize = 0x1004;
+constexpr cl_uint kDeviceMaxWorkItemSizes = 0x1005;
+constexpr cl_uint kDeviceLocalMemSize = 0x1023;
 constexpr cl_uint kDeviceName = 0x102B;
 constexpr cl_uint kDeviceExtensions = 0x1030;
 constexpr cl_uint kDevicePlatform = 0x1031;
@@ -180,6 +185,16 @@ DeviceInfo device() {
     d.platform = info_text(a.GetPlatformInfo, platform, kPlatformName);
     d.name = info_text(a.GetDeviceInfo, dev, kDeviceName);
     d.fp16 = info_text(a.GetDeviceInfo, dev, kDeviceExtensions).find("cl_khr_fp16") != std::string::npos;
+    std::size_t group = 0;
+    cl_uint dims = 0;
+    std::uint64_t local = 0;
+    check(a.GetDeviceInfo(dev, kDeviceMaxWorkGroupSize, sizeof group, &group, nullptr), "clGetDeviceInfo");
+    check(a.GetDeviceInfo(dev, kDeviceMaxWorkItemDimensions, sizeof dims, &dims, nullptr), "clGetDeviceInfo");
+    check(a.GetDeviceInfo(dev, kDeviceLocalMemSize, sizeof local, &local, nullptr), "clGetDeviceInfo");
+    std::vector<std::size_t> sizes(std::max<cl_uint>(dims, 2), 1);  // OpenCL guarantees at least 3
+    check(a.GetDeviceInfo(dev, kDeviceMaxWorkItemSizes, dims * sizeof(std::size_t), sizes.data(), nullptr),
+          "clGetDeviceInfo");
+    d.limits = {std::int64_t(group), std::int64_t(sizes[0]), std::int64_t(sizes[1]), std::int64_t(local)};
     return d;
 }
 

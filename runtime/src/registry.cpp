@@ -14,6 +14,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 
 namespace reluforge {
 namespace {
@@ -23,11 +24,13 @@ namespace {
 struct Variants {
     std::vector<ShapeRule> rules;
     std::vector<KernelFn> fns;
+    std::vector<GpuNeeds> needs;  // GPU kernels: what each variant's schedule asks of the device
 
-    void add(ShapeRule rule, KernelFn fn) {
+    void add(ShapeRule rule, KernelFn fn, GpuNeeds need = {}) {
         for (std::size_t v = 0; v < rules.size(); v++) {
             if (rules[v].text() == rule.text()) {
                 fns[v] = fn;  // the same variant from another library: either will do
+                needs[v] = need;
                 return;
             }
         }
@@ -35,6 +38,7 @@ struct Variants {
         auto at = any ? rules.size() : static_cast<std::size_t>(std::find_if(rules.begin(), rules.end(), [](const ShapeRule &r) { return r.any(); }) - rules.begin());
         rules.insert(rules.begin() + static_cast<std::ptrdiff_t>(at), std::move(rule));
         fns.insert(fns.begin() + static_cast<std::ptrdiff_t>(at), fn);
+        needs.insert(needs.begin() + static_cast<std::ptrdiff_t>(at), need);
     }
 };
 
@@ -71,8 +75,11 @@ bool register_kernels(const KernelEntry *entries, std::size_t count) {
     std::lock_guard lock(r.mutex);
     for (std::size_t k = 0; k < count; k++) {
         const KernelEntry &e = entries[k];
-        if (e.device == Device::opencl) r.opencl_kernels[e.spec].add(ShapeRule::parse(e.shape_rule), e.fn);
-        else if (e.cuda_capability) r.cuda_kernels[e.spec][e.cuda_capability].add(ShapeRule::parse(e.shape_rule), e.fn);
+        if (e.device == Device::opencl) {
+            r.opencl_kernels[e.spec].add(ShapeRule::parse(e.shape_rule), e.fn, e.gpu_needs);
+        } else if (e.cuda_capability) {
+            r.cuda_kernels[e.spec][e.cuda_capability].add(ShapeRule::parse(e.shape_rule), e.fn, e.gpu_needs);
+        }
         else r.kernels[e.spec][e.isa].add(ShapeRule::parse(e.shape_rule), e.fn);
     }
     return true;
@@ -159,12 +166,27 @@ KernelHandle find_opencl_kernel(const KernelSpec &spec, const Shape &shape) {
                                                       opencl::unavailable_reason()));
     }
     auto &r = registry();
+    std::optional<KernelHandle> found;
+    GpuNeeds needs;
     {
         std::lock_guard lock(r.mutex);
         if (auto it = r.opencl_kernels.find(text); it != r.opencl_kernels.end()) {
             const std::size_t k = select_variant(it->second.rules, shape);
-            return {spec, Isa::sse41, it->second.rules[k].text(), it->second.fns[k], false, Device::opencl, 0};
+            found = KernelHandle{spec, Isa::sse41, it->second.rules[k].text(), it->second.fns[k], false, Device::opencl, 0};
+            needs = it->second.needs[k];
         }
+    }
+    if (found) {
+        // Asked of the device once per process (Halide's runtime keeps one device for it).
+        static const opencl::DeviceInfo device = opencl::device();
+        if (std::string problem = gpu_limits_problem(needs, device.limits); !problem.empty()) {
+            throw Error(ErrorCode::no_kernel,
+                        fmt::format("no kernel: the OpenCL kernel of spec '{}' does not fit device '{}': {}; "
+                                    "build it with a GPU schedule of smaller blocks (reluforge-gen --gpu-schedule, "
+                                    "reluforge_add_kernels GPU_SCHEDULE)",
+                                    text, device.name, problem));
+        }
+        return *found;
     }
     throw Error(ErrorCode::no_kernel,
                 fmt::format("no kernel registered for spec '{}' on OpenCL: build it with reluforge-gen --opencl "
@@ -260,7 +282,14 @@ std::vector<VariantInfo> registered_variants() {
     }
     for (const auto &[text, by_capability] : r.cuda_kernels) {
         for (const auto &[capability, variants] : by_capability) {
-            for (const ShapeRule &rule : variants.rules) out.push_back({text, Isa::sse41, rule.text(), capability});
+            for (std::size_t v = 0; v < variants.rules.size(); v++) {
+                out.push_back({text, Isa::sse41, variants.rules[v].text(), capability, Device::cuda, variants.needs[v]});
+            }
+        }
+    }
+    for (const auto &[text, variants] : r.opencl_kernels) {
+        for (std::size_t v = 0; v < variants.rules.size(); v++) {
+            out.push_back({text, Isa::sse41, variants.rules[v].text(), 0, Device::opencl, variants.needs[v]});
         }
     }
     return out;

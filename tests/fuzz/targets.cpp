@@ -2,7 +2,7 @@
 
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/cpu_schedule.h"
-#include "reluforge/schedules/cuda_schedule.h"
+#include "reluforge/schedules/gpu_schedule.h"
 #include "reluforge/schedules/search_space.h"
 #include "reluforge/schedules/tuning_db.h"
 #include "support/cases.h"
@@ -63,15 +63,19 @@ std::vector<std::string> shape_rule_seeds() {
 
 // Valid schedules round-trip; their validity check answers for any values, on every register count.
 bool schedule(const std::string &input) {
-    if (input.rfind("cuda:", 0) == 0) {
-        sched::CudaSchedule c;
+    if (input.rfind("gpu:", 0) == 0 || input.rfind("cuda:", 0) == 0) {
+        sched::GpuSchedule c;
         try {
-            c = sched::parse_cuda_schedule(input);
+            c = sched::parse_gpu_schedule(input);
         } catch (const Error &) {
             return false;
         }
-        require(sched::parse_cuda_schedule(sched::to_string(c)) == c, "'" + sched::to_string(c) + "' does not round-trip");
-        sched::cuda_schedule_problem(c);
+        require(sched::parse_gpu_schedule(sched::to_string(c)) == c, "'" + sched::to_string(c) + "' does not round-trip");
+        sched::gpu_schedule_problem(c);
+        // A valid schedule's needs are positive and checked against any limits without overflow.
+        const GpuNeeds n = sched::gpu_needs(c, parse_spec("forward:relu"));
+        require(n.work_items > 0 && n.extent_x > 0 && n.extent_y > 0 && n.local_bytes >= 0, "'" + input + "' needs nothing");
+        gpu_limits_problem(n, cuda_limits());
         return true;
     }
     sched::CpuSchedule c;
@@ -93,7 +97,7 @@ std::vector<std::string> schedule_seeds() {
             const auto space = sched::cpu_search_space(specs[k], isa);
             for (std::size_t s = 0; s < space.size(); s += 13) out.push_back(sched::to_string(space[s]));
         }
-        out.push_back(sched::to_string(sched::default_cuda_schedule(specs[k])));
+        out.push_back(sched::to_string(sched::default_gpu_schedule(specs[k])));
     }
     return out;
 }
@@ -137,7 +141,7 @@ const std::vector<Target> &targets() {
           ":weight=nk", ":save=mask", ":save=z", ":save=y", ":counts=1", ":dtype=f16", ":prev_bias=1", "(", ")", ":"}},
         {"shape_rule", shape_rule, shape_rule_seeds, {"m", "n", "k", "<=", ">=", ",", "m<=", "k>="}},
         {"schedule", schedule, schedule_seeds,
-         {"cpu:", "cuda:", "block=", "task_rows=", "pass_rows=", "order=rows", "order=panels", "lhs=staged",
+         {"cpu:", "gpu:", "cuda:", "block=", "task_rows=", "pass_rows=", "order=rows", "order=panels", "lhs=staged",
           "operand=dot", "operand=transposed", "acc=block", "x", ":", "46341"}},
         {"tuning_db", tuning_db, tuning_db_seeds,
          {"\"records\"", "\"version\"", "\"format\"", "null", "true", "[]", "{}", "\"schedule\"", "\"bucket\"",

@@ -5,7 +5,8 @@
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/cuda_capability.h"
-#include "reluforge/generator/apply_cuda.h"
+#include "reluforge/generator/apply_gpu.h"
+#include "reluforge/generator/compile.h"
 #include "reluforge/schedules/default_table.h"
 #include "support/harness.h"
 
@@ -230,16 +231,46 @@ TEST_CASE("column sums over outputs wider than a strip, with a tail strip, on ev
     }
 }
 
-TEST_CASE("a CUDA schedule prints canonically and names what makes it invalid", "[schedule][cuda]") {
-    CHECK(to_string(CudaSchedule{}) == "cuda:block=64x64:thread=4x4:k=16:pass=32x8");
-    CHECK(cuda_schedule_problem(CudaSchedule{}) == "");
-    CHECK(parse_cuda_schedule("cuda:block=128x64:thread=8x4:k=8:pass=64x4") == CudaSchedule{128, 64, 8, 4, 8, 64, 4});
-    CHECK(parse_cuda_schedule(to_string(CudaSchedule{})) == CudaSchedule{});
-    CHECK_THROWS_WITH(parse_cuda_schedule("cuda:block=64x64"), Catch::Contains("expected cuda:block=CxR"));
-    CHECK_THAT(cuda_schedule_problem({64, 30, 4, 4, 16, 32, 8}), Catch::Contains("not a multiple of the thread block 4x4"));
-    CHECK_THAT(cuda_schedule_problem({256, 64, 2, 2, 16, 32, 8}), Catch::Contains("more than 1024 threads"));
-    CHECK_THAT(cuda_schedule_problem({128, 128, 16, 16, 16, 32, 8}), Catch::Contains("more than 128 accumulators"));
-    CHECK_THAT(cuda_schedule_problem({128, 128, 8, 8, 128, 32, 8}), Catch::Contains("48 KiB of shared memory"));
+TEST_CASE("a GPU schedule prints canonically and names what makes it invalid", "[schedule][cuda]") {
+    CHECK(to_string(GpuSchedule{}) == "gpu:block=64x64:thread=4x4:k=16:pass=32x8");
+    CHECK(gpu_schedule_problem(GpuSchedule{}) == "");
+    CHECK(parse_gpu_schedule("gpu:block=128x64:thread=8x4:k=8:pass=64x4") == GpuSchedule{128, 64, 8, 4, 8, 64, 4});
+    CHECK(parse_gpu_schedule("cuda:block=128x64:thread=8x4:k=8:pass=64x4") == GpuSchedule{128, 64, 8, 4, 8, 64, 4});
+    CHECK(parse_gpu_schedule(to_string(GpuSchedule{})) == GpuSchedule{});
+    CHECK_THROWS_WITH(parse_gpu_schedule("gpu:block=64x64"), Catch::Contains("expected gpu:block=CxR"));
+    CHECK_THROWS_WITH(parse_gpu_schedule("opencl:block=64x64:thread=4x4:k=16:pass=32x8"), Catch::Contains("expected gpu:"));
+    CHECK_THAT(gpu_schedule_problem({64, 30, 4, 4, 16, 32, 8}), Catch::Contains("not a multiple of the thread block 4x4"));
+    CHECK_THAT(gpu_schedule_problem({128, 128, 16, 16, 16, 32, 8}), Catch::Contains("more than 128 accumulators"));
+    CHECK_THAT(gpu_schedule_problem({8192, 64, 4, 4, 16, 32, 8}), Catch::Contains("above 4096"));
+}
+
+TEST_CASE("a GPU schedule's needs are checked against a device's limits", "[schedule][cuda]") {
+    const KernelSpec fwd = parse_spec("forward:relu"), act = parse_spec("activation_backward:relu:save=z");
+    // The default: 16x16 threads on a 64x64 tile, passes of 32x8, column sums of 256 along x;
+    // two 16-deep f32 panels of 64 = 8 KiB.
+    const GpuNeeds n = gpu_needs(GpuSchedule{}, fwd);
+    CHECK(n.work_items == 256);
+    CHECK(n.extent_x == 256);
+    CHECK(n.extent_y == 16);
+    CHECK(n.local_bytes == 16 * 128 * 4);
+    CHECK(gpu_needs(GpuSchedule{}, act).local_bytes == 0);  // no matmul, nothing staged
+    CHECK(gpu_needs({256, 64, 2, 2, 16, 32, 8}, act).work_items == 256);  // the matmul's blocks do not count
+    CHECK(gpu_limits_problem(n, cuda_limits()) == "");
+    CHECK_THAT(gpu_limits_problem(gpu_needs({256, 64, 2, 2, 16, 32, 8}, fwd), cuda_limits()),
+               Catch::Contains("work-groups of 4096 work-items where the device allows 1024"));
+    CHECK_THAT(gpu_limits_problem(gpu_needs({128, 128, 8, 8, 128, 32, 8}, fwd), cuda_limits()),
+               Catch::Contains("131072 bytes of local memory per work-group where the device has 49152"));
+    // A small device: every limit it misses is named.
+    const GpuLimits small{128, 128, 64, 4096};
+    const std::string problem = gpu_limits_problem(n, small);
+    CHECK_THAT(problem, Catch::Contains("work-groups of 256 work-items where the device allows 128") &&
+                            Catch::Contains("up to 256x16 where the device allows 128x64") &&
+                            Catch::Contains("8192 bytes of local memory"));
+    CHECK_THROWS_WITH(gen::compile_cuda_object(fwd, 80, {256, 64, 2, 2, 16, 32, 8}, "rf_too_big", "/nonexistent/x.o"),
+                      Catch::Contains("does not fit CUDA's limits for 'forward:relu"));
+}
+
+TEST_CASE("CUDA targets are Halide 14's capabilities", "[schedule][cuda]") {
     CHECK(gen::cuda_target(80).has_feature(Halide::Target::CUDACapability80));
     CHECK(gen::cuda_target(86).has_feature(Halide::Target::CUDA));
     CHECK_FALSE(gen::cuda_target(86).has_feature(Halide::Target::AVX2));  // host code runs on any x86-64 GPU host

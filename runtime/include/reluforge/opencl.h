@@ -10,6 +10,8 @@
 // its one in-order queue; cl_mem tensors must belong to that context, as DeviceBuffer's do.
 #pragma once
 
+#include "reluforge/gpu_limits.h"
+
 #include <cstddef>
 #include <string>
 
@@ -24,6 +26,8 @@ struct DeviceInfo {
     std::string platform;  // e.g. "Portable Computing Language"
     std::string name;      // e.g. "pthread-skylake-avx512-AMD EPYC"
     bool fp16 = false;     // cl_khr_fp16: f16 storage kernels run
+    GpuLimits limits;      // work-group size and shape, local memory: kernels whose schedule
+                           // asks for more are refused (find_kernel, Error(no_kernel))
 };
 // The device kernels run on. Throws Error(no_device).
 DeviceInfo device();

@@ -4,11 +4,12 @@
 
 #include "reluforge/isa.h"
 #include "reluforge/schedules/cpu_schedule.h"
-#include "reluforge/schedules/cuda_schedule.h"
+#include "reluforge/schedules/gpu_schedule.h"
 #include "reluforge/schedules/tuning_db.h"
 #include "reluforge/spec.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,8 @@ void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::st
 std::string cuda_kernel_symbol(const std::string &library, const KernelSpec &spec, int capability);
 
 // Compiles spec for a CUDA capability (host code for x86-64 with the PTX inside) to an object.
-void compile_cuda_object(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule,
+// Throws Error(bad_argument) when schedule exceeds CUDA's limits (gpu_limits.h).
+void compile_cuda_object(const KernelSpec &spec, int capability, const sched::GpuSchedule &schedule,
                          const std::string &symbol, const std::string &object_path);
 
 // Compiles spec for a CUDA capability with the default CUDA schedule and returns the PTX of its
@@ -44,7 +46,7 @@ std::string compile_cuda_ptx(const KernelSpec &spec, int capability);
 std::string opencl_kernel_symbol(const std::string &library, const KernelSpec &spec);
 
 // Compiles spec for OpenCL (host code for x86-64, the OpenCL C source inside) to an object.
-void compile_opencl_object(const KernelSpec &spec, const sched::CudaSchedule &schedule, const std::string &symbol,
+void compile_opencl_object(const KernelSpec &spec, const sched::GpuSchedule &schedule, const std::string &symbol,
                            const std::string &object_path);
 
 // The one Halide runtime every kernel links against (with its CUDA and OpenCL modules).
@@ -58,6 +60,7 @@ struct LibraryRequest {
     std::string output_dir;
     std::vector<int> cuda_capabilities;  // CUDA kernels too, one per capability (cuda_capability.h)
     bool opencl = false;                 // and one OpenCL kernel per spec
+    std::optional<sched::GpuSchedule> gpu_schedule;  // for every GPU kernel; default: the table's
     const sched::TuningDb *tuning_db = nullptr;  // tuned variants go before the default table's
     sched::Machine machine;                      // whose records apply
 };

@@ -7,7 +7,7 @@
 #include "reluforge/isa.h"
 #include "reluforge/registry.h"
 #include "reluforge/schedules/cpu_schedule.h"
-#include "reluforge/schedules/cuda_schedule.h"
+#include "reluforge/schedules/gpu_schedule.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -67,7 +67,7 @@ public:
     // The CUDA kernel for a build capability (cuda_capability.h), with the default CUDA schedule
     // or a given one. Compiling needs no GPU; running it does.
     KernelHandle get_cuda(const KernelSpec &spec, int capability);
-    KernelHandle get_cuda(const KernelSpec &spec, int capability, const sched::CudaSchedule &schedule);
+    KernelHandle get_cuda(const KernelSpec &spec, int capability, const sched::GpuSchedule &schedule);
 
     // The kernel spec scheduled by one of Halide's autoschedulers for the shape M x K x N (the
     // baseline of reluforge-tune); compiled once per engine, never cached on disk.
@@ -79,7 +79,7 @@ public:
     // versions, spec, target and schedule.
     std::string cache_key(const KernelSpec &spec, Isa isa, const Shape &shape = {}) const;
     std::string cache_key(const KernelSpec &spec, Isa isa, const sched::CpuSchedule &schedule) const;
-    std::string cache_key(const KernelSpec &spec, int cuda_capability, const sched::CudaSchedule &schedule) const;
+    std::string cache_key(const KernelSpec &spec, int cuda_capability, const sched::GpuSchedule &schedule) const;
     // Kernels compiled with a default-table schedule although a tuning database is loaded
     // ("<spec> on <isa> for '<shape rule>'"); each is also logged once.
     std::vector<std::string> untuned_kernels() const;

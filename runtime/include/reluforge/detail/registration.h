@@ -2,6 +2,7 @@
 // programs to call themselves.
 #pragma once
 
+#include "reluforge/gpu_limits.h"
 #include "reluforge/isa.h"
 #include "reluforge/registry.h"
 
@@ -16,6 +17,7 @@ struct KernelEntry {
     KernelFn fn;
     int cuda_capability = 0;  // 0 for CPU kernels; else the capability of the CUDA kernel
     Device device = Device::cpu;  // Device::opencl for OpenCL kernels (CUDA ones: the capability says)
+    GpuNeeds gpu_needs{};         // GPU kernels: what their schedule asks of the device
 };
 
 // Called at static-initialization time; adds every variant of every spec a library holds.

@@ -2,7 +2,9 @@
 // schedule table alike, and the hooks that let the tests run every variant on one machine.
 #pragma once
 
+#include "reluforge/gpu_limits.h"
 #include "reluforge/isa.h"
+#include "reluforge/tensor.h"
 #include "reluforge/shape_rule.h"
 
 #include <cstddef>
@@ -25,7 +27,9 @@ struct VariantInfo {
     Isa isa;
     std::string shape_rule;
     int cuda_capability = 0;  // 0 for CPU variants
+    Device device = Device::cpu;
+    GpuNeeds gpu_needs{};  // GPU variants: what their schedule asks of the device
 };
-std::vector<VariantInfo> registered_variants();  // the AOT registry, in registration order
+std::vector<VariantInfo> registered_variants();  // the AOT registry: CPU, CUDA, then OpenCL variants
 
 }  // namespace reluforge

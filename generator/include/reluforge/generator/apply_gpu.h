@@ -3,7 +3,7 @@
 #pragma once
 
 #include "reluforge/generator/algorithm.h"
-#include "reluforge/schedules/cuda_schedule.h"
+#include "reluforge/schedules/gpu_schedule.h"
 
 #include <Halide.h>
 
@@ -17,6 +17,6 @@ Halide::Target opencl_target(DType dtype);
 
 // Applies s to a for a GPU target; valid for every M, N, K >= 1. Throws Error(bad_argument) for
 // an invalid s.
-void apply_cuda_schedule(Algorithm &a, const sched::CudaSchedule &s);
+void apply_gpu_schedule(Algorithm &a, const sched::GpuSchedule &s);
 
 }  // namespace reluforge::gen

@@ -1,4 +1,4 @@
-#include "reluforge/generator/apply_cuda.h"
+#include "reluforge/generator/apply_gpu.h"
 
 #include "reluforge/cuda_capability.h"
 #include "reluforge/error.h"
@@ -8,7 +8,7 @@
 
 namespace reluforge::gen {
 
-using sched::CudaSchedule;
+using sched::GpuSchedule;
 
 using namespace Halide;
 
@@ -44,14 +44,14 @@ Target opencl_target(DType dtype) {
 namespace {
 
 // Elementwise passes: one thread per element, pass_cols x pass_rows threads per block.
-void schedule_pass(Func f, Var j, Var i, bool output, const CudaSchedule &s) {
+void schedule_pass(Func f, Var j, Var i, bool output, const GpuSchedule &s) {
     if (!output) f.compute_root();
     Var jo("jo"), io("io"), jt("jt"), it("it");
     f.gpu_tile(j, i, jo, io, jt, it, s.pass_cols, s.pass_rows, TailStrategy::GuardWithIf);
 }
 
 // Column sums: one thread per column, summing down the rows in registers.
-void schedule_column_sum(gen::ColumnSum &c, Var j, const CudaSchedule &s) {
+void schedule_column_sum(gen::ColumnSum &c, Var j, const GpuSchedule &s) {
     if (!c.is_output) c.out.compute_root();
     Var jo("jo"), jt("jt");
     c.out.gpu_tile(j, jo, jt, s.pass_cols * s.pass_rows, TailStrategy::GuardWithIf);
@@ -70,7 +70,7 @@ void stage_panel(Func panel, Func consumer, RVar rko, Var fast, Var slow, int tx
         .gpu_threads(fi, si);
 }
 
-void schedule_matmul(gen::Algorithm &a, const CudaSchedule &s) {
+void schedule_matmul(gen::Algorithm &a, const GpuSchedule &s) {
     Var j = a.j, i = a.i;
     const int tx = s.block_cols / s.thread_cols, ty = s.block_rows / s.thread_rows;
     // Thread (jt, it) owns columns jt + tx * jr and rows it + ty * ir of its block: accumulators
@@ -128,9 +128,9 @@ void schedule_matmul(gen::Algorithm &a, const CudaSchedule &s) {
 
 }  // namespace
 
-void apply_cuda_schedule(gen::Algorithm &a, const CudaSchedule &s) {
-    if (std::string problem = cuda_schedule_problem(s); !problem.empty()) {
-        throw Error(ErrorCode::bad_argument, fmt::format("CUDA schedule '{}': {}", to_string(s), problem));
+void apply_gpu_schedule(gen::Algorithm &a, const GpuSchedule &s) {
+    if (std::string problem = gpu_schedule_problem(s); !problem.empty()) {
+        throw Error(ErrorCode::bad_argument, fmt::format("GPU schedule '{}': {}", to_string(s), problem));
     }
     Var j = a.j, i = a.i;
     if (a.has_matmul) schedule_matmul(a, s);
