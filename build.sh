@@ -12,11 +12,12 @@ cd "$(dirname "$0")"
 #   tests      catch2; dataset-fashion-mnist for examples/mlp_train; locales (the de_DE source that
 #              the locale test compiles into the build tree); pocl-opencl-icd, an OpenCL platform on
 #              the CPU that runs the GPU kernels where there is no GPU
+#   python     pybind11-dev python3-dev libdlpack-dev (the module); python3-numpy python3-pytest (its tests)
 #   bench      libdnnl-dev libopenblas-dev; ocl-icd-opencl-dev, which oneDNN's CMake package requires
 #              (only a Recommends of libdnnl-dev)
 packages=(cmake ninja-build g++ libhalide14-0-dev llvm-14-dev libfmt-dev libcli11-dev nlohmann-json3-dev
           zlib1g-dev catch2 dataset-fashion-mnist locales libdnnl-dev libopenblas-dev ocl-icd-opencl-dev
-          pocl-opencl-icd)
+          pocl-opencl-icd pybind11-dev python3-dev libdlpack-dev python3-numpy python3-pytest)
 
 install_dependencies() {
     local missing=()
@@ -54,7 +55,7 @@ sanitize)
     # AddressSanitizer's allocator Halide's compiler runs several times slower.
     build --target reluforge-gen test_kernels_0 test_kernels_1 test_kernels_2
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELUFORGE_SANITIZE=ON \
-          -DRELUFORGE_BUILD_EXAMPLES=OFF -DRELUFORGE_KERNEL_GENERATOR="$PWD/build/tools/reluforge-gen" \
+          -DRELUFORGE_BUILD_EXAMPLES=OFF -DRELUFORGE_BUILD_PYTHON=OFF -DRELUFORGE_KERNEL_GENERATOR="$PWD/build/tools/reluforge-gen" \
           -DRELUFORGE_TEST_KERNELS_FROM="$PWD/build"
     cmake --build build-asan -j "$(nproc)"
     # Left out (docs/hardening.md says why): the PTX check, the quick tuner, the f16 JIT tests.

@@ -2,9 +2,11 @@
 # Installs this build of reluforge into a temporary prefix, builds examples/aot_consumer (a
 # separate CMake project) against it, runs it, and checks that it needs neither Halide nor LLVM.
 # Then checks that a bad spec in reluforge_add_kernels stops the configure with a clear message.
+# With a Python interpreter, imports the installed Python module from the prefix and runs a kernel.
 #   aot_consumer.sh <build dir> <source dir> <work dir> [CMake generator, default Ninja]
+#                   [python3 and the module's directory under the prefix]
 set -euo pipefail
-build=$1 source=$2 work=$3 generator=${4:-Ninja}
+build=$1 source=$2 work=$3 generator=${4:-Ninja} python=${5:-} python_dir=${6:-}
 rm -rf "$work"
 mkdir -p "$work"
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
@@ -66,3 +68,19 @@ cmake --build "$work/jit/build" >> "$work/jit.log"
 RELUFORGE_CACHE_DIR="$work/jit/cache" "$work/jit/build/jit_consumer"
 
 echo "a bad spec stops the configure: $(grep -o "activation 'relux' is not one of[^.]*" "$work/bad.log" | head -1)"
+
+# The Python module, as installed: found under the prefix by PYTHONPATH, its runtime by its RPATH.
+# Matrices from the standard library (memoryview casts), so that no NumPy is needed here.
+if [ -n "$python" ]; then
+    out=$(cd / && PYTHONPATH="$work/prefix/$python_dir" RELUFORGE_CACHE_DIR="$work/python-cache" "$python" -c '
+from array import array
+import reluforge
+def matrix(values, rows, cols):
+    return memoryview(array("f", values)).cast("B").cast("f", [rows, cols])
+x, w, y = matrix([1, -2, 3, -4, 5, -6], 2, 3), matrix([1, 0, 0, 1, 1, 1], 3, 2), matrix([0] * 4, 2, 2)
+reluforge.run_kernel("forward:relu:bias=0", [x, w, y])
+assert y.tolist() == [[4, 1], [0, 0]], y.tolist()
+assert reluforge.__file__.startswith("'"$work/prefix"'"), reluforge.__file__
+print("ok")')
+    echo "Python module from the installed package: $out"
+fi
