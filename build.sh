@@ -12,12 +12,14 @@ cd "$(dirname "$0")"
 #   tests      catch2; dataset-fashion-mnist for examples/mlp_train; locales (the de_DE source that
 #              the locale test compiles into the build tree); pocl-opencl-icd, an OpenCL platform on
 #              the CPU that runs the GPU kernels where there is no GPU
-#   python     pybind11-dev python3-dev libdlpack-dev (the module); python3-numpy python3-pytest (its tests)
+#   python     pybind11-dev python3-dev libdlpack-dev (the module); python3-numpy python3-pytest
+#              python3-torch (its tests; reluforge.torch)
 #   bench      libdnnl-dev libopenblas-dev; ocl-icd-opencl-dev, which oneDNN's CMake package requires
 #              (only a Recommends of libdnnl-dev)
 packages=(cmake ninja-build g++ libhalide14-0-dev llvm-14-dev libfmt-dev libcli11-dev nlohmann-json3-dev
           zlib1g-dev catch2 dataset-fashion-mnist locales libdnnl-dev libopenblas-dev ocl-icd-opencl-dev
-          pocl-opencl-icd pybind11-dev python3-dev libdlpack-dev python3-numpy python3-pytest)
+          pocl-opencl-icd pybind11-dev python3-dev libdlpack-dev python3-numpy python3-pytest
+          python3-torch)
 
 install_dependencies() {
     local missing=()

@@ -247,6 +247,8 @@ PYBIND11_MODULE(_reluforge, m) {
         py::arg("spec"), py::arg("m") = 0, py::arg("n") = 0, py::arg("k") = 0, py::arg("device") = "cpu",
         "Which kernel a call of shape m x k -> n runs: spec, device, isa, variant (shape rule), source "
         "('aot' or 'jit').");
+    m.def("default_save", [](const std::string &act) { return to_string(default_save(parse_activation(act))); },
+          py::arg("activation"), "What a layer of this activation saves for backward: none, mask or z.");
     m.def("set_num_threads", &set_num_threads, py::arg("n"), "Threads each kernel call uses (0: one per core).");
     m.def("num_threads", &num_threads);
     m.def("mask_bytes_per_row", &mask_bytes_per_row, py::arg("cols"));

@@ -128,7 +128,7 @@ HeldTensor tensor_from_python(py::handle obj, const std::string &name, bool outp
         } catch (py::error_already_set &e) {
             // NumPy's read-only arrays (BufferError); anything else is the producer's own error.
             if (!e.matches(PyExc_BufferError) || !PyObject_CheckBuffer(obj.ptr())) {
-                refuse(ErrorCode::bad_argument, name, fmt::format("__dlpack__ failed: {}", e.what()));
+                refuse(ErrorCode::bad_argument, name, fmt::format("__dlpack__ failed: {}", std::string(py::str(e.value()))));
             }
         }
     }
