@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The MLP of examples/mlp_train in Python: Fashion-MNIST, 784-256-128-10 by default, Adam with an
-exponentially decaying learning rate, hidden layers reluforge.torch.Linear (or, with --impl
+exponentially decaying learning rate, layers reluforge.torch.Linear in a reluforge.torch.Sequential
+(chained backward; or, with --impl
 torch, torch.nn.Linear + the activation module: the same model in plain PyTorch). Prints one line
 per epoch: loss, train and test accuracy, samples per second.
 
@@ -46,7 +47,7 @@ def load(directory, prefix):
 
 def build_model(sizes, act, impl):
     """The network of examples/mlp_train: He-normal hidden weights, 1/fan_in for the top layer,
-    zero biases."""
+    zero biases. reluforge's layers go in a reluforge.torch.Sequential, whose backward is chained."""
     layers = []
     for k in range(len(sizes) - 1):
         top = k == len(sizes) - 2
@@ -60,6 +61,9 @@ def build_model(sizes, act, impl):
         layers.append(linear)
         if impl == "torch" and not top:
             layers.append(TORCH_ACTIVATIONS[act]())
+    if impl == "reluforge":
+        import reluforge.torch as rt
+        return rt.Sequential(*layers)
     return torch.nn.Sequential(*layers)
 
 

@@ -35,7 +35,9 @@ class _Kernels:
         self.forward_saving = f"forward:{self.activation}:bias={int(bias)}:weight=nk:save={self.save}"
         self.forward_only = f"forward:{self.activation}:bias={int(bias)}:weight=nk:save=none"
         self.activation_backward = f"activation_backward:{self.activation}:bias={int(bias)}:save={self.save}"
-        self.backward_data = "backward_data:identity:prev_bias=0:weight=nk"
+        # Run by the layer above, finishing this layer's dZ (and db, dslope) in its dX.
+        self.backward_data_chained = (f"backward_data:{self.activation}:prev_bias={int(bias)}:weight=nk:save={self.save}"
+                                      if not self.identity else None)
         # With an activation, db comes from activation_backward; without one, from backward_weight.
         self.backward_weight = f"backward_weight:bias={int(bias and self.identity)}:weight=nk"
 
@@ -48,58 +50,121 @@ def _check_float32(name, t):
         raise TypeError(f"reluforge.torch.Linear: {name} is on {t.device}; the kernels run on the CPU")
 
 
-class _LinearFunction(torch.autograd.Function):
+def _forward(k, x, weight, bias, slope, saving):
+    """One layer's forward kernel: Y and the aux it saved (None when not saving)."""
+    m, n = x.shape[0], weight.shape[0]
+    y = torch.empty((m, n), dtype=torch.float32)
+    tensors = {"x": x, "w": weight, "y": y}
+    if k.bias:
+        tensors["b"] = bias
+    if k.prelu:
+        tensors["slope"] = slope
+    saving = saving and not k.identity
+    aux = None
+    if saving:
+        aux = _mask_like(m, n) if k.save == "mask" else torch.empty((m, n), dtype=torch.float32)
+        tensors[k.save] = aux
+    _rf.run_kernel(k.forward_saving if saving else k.forward_only, tensors)
+    return y, aux
+
+
+def _activation_backward(k, dy, aux, slope):
+    """dZ, db and dslope of a layer from its dY (dZ is dY for identity, whose db comes later)."""
+    if k.identity:
+        return dy, None, None
+    m, n = dy.shape
+    dz = torch.empty((m, n), dtype=torch.float32)
+    db = torch.empty(n, dtype=torch.float32) if k.bias else None
+    dslope = torch.zeros_like(slope) if k.prelu else None
+    tensors = {"dy": dy, k.save: aux, "dz": dz}
+    if k.bias:
+        tensors["db"] = db
+    if k.prelu:
+        tensors["slope"] = slope
+        tensors["dslope"] = dslope
+    _rf.run_kernel(k.activation_backward, tensors)
+    return dz, db, dslope
+
+
+def _backward_weight(k, x, dz, weight):
+    """dW (and db for identity layers, which no activation_backward gave)."""
+    dw = torch.empty_like(weight)
+    tensors = {"x": x, "dz": dz, "dw": dw}
+    db = None
+    if k.identity and k.bias:
+        db = tensors["db"] = torch.empty(dz.shape[1], dtype=torch.float32)
+    _rf.run_kernel(k.backward_weight, tensors)
+    return dw, db
+
+
+def _backward_data(dz, weight):
+    dx = torch.empty((dz.shape[0], weight.shape[1]), dtype=torch.float32)
+    _rf.run_kernel("backward_data:identity:prev_bias=0:weight=nk", {"dz": dz, "w": weight, "dx": dx})
+    return dx
+
+
+def _backward_data_chained(prev, dz, weight, prev_aux, prev_slope):
+    """dZ of the layer below (dX finished with its act'), its db and dslope, in one kernel."""
+    m, k_in = dz.shape[0], weight.shape[1]
+    dz_prev = torch.empty((m, k_in), dtype=torch.float32)
+    tensors = {"dz": dz, "w": weight, "prev_aux": prev_aux, "dz_prev": dz_prev}
+    db_prev = dslope_prev = None
+    if prev.bias:
+        db_prev = tensors["db_prev"] = torch.empty(k_in, dtype=torch.float32)
+    if prev.prelu:
+        tensors["prev_slope"] = prev_slope
+        dslope_prev = tensors["dslope_prev"] = torch.zeros_like(prev_slope)
+    _rf.run_kernel(prev.backward_data_chained, tensors)
+    return dz_prev, db_prev, dslope_prev
+
+
+def _detached(tensors):
+    # Tensors that require grad do not export through DLPack: the kernels see detached views.
+    return [t.detach() if t is not None else None for t in tensors]
+
+
+class _StackFunction(torch.autograd.Function):
+    """Layers applied in turn; backward chains them: each layer's backward_data finishes the dZ of
+    the layer below with its act' (and db, dslope), so no layer below the top runs
+    activation_backward."""
+
     @staticmethod
-    def forward(ctx, x, weight, bias, slope, kernels, saving):
-        # Tensors that require grad do not export through DLPack: the kernels see detached views.
-        m, n = x.shape[0], weight.shape[0]
-        y = torch.empty((m, n), dtype=torch.float32)
-        tensors = {"x": x.detach(), "w": weight.detach(), "y": y}
-        if kernels.bias:
-            tensors["b"] = bias.detach()
-        if kernels.prelu:
-            tensors["slope"] = slope.detach()
-        saving = saving and not kernels.identity
-        aux = None
-        if saving:
-            aux = _mask_like(m, n) if kernels.save == "mask" else torch.empty((m, n), dtype=torch.float32)
-            tensors[kernels.save] = aux
-        _rf.run_kernel(kernels.forward_saving if saving else kernels.forward_only, tensors)
+    def forward(ctx, x, kernels, saving, *params):
+        h = x.detach()
+        inputs, auxes = [], []
+        for l, k in enumerate(kernels):
+            weight, bias, slope = _detached(params[3 * l:3 * l + 3])
+            inputs.append(h)
+            h, aux = _forward(k, h, weight, bias, slope, saving)
+            auxes.append(aux)
         ctx.kernels = kernels
-        ctx.aux = aux  # a mask is a strided view: kept as it is rather than through save_for_backward
-        ctx.save_for_backward(x, weight, slope)
-        return y
+        ctx.auxes = auxes  # masks are strided views: kept as they are rather than through save_for_backward
+        ctx.save_for_backward(*inputs, *params)
+        return h
 
     @staticmethod
     def backward(ctx, dy):
-        x, weight, slope = (t.detach() if t is not None else None for t in ctx.saved_tensors)
-        k = ctx.kernels
-        dy = dy.contiguous()
-        m, n = dy.shape
-        db = torch.empty(n, dtype=torch.float32) if k.bias else None
-        dslope = torch.zeros_like(slope) if k.prelu else None
-        if k.identity:
-            dz = dy
-        else:
-            dz = torch.empty((m, n), dtype=torch.float32)
-            tensors = {"dy": dy, k.save: ctx.aux, "dz": dz}
-            if k.bias:
-                tensors["db"] = db
-            if k.prelu:
-                tensors["slope"] = slope.detach()
-                tensors["dslope"] = dslope
-            _rf.run_kernel(k.activation_backward, tensors)
-        dx = dw = None
-        if ctx.needs_input_grad[0]:
-            dx = torch.empty_like(x)
-            _rf.run_kernel(k.backward_data, {"dz": dz, "w": weight.detach(), "dx": dx})
-        if ctx.needs_input_grad[1] or (k.identity and k.bias):
-            dw = torch.empty_like(weight)
-            tensors = {"x": x, "dz": dz, "dw": dw}
-            if k.identity and k.bias:
-                tensors["db"] = db
-            _rf.run_kernel(k.backward_weight, tensors)
-        return dx, dw, db, dslope, None, None
+        kernels, auxes = ctx.kernels, ctx.auxes
+        saved = _detached(ctx.saved_tensors)
+        inputs, params = saved[:len(kernels)], saved[len(kernels):]
+        grads = [None] * len(params)
+        top = len(kernels) - 1
+        dz, db, dslope = _activation_backward(kernels[top], dy.contiguous(), auxes[top], params[3 * top + 2])
+        dx = None
+        for l in range(top, -1, -1):
+            k = kernels[l]
+            weight = params[3 * l]
+            dw, db_identity = _backward_weight(k, inputs[l], dz, weight)
+            grads[3 * l:3 * l + 3] = [dw, db if db is not None else db_identity, dslope]
+            if l > 0:
+                prev = kernels[l - 1]
+                if prev.identity:
+                    dz, db, dslope = _backward_data(dz, weight), None, None
+                else:
+                    dz, db, dslope = _backward_data_chained(prev, dz, weight, auxes[l - 1], params[3 * l - 1])
+            elif ctx.needs_input_grad[0]:
+                dx = _backward_data(dz, weight)
+        return (dx, None, None, *grads)
 
 
 def _apply(kernels, x, weight, bias, slope):
@@ -111,7 +176,7 @@ def _apply(kernels, x, weight, bias, slope):
     rows = x.reshape(-1, weight.shape[1]).contiguous()
     # Inside an autograd.Function grad mode is off: whether backward will run is decided here.
     saving = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias, slope))
-    y = _LinearFunction.apply(rows, weight.contiguous(), bias, slope, kernels, saving)
+    y = _StackFunction.apply(rows, (kernels,), saving, weight.contiguous(), bias, slope)
     return y.reshape(*x.shape[:-1], weight.shape[0])
 
 
@@ -165,3 +230,31 @@ class Linear(torch.nn.Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"activation={self.activation}, bias={self.bias is not None}")
+
+
+class Sequential(torch.nn.Sequential):
+    """torch.nn.Sequential whose reluforge.torch.Linear layers, when it holds nothing else, run as
+    one autograd node with the chained backward: each layer's backward_data applies the act' of
+    the layer below (and reduces its db) as it writes dX, instead of a separate
+    activation_backward pass per layer. With other modules in it, it runs them one by one."""
+
+    def forward(self, x):
+        layers = list(self)
+        if not layers or not all(isinstance(l, Linear) for l in layers):
+            return super().forward(x)
+        _check_float32("the input", x)
+        params = []
+        for l in layers:
+            _check_float32("a weight", l.weight)
+            params += [l.weight.contiguous(), l.bias, l.slope]
+        if x.shape[-1] != layers[0].in_features:
+            raise ValueError(f"reluforge.torch.Sequential: input has {x.shape[-1]} features, the first layer takes "
+                             f"{layers[0].in_features}")
+        for below, above in zip(layers, layers[1:]):
+            if below.out_features != above.in_features:
+                raise ValueError(f"reluforge.torch.Sequential: a layer of {below.out_features} outputs feeds one of "
+                                 f"{above.in_features} inputs")
+        rows = x.reshape(-1, layers[0].in_features).contiguous()
+        saving = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in [x] + params)
+        y = _StackFunction.apply(rows, tuple(l._kernels for l in layers), saving, *params)
+        return y.reshape(*x.shape[:-1], layers[-1].out_features)

@@ -123,3 +123,50 @@ def test_a_stack_trains_with_a_torch_optimizer():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("acts", [("relu", "gelu", "identity"), ("prelu(slopes=per_column)", "silu", "relu6"),
+                                  ("elu(alpha=1)", "identity", "prelu"), ("leaky_relu(slope=0.01)", "mish", "hardswish")])
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_sequential_stack_chains_its_backward_and_matches_layer_by_layer(acts, bias):
+    torch.manual_seed(3)
+    widths = [37, 29, 45, 11]
+    chained = rt.Sequential(*[rt.Linear(widths[l], widths[l + 1], activation=a, bias=bias) for l, a in enumerate(acts)])
+    separate = torch.nn.Sequential(*[rt.Linear(widths[l], widths[l + 1], activation=a, bias=bias)
+                                     for l, a in enumerate(acts)])
+    separate.load_state_dict(chained.state_dict())
+    x1 = torch.randn(67, 37, requires_grad=True)
+    x2 = x1.detach().clone().requires_grad_()
+    y1, y2 = chained(x1), separate(x2)
+    torch.testing.assert_close(y1, y2, atol=0, rtol=0)  # the same forward kernels
+    (y1 * torch.linspace(-1, 1, 11)).sum().backward()
+    (y2 * torch.linspace(-1, 1, 11)).sum().backward()
+    torch.testing.assert_close(x1.grad, x2.grad, atol=1e-5, rtol=1e-4)
+    for (name, p1), p2 in zip(chained.named_parameters(), separate.parameters()):
+        torch.testing.assert_close(p1.grad, p2.grad, atol=1e-4, rtol=1e-4, msg=lambda m: f"{name}: {m}")
+
+
+@pytest.mark.filterwarnings("ignore:Input #.* requires gradient and is not a double")
+def test_gradcheck_of_a_chained_stack():
+    torch.manual_seed(4)
+    stack = rt.Sequential(rt.Linear(3, 4, activation="silu"), rt.Linear(4, 5, activation="prelu"),
+                          rt.Linear(5, 2, activation="gelu"))
+    x = torch.randn(6, 3, requires_grad=True)
+    assert torch.autograd.gradcheck(stack, (x,), eps=1e-3, atol=2e-3, rtol=2e-2)
+    # The parameters too: the stack as a function of all of them.
+    names = [n for n, _ in stack.named_parameters()]
+
+    def of_params(*ps):
+        return torch.nn.utils.stateless.functional_call(stack, dict(zip(names, ps)), (x.detach(),))
+
+    assert torch.autograd.gradcheck(of_params, tuple(p.detach().clone().requires_grad_() for p in stack.parameters()),
+                                    eps=1e-3, atol=2e-3, rtol=2e-2)
+
+
+def test_a_sequential_with_other_modules_runs_them_in_turn():
+    stack = rt.Sequential(rt.Linear(8, 6, activation="relu"), torch.nn.Dropout(0.0), rt.Linear(6, 2, activation="identity"))
+    x = torch.randn(5, 8)
+    expected = stack[2](stack[0](x))
+    torch.testing.assert_close(stack(x), expected, atol=0, rtol=0)
+    with pytest.raises(ValueError, match="a layer of 6 outputs feeds one of 7 inputs"):
+        rt.Sequential(rt.Linear(8, 6), rt.Linear(7, 2))(x)
