@@ -11,6 +11,8 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "python"))
+if "--threads" not in " ".join(sys.argv):
+    sys.argv += ["--threads", "1"]  # this benchmark's default, which mlp_train gives OpenBLAS before torch loads
 import mlp_train  # noqa: E402
 import torch  # noqa: E402
 
@@ -31,7 +33,8 @@ def main():
     x, y = mlp_train.load(a.data, "train")
     sizes = [784] + [int(h) for h in a.hidden.split(",")] + [10]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    print(f"MLP {'-'.join(map(str, sizes))} training step (forward, backward, Adam), {a.threads} thread(s), {cpu}; "
+    print(f"MLP {'-'.join(map(str, sizes))} training step (forward, backward, Adam), {a.threads} thread(s) "
+          f"(torch: OpenMP and OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}), {cpu}; "
           f"medians of {a.reps} runs of {a.samples} samples")
     print(f"{'act':>6} {'batch':>6} {'reluforge/s':>12} {'torch/s':>10} {'ratio':>6}")
     for act in a.acts.split(","):

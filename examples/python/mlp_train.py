@@ -14,6 +14,23 @@ import struct
 import sys
 import time
 
+
+def _threads_from_argv(default):
+    """--threads N from the command line (this script's and bench/mlp_python.py's)."""
+    args = sys.argv[1:]
+    for k, a in enumerate(args):
+        if a == "--threads" and k + 1 < len(args):
+            return args[k + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return str(default)
+
+
+# Debian's PyTorch runs its matmuls in OpenBLAS, whose threads torch.set_num_threads does not
+# limit: without this, "1 thread" ran torch on every core, and 2 threads oversubscribed them
+# (OpenMP's and OpenBLAS's threads, 4 on 2 cores: 4x slower). It must be set before torch loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_argv(os.cpu_count()))
+
 try:
     import numpy as np
     import torch
