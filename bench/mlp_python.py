@@ -34,7 +34,8 @@ def main():
     sizes = [784] + [int(h) for h in a.hidden.split(",")] + [10]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"MLP {'-'.join(map(str, sizes))} training step (forward, backward, Adam), {a.threads} thread(s) "
-          f"(torch: OpenMP and OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}), {cpu}; "
+          f"(torch: OpenMP, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}), {cpu}; "
           f"medians of {a.reps} runs of {a.samples} samples")
     print(f"{'act':>6} {'batch':>6} {'reluforge/s':>12} {'torch/s':>10} {'ratio':>6}")
     for act in a.acts.split(","):

@@ -30,6 +30,10 @@ def _threads_from_argv(default):
 # limit: without this, "1 thread" ran torch on every core, and 2 threads oversubscribed them
 # (OpenMP's and OpenBLAS's threads, 4 on 2 cores: 4x slower). It must be set before torch loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_argv(os.cpu_count()))
+# Its OpenMP threads spin between ops, taking the cores from OpenBLAS's and reluforge's threads:
+# with this, 2-thread torch went from 10-47k to 37-96k samples/s (bench/mlp_python.py, AMD EPYC
+# Zen 4, 2 vCPUs).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     import numpy as np
