@@ -116,14 +116,19 @@ void compile_gpu_object(const KernelSpec &spec, const Halide::Target &target, co
 }
 }  // namespace
 
-void compile_cuda_object(const KernelSpec &spec, int capability, const sched::GpuSchedule &schedule,
-                         const std::string &symbol, const std::string &object_path) {
-    // Every CUDA device has the same limits, so a schedule that exceeds them is refused here
-    // rather than failing its launch on the GPU. OpenCL devices differ: find_kernel checks those.
+void check_cuda_schedule(const KernelSpec &spec, const sched::GpuSchedule &schedule) {
+    if (std::string problem = sched::gpu_schedule_problem(schedule); !problem.empty()) {
+        throw Error(ErrorCode::bad_argument, fmt::format("GPU schedule '{}': {}", to_string(schedule), problem));
+    }
     if (std::string problem = gpu_limits_problem(sched::gpu_needs(schedule, spec), cuda_limits()); !problem.empty()) {
         throw Error(ErrorCode::bad_argument, fmt::format("GPU schedule '{}' does not fit CUDA's limits for '{}': {}",
                                                          to_string(schedule), to_string(spec), problem));
     }
+}
+
+void compile_cuda_object(const KernelSpec &spec, int capability, const sched::GpuSchedule &schedule,
+                         const std::string &symbol, const std::string &object_path) {
+    check_cuda_schedule(spec, schedule);
     compile_gpu_object(spec, cuda_target(capability), schedule, symbol, object_path);
 }
 

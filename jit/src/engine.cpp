@@ -288,13 +288,7 @@ KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability) {
 }
 
 KernelHandle Engine::get_cuda(const KernelSpec &spec, int capability, const sched::GpuSchedule &schedule) {
-    if (std::string problem = sched::gpu_schedule_problem(schedule); !problem.empty()) {
-        throw Error(ErrorCode::bad_argument, fmt::format("schedule '{}': {}", sched::to_string(schedule), problem));
-    }
-    if (std::string problem = gpu_limits_problem(sched::gpu_needs(schedule, spec), cuda_limits()); !problem.empty()) {
-        throw Error(ErrorCode::bad_argument, fmt::format("schedule '{}' does not fit CUDA's limits for '{}': {}",
-                                                         sched::to_string(schedule), to_string(spec), problem));
-    }
+    gen::check_cuda_schedule(spec, schedule);  // before the cache: a bad schedule is never looked up
     const std::string key = cache_key(spec, capability, schedule);  // throws for an unknown capability
     const KernelFn fn = impl_->once(key, [&] {
         const std::string symbol = fmt::format("rf_jit_{:016x}_sm{}", fnv1a64(key), capability);

@@ -167,17 +167,24 @@ class _StackFunction(torch.autograd.Function):
         return (dx, None, None, *grads)
 
 
-def _apply(kernels, x, weight, bias, slope):
+def _apply(kernels, x, params):
+    """Layers (their _Kernels, and params as weight, bias, slope per layer) applied to x [..., in]
+    by one _StackFunction."""
     _check_float32("the input", x)
-    _check_float32("the weight", weight)
-    if weight.dim() != 2 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"reluforge.torch: input has {x.shape[-1]} features, the weight "
-                         f"{list(weight.shape)} takes {weight.shape[1] if weight.dim() == 2 else '?'}")
-    rows = x.reshape(-1, weight.shape[1]).contiguous()
+    weights = params[0::3]
+    for w in weights:
+        _check_float32("the weight", w)
+    if x.shape[-1] != weights[0].shape[1]:
+        raise ValueError(f"reluforge.torch: input has {x.shape[-1]} features, the layer takes {weights[0].shape[1]}")
+    for below, above in zip(weights, weights[1:]):
+        if below.shape[0] != above.shape[1]:
+            raise ValueError(f"reluforge.torch: a layer of {below.shape[0]} outputs feeds one of {above.shape[1]} inputs")
+    rows = x.reshape(-1, x.shape[-1]).contiguous()
     # Inside an autograd.Function grad mode is off: whether backward will run is decided here.
-    saving = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias, slope))
-    y = _StackFunction.apply(rows, (kernels,), saving, weight.contiguous(), bias, slope)
-    return y.reshape(*x.shape[:-1], weight.shape[0])
+    saving = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in [x] + list(params))
+    params = [t.contiguous() if t is not None else None for t in params]
+    y = _StackFunction.apply(rows, tuple(kernels), saving, *params)
+    return y.reshape(*x.shape[:-1], weights[-1].shape[0])
 
 
 _kernels_by_layer = {}
@@ -192,7 +199,7 @@ def linear(x, weight, bias=None, activation="relu", slope=None):
     kernels = _kernels_by_layer[key]
     if kernels.prelu and slope is None:
         raise ValueError(f"reluforge.torch.linear: {kernels.activation} needs its slope tensor")
-    return _apply(kernels, x, weight, bias, slope)
+    return _apply([kernels], x, [weight, bias, slope])
 
 
 class Linear(torch.nn.Module):
@@ -225,7 +232,7 @@ class Linear(torch.nn.Module):
             torch.nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        return _apply(self._kernels, x, self.weight, self.bias, self.slope)
+        return _apply([self._kernels], x, [self.weight, self.bias, self.slope])
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -242,19 +249,4 @@ class Sequential(torch.nn.Sequential):
         layers = list(self)
         if not layers or not all(isinstance(l, Linear) for l in layers):
             return super().forward(x)
-        _check_float32("the input", x)
-        params = []
-        for l in layers:
-            _check_float32("a weight", l.weight)
-            params += [l.weight.contiguous(), l.bias, l.slope]
-        if x.shape[-1] != layers[0].in_features:
-            raise ValueError(f"reluforge.torch.Sequential: input has {x.shape[-1]} features, the first layer takes "
-                             f"{layers[0].in_features}")
-        for below, above in zip(layers, layers[1:]):
-            if below.out_features != above.in_features:
-                raise ValueError(f"reluforge.torch.Sequential: a layer of {below.out_features} outputs feeds one of "
-                                 f"{above.in_features} inputs")
-        rows = x.reshape(-1, layers[0].in_features).contiguous()
-        saving = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in [x] + params)
-        y = _StackFunction.apply(rows, tuple(l._kernels for l in layers), saving, *params)
-        return y.reshape(*x.shape[:-1], layers[-1].out_features)
+        return _apply([l._kernels for l in layers], x, [p for l in layers for p in (l.weight, l.bias, l.slope)])

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <memory>
 
 namespace py = pybind11;
 
@@ -82,21 +83,22 @@ HeldTensor from_dlpack(py::handle obj, const std::string &name) {
 // NumPy cannot export a read-only array through DLPack ("signalling readonly is unsupported"):
 // such an input comes through the buffer protocol instead, and as an output it is refused.
 HeldTensor from_buffer(py::handle obj, const std::string &name, bool output) {
-    Py_buffer *buffer = new Py_buffer();
+    auto view = std::make_unique<Py_buffer>();
     const int flags = PyBUF_STRIDES | PyBUF_FORMAT | (output ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj.ptr(), buffer, flags) != 0) {
-        delete buffer;
+    if (PyObject_GetBuffer(obj.ptr(), view.get(), flags) != 0) {
         PyErr_Clear();
-        if (output && PyObject_GetBuffer(obj.ptr(), buffer = new Py_buffer(), PyBUF_STRIDES) == 0) {
-            PyBuffer_Release(buffer);
-            delete buffer;
+        Py_buffer probe;
+        if (output && PyObject_GetBuffer(obj.ptr(), &probe, PyBUF_STRIDES) == 0) {
+            PyBuffer_Release(&probe);
             refuse(ErrorCode::bad_argument, name, "is read-only; an output must be writable");
         }
+        PyErr_Clear();
         refuse(ErrorCode::bad_argument, name,
                fmt::format("a {} is not an array (reluforge takes objects with __dlpack__ or the buffer protocol)",
                            std::string(py::str(py::type::of(obj).attr("__name__")))));
     }
-    py::capsule owner(buffer, [](void *p) {
+    Py_buffer *buffer = view.get();
+    py::capsule owner(view.release(), [](void *p) {
         auto *b = static_cast<Py_buffer *>(p);
         PyBuffer_Release(b);
         delete b;

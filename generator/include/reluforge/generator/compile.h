@@ -33,8 +33,13 @@ void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::st
 // The symbol of a CUDA kernel: rf_<library>_<spec hash>_sm<capability>.
 std::string cuda_kernel_symbol(const std::string &library, const KernelSpec &spec, int capability);
 
+// Throws Error(bad_argument) when schedule is invalid, or exceeds CUDA's limits (gpu_limits.h)
+// for spec's kernel: every CUDA device has the same limits, so they are checked before compiling
+// rather than failing a launch. (OpenCL devices differ: find_kernel checks those.)
+void check_cuda_schedule(const KernelSpec &spec, const sched::GpuSchedule &schedule);
+
 // Compiles spec for a CUDA capability (host code for x86-64 with the PTX inside) to an object.
-// Throws Error(bad_argument) when schedule exceeds CUDA's limits (gpu_limits.h).
+// Throws as check_cuda_schedule does.
 void compile_cuda_object(const KernelSpec &spec, int capability, const sched::GpuSchedule &schedule,
                          const std::string &symbol, const std::string &object_path);
 
