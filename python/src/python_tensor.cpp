@@ -56,9 +56,10 @@ Tensor view_of(void *data, DType dtype, Device device, int ndim, const std::int6
     if (ndim == 1) {
         t = Tensor::vector(data, dtype, cols);
     } else {
-        // A single row's stride is arbitrary (NumPy and PyTorch report what they like): any
-        // value at least cols describes it.
-        const std::int64_t ld = !strides || shape[0] <= 1 ? cols : strides[0];
+        // No strides means compact rows. A single row's stride is arbitrary (PyTorch reports 1 for
+        // it): any value at least cols describes it, and a multiple of 64 also meets a bit mask's
+        // row alignment.
+        const std::int64_t ld = shape[0] <= 1 ? (cols + 63) / 64 * 64 : !strides ? cols : strides[0];
         t = Tensor::matrix(data, dtype, shape[0], cols, ld);
     }
     return t.on(device);

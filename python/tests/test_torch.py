@@ -75,6 +75,19 @@ def test_matches_torchs_own_layers_forward_and_backward(activation):
         torch.testing.assert_close(layer.slope.grad, slope.grad, atol=1e-3, rtol=1e-4)
 
 
+@pytest.mark.parametrize("activation", ["relu", "gelu(approximate=none)"])
+def test_a_batch_of_one_sample_trains(activation):
+    # PyTorch's DLPack gives a single row stride 1, which a bit mask's 64-byte rows must not refuse.
+    layer = rt.Linear(5, 3, activation=activation)
+    x = torch.randn(1, 5, requires_grad=True)
+    layer(x).sum().backward()
+    w, b = layer.weight.detach().clone().requires_grad_(), layer.bias.detach().clone().requires_grad_()
+    x2 = x.detach().clone().requires_grad_()
+    torch_reference(activation, x2 @ w.T + b, None).sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(layer.weight.grad, w.grad, atol=1e-5, rtol=1e-4)
+
+
 def test_float64_is_refused_with_a_clear_message():
     layer = rt.Linear(4, 3).double()
     with pytest.raises(TypeError, match="float64 has no kernels"):
