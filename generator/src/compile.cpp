@@ -1,7 +1,7 @@
 #include "reluforge/generator/compile.h"
 
 #include "reluforge/generator/algorithm.h"
-#include "fused_multiply_add.h"
+#include "target_math.h"
 #include "reluforge/detail/files.h"
 #include "reluforge/error.h"
 #include "reluforge/generator/apply_cpu.h"
@@ -30,7 +30,7 @@ void compile_kernel_object(const KernelSpec &spec, Isa isa, const sched::CpuSche
     Algorithm a = build_algorithm(spec, false, dot ? target.natural_vector_size(Halide::Float(32)) : 0);
     apply_cpu_schedule(a, schedule, target);
     Halide::Pipeline p(a.outputs);
-    lower_fused_multiply_adds(p, target);
+    lower_target_math(p, target);
     Halide::Module m = p.compile_to_module(a.inputs, symbol, target);
     std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path}};
     // For inspecting what a schedule became: RELUFORGE_STMT_DIR=dir writes <symbol>.stmt there.
@@ -97,7 +97,7 @@ void compile_autoscheduled_object(const KernelSpec &spec, Isa isa, const std::st
     const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
     const long llc = ::sysconf(_SC_LEVEL3_CACHE_SIZE) > 0 ? ::sysconf(_SC_LEVEL3_CACHE_SIZE) : 16L << 20;
     p.auto_schedule(autoscheduler, target, Halide::MachineParams(int(cores), llc, 40));
-    lower_fused_multiply_adds(p, target);
+    lower_target_math(p, target);
     p.compile_to_module(a.inputs, symbol, target).compile({{Halide::OutputFileType::object, object_path}});
 }
 
@@ -111,7 +111,7 @@ void compile_gpu_object(const KernelSpec &spec, const Halide::Target &target, co
     Algorithm a = build_algorithm(spec, schedule.k_tile > 0);
     apply_gpu_schedule(a, schedule);
     Halide::Pipeline p(a.outputs);
-    lower_fused_multiply_adds(p, target);
+    lower_target_math(p, target);
     std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, object_path}};
     if (const char *dir = std::getenv("RELUFORGE_STMT_DIR")) {
         outputs[Halide::OutputFileType::stmt] = std::string(dir) + "/" + symbol + ".stmt";

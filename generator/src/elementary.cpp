@@ -1,6 +1,6 @@
 #include "elementary.h"
 
-#include "fused_multiply_add.h"
+#include "target_math.h"
 
 #include <iterator>
 #include <limits>
@@ -36,7 +36,7 @@ Exp::Exp(const Expr &x, Range range) : x_(x), range_(range) {
     // Clamped so that the conversion to int is defined for every finite x and k stays where the
     // scales below are normal floats; times() gives the results beyond.
     Expr xc = Halide::clamp(x, kUnderflow, range == Range::any ? 100.0f : 43.0f);
-    Expr k = Halide::floor(xc * kLog2e + 0.5f);
+    Expr k = round_down(xc * kLog2e + 0.5f);
     Expr r = fused_multiply_add(k, -kLn2Lo, fused_multiply_add(k, -kLn2Hi, xc));
     Expr p = horner(r, {1.3941108481958508e-03f, 8.37512593716383e-03f, 4.166635125875473e-02f,
                         1.6666415333747864e-01f, 0.5f, 1.0f, 1.0f});
