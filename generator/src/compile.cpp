@@ -1,7 +1,7 @@
 #include "reluforge/generator/compile.h"
 
 #include "reluforge/generator/algorithm.h"
-#include "target_math.h"
+#include "reluforge/generator/target_math.h"
 #include "reluforge/detail/files.h"
 #include "reluforge/error.h"
 #include "reluforge/generator/apply_cpu.h"

@@ -1,6 +1,6 @@
 #include "elementary.h"
 
-#include "target_math.h"
+#include "reluforge/generator/target_math.h"
 
 #include <iterator>
 #include <limits>

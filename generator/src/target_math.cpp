@@ -1,4 +1,4 @@
-#include "target_math.h"
+#include "reluforge/generator/target_math.h"
 
 namespace reluforge::gen {
 
