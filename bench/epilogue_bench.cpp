@@ -35,6 +35,7 @@ Halide::Pipeline epilogue(const Activation &act, bool derivative, Halide::ImageP
     f(x) = derivative ? gen::derivative(act, z(x)) : gen::activation(act, z(x));
     const Halide::Target target = gen::x86_target(isa).without_feature(Halide::Target::NoRuntime);
     const int vec = target.natural_vector_size(Halide::Float(32));
+    // Four vectors at once, as apply_cpu.cpp computes long epilogues (kLongEpilogueVectors).
     f.split(x, xo, xi, 4 * vec).vectorize(xi, vec).unroll(xi);
     Halide::Pipeline p(f);
     gen::lower_target_math(p, target);

@@ -1,11 +1,11 @@
 #include "reluforge/generator/compile.h"
 
 #include "reluforge/generator/algorithm.h"
-#include "reluforge/generator/target_math.h"
 #include "reluforge/detail/files.h"
 #include "reluforge/error.h"
 #include "reluforge/generator/apply_cpu.h"
 #include "reluforge/generator/apply_gpu.h"
+#include "reluforge/generator/target_math.h"
 #include "reluforge/signature.h"
 
 #include <Halide.h>
