@@ -1,12 +1,12 @@
 # reluforge_add_kernels(<target> SPECS <spec>... | SPECS_FILE <file>
 #                       [TARGETS <avx512|avx2|sse41>...] [CUDA_CAPABILITIES <cap>...] [OPENCL]
-#                       [GPU_SCHEDULE <gpu:...>] [TUNING_DB <file>] [NAMESPACE <ns>])
+#                       [GPU_SCHEDULE <gpu:...>] [TUNING_DB <file> [THREADS <n>]] [NAMESPACE <ns>])
 #
 # Runs reluforge-gen at build time and makes <target>, a library to link: it brings the kernels
 # (lib<target>.a), the typed header <target>.h, the registration that lets reluforge::runtime find
 # the kernels by spec, and reluforge::runtime itself. Generation reruns when the specs, targets, the
-# tuning database (reluforge-tune's winners measured on the build machine become extra schedule
-# variants) or reluforge-gen change, and only then. Several such targets in one program share the one Halide
+# tuning database (reluforge-tune's winners measured on the build machine, with THREADS threads,
+# default one per core, become extra schedule variants) or reluforge-gen change, and only then. Several such targets in one program share the one Halide
 # runtime inside reluforge::runtime. CUDA_CAPABILITIES (30 32 35 50 61 70 75 80 86; newer GPUs
 # such as Hopper run the PTX of 86) adds CUDA kernels, which run on device tensors; building them
 # needs no GPU or CUDA toolkit, and a program that has no GPU at run time still runs its CPU
@@ -15,7 +15,7 @@
 # (reluforge-gen --gpu-schedule), e.g. smaller blocks for a device with smaller work-groups. With an installed reluforge, specs are checked when CMake
 # configures, and a bad one stops the configure with reluforge-gen's message.
 function(reluforge_add_kernels target)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "OPENCL" "NAMESPACE;SPECS_FILE;TUNING_DB;GPU_SCHEDULE" "SPECS;TARGETS;CUDA_CAPABILITIES")
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "OPENCL" "NAMESPACE;SPECS_FILE;TUNING_DB;THREADS;GPU_SCHEDULE" "SPECS;TARGETS;CUDA_CAPABILITIES")
     if (ARG_UNPARSED_ARGUMENTS)
         message(FATAL_ERROR "reluforge_add_kernels(${target}): unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
     endif ()
@@ -59,6 +59,11 @@ function(reluforge_add_kernels target)
             message(FATAL_ERROR "reluforge_add_kernels(${target}): TUNING_DB ${ARG_TUNING_DB} does not exist")
         endif ()
         set(db_args --tuning-db ${ARG_TUNING_DB})
+        if (ARG_THREADS)
+            list(APPEND db_args --threads ${ARG_THREADS})
+        endif ()
+    elseif (ARG_THREADS)
+        message(FATAL_ERROR "reluforge_add_kernels(${target}): THREADS says which tuning records to use; it needs TUNING_DB")
     endif ()
     if (NOT ARG_NAMESPACE)
         set(ARG_NAMESPACE ${target})
@@ -92,7 +97,7 @@ function(reluforge_add_kernels target)
     # The arguments, in a file rewritten only when they change: generation depends on it, so a
     # changed spec list or target list reruns it under any generator.
     set(arguments_file ${out}/arguments.txt)
-    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\ncuda=${ARG_CUDA_CAPABILITIES}\nopencl=${ARG_OPENCL}\ngpu_schedule=${ARG_GPU_SCHEDULE}\nspecs=${ARG_SPECS}\ndb=${ARG_TUNING_DB}\n")
+    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\ncuda=${ARG_CUDA_CAPABILITIES}\nopencl=${ARG_OPENCL}\ngpu_schedule=${ARG_GPU_SCHEDULE}\nspecs=${ARG_SPECS}\ndb=${ARG_TUNING_DB}\nthreads=${ARG_THREADS}\n")
     file(CONFIGURE OUTPUT ${arguments_file} CONTENT "${arguments}" @ONLY)
     add_custom_command(
         OUTPUT ${out}/lib${target}.a ${out}/${target}.h ${out}/${target}_registration.cpp

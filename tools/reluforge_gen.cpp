@@ -2,6 +2,7 @@
 // capabilities) into one static library, a typed C++ header and the registration source that lets
 // the runtime find them. Other modes: the shared Halide runtime, one object (reluforge-tune's
 // candidates), PTX, a spec's signature or canonical text.
+#include "reluforge/isa.h"
 #include "reluforge/error.h"
 #include "reluforge/generator/apply_gpu.h"
 #include "reluforge/generator/compile.h"
@@ -31,6 +32,7 @@ struct Options {
     bool opencl = false;
     std::string gpu_schedule;
     std::string tuning_db_path;
+    int threads = default_thread_count();
 };
 
 void add_options(CLI::App &app, Options &o) {
@@ -68,6 +70,10 @@ void add_options(CLI::App &app, Options &o) {
     app.add_option("--tuning-db", o.tuning_db_path,
                    "tuning database (reluforge-tune): its winners measured on this machine become variants "
                    "ahead of the default table's");
+    app.add_option("--threads", o.threads,
+                   "with --tuning-db: the threads the program runs its kernels on; only records tuned on that "
+                   "many are used (default: the runtime's default, HL_NUM_THREADS if set, else one per core)")
+        ->check(CLI::PositiveNumber);
 }
 
 [[noreturn]] void refuse(const std::string &message) { throw Error(ErrorCode::bad_argument, message); }
@@ -211,7 +217,7 @@ void write_library(const Options &o, const std::vector<KernelSpec> &specs) {
         if (!std::filesystem::exists(o.tuning_db_path)) refuse(fmt::format("--tuning-db {}: no such file", o.tuning_db_path));
         db = sched::TuningDb::load(o.tuning_db_path);
         request.tuning_db = &db;
-        request.machine = sched::this_machine();
+        request.machine = sched::this_machine(o.threads);
         report_tuning(request, o.tuning_db_path);
     }
     gen::emit_library(request);

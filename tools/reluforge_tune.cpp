@@ -97,11 +97,11 @@ int tune_all(Options &o) {
     engine_options.tuning_db.clear();
     jit::Engine engine(engine_options);
     tune::ParallelCompiler compiler(engine, std::max(1, o.jobs));
-    tune::Session session(o.session, db, engine, compiler);
     // A schedule's best choice depends on the threads it shares the machine with: time kernels on
-    // the count the program runs with.
+    // the count the program runs with (and record it).
     set_num_threads(o.threads);
-    const sched::Machine machine = sched::this_machine();
+    tune::Session session(o.session, db, engine, compiler);
+    const sched::Machine machine = sched::this_machine(num_threads());
     fmt::print("reluforge-tune: {} ({}), target {}, {} thread(s), {} spec(s) x {} shape(s), budget {:.0f} s, shard {}/{}\n",
                machine.cpu_model, machine.isa, to_string(o.session.isa), num_threads(), specs.size(), o.shape_texts.size(),
                o.budget_s, o.session.shard, o.session.shards);

@@ -72,11 +72,11 @@ struct Engine::Impl {
     std::mutex link_mutex;
     Stats stats;
     std::unique_ptr<sched::TuningDb> tuning_db;
-    sched::Machine machine = sched::this_machine();
     std::vector<std::string> untuned;  // under mutex
 
+    // Records tuned on this CPU with the threads kernels run on now (set_num_threads).
     std::vector<sched::ScheduleChoice> variants(const KernelSpec &spec, Isa isa) const {
-        return sched::cpu_schedules(spec, isa, tuning_db.get(), machine);
+        return sched::cpu_schedules(spec, isa, tuning_db.get(), sched::this_machine(num_threads()));
     }
 
     void warn(const std::string &message) {

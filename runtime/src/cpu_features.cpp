@@ -2,10 +2,13 @@
 
 #include "reluforge/error.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cpuid.h>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 namespace reluforge {
@@ -114,5 +117,12 @@ const CpuInfo &host_cpu() {
     return info;
 }
 Isa isa_limit() { return static_cast<Isa>(g_isa_limit.load()); }
+
+int default_thread_count() {
+    if (const char *env = std::getenv("HL_NUM_THREADS")) {
+        if (int n = std::atoi(env); n > 0) return n;
+    }
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 }  // namespace reluforge

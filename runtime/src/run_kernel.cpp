@@ -254,15 +254,7 @@ void run_kernel(std::string_view canonical_spec, std::initializer_list<Tensor> a
 }
 
 namespace {
-// Halide has no getter, and its default (HL_NUM_THREADS, else one per core) is only decided when
-// its pool starts; this mirrors it.
-int default_threads() {
-    if (const char *env = std::getenv("HL_NUM_THREADS")) {
-        if (int n = std::atoi(env); n > 0) return n;
-    }
-    return std::max(1u, std::thread::hardware_concurrency());
-}
-std::atomic<int> g_threads{0};
+std::atomic<int> g_threads{0};  // 0: default_thread_count() (Halide has no getter)
 }  // namespace
 
 void set_num_threads(int n) {
@@ -273,7 +265,7 @@ void set_num_threads(int n) {
 
 int num_threads() {
     const int n = g_threads.load();
-    return n > 0 ? n : default_threads();
+    return n > 0 ? n : default_thread_count();
 }
 
 }  // namespace reluforge

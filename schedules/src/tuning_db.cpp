@@ -21,17 +21,15 @@ namespace reluforge::sched {
 
 using nlohmann::json;
 
-Machine this_machine() {
-    Machine m;
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    for (std::string line; std::getline(cpuinfo, line);) {
-        if (line.rfind("model name", 0) == 0) {
-            m.cpu_model = line.substr(line.find(':') + 2);
-            break;
+Machine this_machine(int threads) {
+    static const std::string cpu_model = [] {
+        std::ifstream cpuinfo("/proc/cpuinfo");
+        for (std::string line; std::getline(cpuinfo, line);) {
+            if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
         }
-    }
-    m.isa = to_string(host_isa());
-    return m;
+        return std::string();
+    }();
+    return {cpu_model, to_string(host_isa()), threads};
 }
 
 std::string shape_bucket(const Shape &s) {
@@ -62,7 +60,7 @@ json to_json(const TuningRecord &r) {
             {"default_ms", r.default_ms},
             {"verified", r.verified},
             {"confirmed", r.confirmed},
-            {"machine", {{"cpu_model", r.machine.cpu_model}, {"isa", r.machine.isa}}},
+            {"machine", {{"cpu_model", r.machine.cpu_model}, {"isa", r.machine.isa}, {"threads", r.machine.threads}}},
             {"reluforge_version", r.reluforge_version},
             {"date", r.date}};
 }
@@ -80,6 +78,8 @@ TuningRecord from_json(const json &j) {
     r.confirmed = j.value("confirmed", false);
     r.machine.cpu_model = j.at("machine").at("cpu_model").get<std::string>();
     r.machine.isa = j.at("machine").at("isa").get<std::string>();
+    r.machine.threads = j.at("machine").value("threads", 0);
+    if (r.machine.threads < 0) throw std::runtime_error(fmt::format("machine.threads {} is negative", r.machine.threads));
     r.reluforge_version = j.at("reluforge_version").get<std::string>();
     r.date = j.at("date").get<std::string>();
     // The texts must mean something to this version.
@@ -92,8 +92,8 @@ TuningRecord from_json(const json &j) {
 
 // What makes two records the same measurement (merging keeps one of them).
 std::string measurement_key(const TuningRecord &r) {
-    return fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{:a}", r.spec, r.target, r.bucket, r.schedule,
-                       r.machine.cpu_model, r.machine.isa, r.shape, r.date, r.median_ms);
+    return fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{:a}", r.spec, r.target, r.bucket, r.schedule,
+                       r.machine.cpu_model, r.machine.isa, r.machine.threads, r.shape, r.date, r.median_ms);
 }
 
 }  // namespace
@@ -203,9 +203,18 @@ std::vector<ScheduleChoice> TuningDb::tuned(const KernelSpec &spec, Isa target, 
     }
     if (skipped) {
         for (const auto &[bucket, r] : elsewhere) {
-            if (!best.count(bucket)) {
+            if (best.count(bucket)) continue;
+            const Machine &m = r->machine;
+            if (m.cpu_model != machine.cpu_model || m.isa != machine.isa) {
                 skipped->push_back(fmt::format("{} on {} for {}: tuned on '{}' ({}), not this machine ('{}'); not used",
-                                               text, isa, bucket, r->machine.cpu_model, r->machine.isa, machine.cpu_model));
+                                               text, isa, bucket, m.cpu_model, m.isa, machine.cpu_model));
+            } else if (m.threads == 0) {
+                skipped->push_back(fmt::format("{} on {} for {}: its records do not say how many threads they were "
+                                               "tuned on (reluforge-tune before it recorded that); not used: tune again",
+                                               text, isa, bucket));
+            } else {
+                skipped->push_back(fmt::format("{} on {} for {}: tuned on {} thread(s), kernels here run on {}; not used",
+                                               text, isa, bucket, m.threads, machine.threads));
             }
         }
     }

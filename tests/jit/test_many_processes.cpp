@@ -64,7 +64,7 @@ sched::TuningRecord record(int writer, int n) {
     r.median_ms = writer + n / 1000.0;
     r.default_ms = 1e9;
     r.verified = r.confirmed = true;
-    r.machine = sched::this_machine();
+    r.machine = sched::this_machine(num_threads());
     r.reluforge_version = version;
     r.date = "2026-12-02T00:00:00Z";
     return r;

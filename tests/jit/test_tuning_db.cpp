@@ -8,6 +8,7 @@
 #include "reluforge/schedules/tuning_db.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -59,7 +60,7 @@ TEST_CASE("the database round-trips, only grows, and is written atomically", "[t
     const fs::path dir = jit_test::fresh_dir("tuning-db");
     fs::create_directories(dir);
     const std::string path = (dir / "db.json").string();
-    const Machine m = this_machine();
+    const Machine m = this_machine(num_threads());
     CHECK(TuningDb::load(path).records().empty());  // missing: empty
     TuningDb db;
     db.add(record("cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block", 0.5, m));
@@ -87,7 +88,7 @@ TEST_CASE("two writers that loaded the same database lose none of each other's r
     const fs::path dir = jit_test::fresh_dir("tuning-two-writers");
     fs::create_directories(dir);
     const std::string path = (dir / "db.json").string();
-    const Machine m = this_machine();
+    const Machine m = this_machine(num_threads());
     const std::string schedule = "cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
     TuningDb first = TuningDb::load(path), second = TuningDb::load(path);
     first.add(record(schedule, 0.5, m));
@@ -113,7 +114,7 @@ TEST_CASE("processes saving to one database at once lose no record", "[tuning]")
                 TuningDb db = TuningDb::load(path);
                 for (int r = 0; r < kRecords; r++) {
                     db.add(record("cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block",
-                                  1.0 + p + r / 100.0, this_machine()));
+                                  1.0 + p + r / 100.0, this_machine(num_threads())));
                     db.save(path);
                 }
             } catch (const std::exception &e) {
@@ -167,7 +168,7 @@ TEST_CASE("a corrupt database is refused by name and left as it was", "[tuning]"
 }
 
 TEST_CASE("only verified winners of this machine and target become variants", "[tuning]") {
-    const Machine here = this_machine(), elsewhere{"Some Other CPU", "avx2"};
+    const Machine here = this_machine(num_threads()), elsewhere{"Some Other CPU", "avx2"};
     const std::string fast = "cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
     const std::string faster_unverified = "cpu:block=1x8:task_rows=8:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
     const std::string faster_elsewhere = "cpu:block=2x6:task_rows=12:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
@@ -197,6 +198,51 @@ TEST_CASE("only verified winners of this machine and target become variants", "[
     CHECK(all.size() == tuned.size() + default_cpu_schedules(parse_spec(kSpec), Isa::avx512).size());
     CHECK(all.front().shape_rule == tuned[0].shape_rule);
     CHECK(all.back().shape_rule == "");
+}
+
+TEST_CASE("records apply only where kernels run on the thread count they were tuned on", "[tuning]") {
+    const Machine one = this_machine(1), four = this_machine(4), unrecorded = this_machine(0);
+    const std::string on_one = "cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block";
+    const std::string on_four = "cpu:block=2x12:task_rows=96:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block";
+    TuningDb db;
+    db.add(record(on_one, 0.5, one));
+    db.add(record(on_four, 0.4, four));
+    for (const auto &[machine, expected] : {std::pair{one, on_one}, {four, on_four}}) {
+        const auto tuned = db.tuned(parse_spec(kSpec), Isa::avx512, machine);
+        REQUIRE(tuned.size() == 1);
+        CHECK(to_string(tuned[0].schedule) == expected);
+    }
+    std::vector<std::string> skipped;
+    CHECK(db.tuned(parse_spec(kSpec), Isa::avx512, this_machine(2), &skipped).empty());
+    REQUIRE(skipped.size() == 1);
+    CHECK_THAT(skipped[0], Catch::Contains("tuned on 4 thread(s), kernels here run on 2; not used"));
+
+    // A record of a reluforge-tune that did not record its thread count reads as 0 and is not used.
+    const fs::path dir = jit_test::fresh_dir("tuning-threads");
+    fs::create_directories(dir);
+    const std::string path = (dir / "db.json").string();
+    TuningDb with_old;
+    with_old.add(record(on_one, 0.3, unrecorded));
+    with_old.save(path);
+    nlohmann::json old = nlohmann::json::parse(slurp(path));
+    REQUIRE(old.at("records").at(0).at("machine").erase("threads") == 1);
+    const TuningDb loaded = TuningDb::parse(old.dump(), "old.json");
+    REQUIRE(loaded.records().size() == 1);
+    CHECK(loaded.records()[0].machine.threads == 0);
+    skipped.clear();
+    CHECK(loaded.tuned(parse_spec(kSpec), Isa::avx512, one, &skipped).empty());
+    REQUIRE(skipped.size() == 1);
+    CHECK_THAT(skipped[0], Catch::Contains("do not say how many threads") && Catch::Contains("tune again"));
+    // The count round-trips, and a negative one is refused.
+    const fs::path counted = dir / "counted.json";
+    db.save(counted.string());
+    const TuningDb again = TuningDb::load(counted.string());
+    REQUIRE(again.records().size() == 2);
+    CHECK((again.records()[0].machine == one || again.records()[0].machine == four));
+    CHECK_FALSE(again.records()[0].machine == again.records()[1].machine);
+    nlohmann::json negative = nlohmann::json::parse(slurp(counted));
+    negative.at("records").at(0).at("machine")["threads"] = -4;
+    CHECK_THROWS_WITH(TuningDb::parse(negative.dump(), "negative.json"), Catch::Contains("machine.threads -4 is negative"));
 }
 
 TEST_CASE("the search space holds valid schedules, the default table's among them", "[tuning]") {
@@ -247,7 +293,7 @@ TEST_CASE("the quick space is a dozen valid neighbours of the default, without i
 TEST_CASE("the JIT engine runs tuned variants for their bucket and reports untuned kernels", "[tuning][jit]") {
     const fs::path dir = jit_test::fresh_dir("tuning-engine");
     fs::create_directories(dir);
-    const Machine here = this_machine();
+    const Machine here = this_machine(num_threads());
     const Isa isa = host_isa();
     TuningDb db;
     db.add(record("cpu:block=2x6:task_rows=12:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block", 0.5, here, true, to_string(isa)));

@@ -53,7 +53,8 @@ private:
     sched::TuningDb &db_;
     jit::Engine &engine_;
     ParallelCompiler &compiler_;
-    sched::Machine machine_ = sched::this_machine();
+    // Constructed after the thread count is set (tune_all): the records say what it was.
+    sched::Machine machine_ = sched::this_machine(num_threads());
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
     bool tty_;
 };

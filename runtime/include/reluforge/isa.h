@@ -37,4 +37,8 @@ struct CpuInfo {
 // This CPU, read once.
 const CpuInfo &host_cpu();
 
+// The threads CPU kernels run on unless set_num_threads says otherwise: HL_NUM_THREADS if set,
+// else one per core (Halide's own default, which it only decides when its pool starts).
+int default_thread_count();
+
 }  // namespace reluforge

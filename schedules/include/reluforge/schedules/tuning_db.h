@@ -11,13 +11,18 @@
 
 namespace reluforge::sched {
 
-// What a record was measured on. Records only apply on a machine with the same description.
+// What a record was measured on. Records only apply on a machine with the same description: a
+// schedule's best choice depends on the threads its kernels share the machine with, too.
 struct Machine {
     std::string cpu_model;  // /proc/cpuinfo's model name
     std::string isa;        // the best ISA it runs
-    bool operator==(const Machine &o) const { return cpu_model == o.cpu_model && isa == o.isa; }
+    int threads = 0;        // threads the kernels ran on; 0: not recorded (records before it was)
+    bool operator==(const Machine &o) const {
+        return cpu_model == o.cpu_model && isa == o.isa && threads == o.threads;
+    }
 };
-Machine this_machine();
+// This CPU, running kernels on `threads` threads.
+Machine this_machine(int threads);
 
 struct TuningRecord {
     std::string spec;      // canonical text
