@@ -148,9 +148,11 @@ private:
         case Save::z: return derivative(spec_.act, aux(col, row), slope);
         case Save::y: return derivative_from_y(spec_.act, aux(col, row));
         case Save::mask: {
-            Expr byte = aux(col / 8, row);
-            Expr bit = ((byte >> cast<uint8_t>(col % 8)) & cast<uint8_t>(1)) != cast<uint8_t>(0);
-            return derivative_from_bit(spec_.act, bit);
+            Func factor("mask_factor");
+            Expr byte = cast<uint32_t>(aux(j / 8, i));
+            factor(j, i) = derivative_from_bit(spec_.act, (byte & (cast<uint32_t>(1) << cast<uint32_t>(j % 8))) != cast<uint32_t>(0));
+            a_.mask_factors.push_back(factor);
+            return factor(col, row);
         }
         case Save::none: break;
         }

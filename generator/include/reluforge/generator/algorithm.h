@@ -64,6 +64,10 @@ struct Algorithm {
     bool long_epilogue = false;
     Halide::Expr cols, rows;  // extents of tiled, for shape specializations
 
+    // act' from a saved bit mask, column by column: tiled reads it (activation_backward's dZ, the
+    // chained backward_data's epilogue). A CPU pass computes it a row at a time over whole bytes.
+    std::vector<Halide::Func> mask_factors;
+
     std::vector<Pass> passes;
     std::vector<ColumnSum> column_sums;
     std::vector<Halide::Func> roots;
