@@ -6,8 +6,8 @@
 # (lib<target>.a), the typed header <target>.h, the registration that lets reluforge::runtime find
 # the kernels by spec, and reluforge::runtime itself. Generation reruns when the specs, targets, the
 # tuning database (reluforge-tune's winners measured on the build machine, with THREADS threads,
-# default one per core, become extra schedule variants) or reluforge-gen change, and only then. Several such targets in one program share the one Halide
-# runtime inside reluforge::runtime. CUDA_CAPABILITIES (30 32 35 50 61 70 75 80 86; newer GPUs
+# default one per core, become extra schedule variants) or reluforge-gen change, and only then.
+# Several such targets in one program share the one Halide runtime inside reluforge::runtime. CUDA_CAPABILITIES (30 32 35 50 61 70 75 80 86; newer GPUs
 # such as Hopper run the PTX of 86) adds CUDA kernels, which run on device tensors; building them
 # needs no GPU or CUDA toolkit, and a program that has no GPU at run time still runs its CPU
 # kernels. OPENCL adds an OpenCL kernel of each spec (the same GPU schedule), which runs on

@@ -2,10 +2,10 @@
 // capabilities) into one static library, a typed C++ header and the registration source that lets
 // the runtime find them. Other modes: the shared Halide runtime, one object (reluforge-tune's
 // candidates), PTX, a spec's signature or canonical text.
-#include "reluforge/isa.h"
 #include "reluforge/error.h"
 #include "reluforge/generator/apply_gpu.h"
 #include "reluforge/generator/compile.h"
+#include "reluforge/isa.h"
 #include "reluforge/signature.h"
 
 #include <CLI/CLI.hpp>

@@ -150,7 +150,8 @@ private:
         case Save::mask: {
             Func factor("mask_factor");
             Expr byte = cast<uint32_t>(aux(j / 8, i));
-            factor(j, i) = derivative_from_bit(spec_.act, (byte & (cast<uint32_t>(1) << cast<uint32_t>(j % 8))) != cast<uint32_t>(0));
+            Expr bit = (byte & (cast<uint32_t>(1) << cast<uint32_t>(j % 8))) != cast<uint32_t>(0);
+            factor(j, i) = derivative_from_bit(spec_.act, bit);
             a_.mask_factors.push_back(factor);
             return factor(col, row);
         }

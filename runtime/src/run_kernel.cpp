@@ -15,7 +15,6 @@
 #include <atomic>
 #include <climits>
 #include <cstdlib>
-#include <thread>
 #include <cstdint>
 #include <map>
 #include <mutex>
