@@ -14,8 +14,6 @@ namespace {
 
 constexpr float kSeluLambda = 1.0507009873554805f;
 constexpr float kSeluAlpha = 1.6732632423543772f;
-constexpr float kInvSqrt2 = 0.70710678118654752f;
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 constexpr float kGeluTanhK = 0.79788456080286536f;  // sqrt(2/pi)
 constexpr float kGeluTanhC = 0.044715f;
 
@@ -36,6 +34,14 @@ Expr nan_case(const Expr &z, const Expr &at_nan, const Expr &value) {
     return select(is_nan_bits(z), at_nan, value);
 }
 
+// gelu (erf)'s normal tail is finite only for finite z: ±inf take their values in the same select
+// as NaN, one compare of the bits.
+bool is_gelu_erf(const Activation &a) { return a.kind == Act::gelu && a.approximate == GeluApprox::none; }
+
+Expr non_finite_case(const Expr &z, const Expr &at_non_finite, const Expr &value) {
+    return select(reinterpret<uint32_t>(z) << 1 >= Halide::cast<uint32_t>(Expr(int64_t{0xff000000})), at_non_finite, value);
+}
+
 [[noreturn]] void unsupported(const char *what, const Activation &a) {
     throw Error(ErrorCode::bad_spec, std::string(what) + " is not defined for " + to_string(a));
 }
@@ -52,8 +58,10 @@ Expr activation_value(const Activation &a, Expr z, Expr slope) {
     case Act::relu6: return select(z <= 0.0f, 0.0f, select(z >= 6.0f, 6.0f, z));
     case Act::gelu:
         if (a.approximate == GeluApprox::none) {
-            // 0.5 z (1 + erf(z/√2)) == 0.5 z erfc(-z/√2), without the cancellation for z < 0.
-            return math::erfc_times(-z * kInvSqrt2, 0.5f * z);
+            // z Φ(z) = max(z, 0) - |z| Q(|z|), Q(u) = Φ(-u): one tail for both signs, without
+            // the cancellation of 1 + erf(z/√2) below 0, rounded once where it underflows.
+            Expr u = Halide::abs(z);
+            return Halide::max(z, 0.0f) - math::NormalTail(u).q_times(u);
         } else {
             // 0.5 z (1 + tanh(u)) == z σ(2u), likewise.
             Expr u = kGeluTanhK * (z + kGeluTanhC * z * z * z);
@@ -93,8 +101,9 @@ Expr derivative_value(const Activation &a, Expr z, Expr slope) {
     case Act::relu6: return select(z <= 0.0f || z >= 6.0f, 0.0f, 1.0f);
     case Act::gelu:
         if (a.approximate == GeluApprox::none) {
-            return math::erfc_times(-z * kInvSqrt2, 0.5f) +
-                   math::Exp(-0.5f * z * z, kUsedAtMost0).times(z * kInvSqrt2Pi);
+            // Φ(z) + z φ(z) = d below 0 and 1 - d above, d = Q(|z|) - |z| φ(|z|).
+            Expr d = math::NormalTail(Halide::abs(z)).q_minus_u_phi();
+            return select(z < 0.0f, d, 1.0f - d);
         } else {
             // s = σ(2u) = (1 + t)/2 and 1 - s = σ(-2u), so 1 - t² = 4 s (1 - s).
             Expr u = kGeluTanhK * (z + kGeluTanhC * z * z * z);
@@ -128,6 +137,10 @@ Expr derivative_value(const Activation &a, Expr z, Expr slope) {
 }  // namespace
 
 Expr activation(const Activation &a, Expr z, Expr slope) {
+    if (is_gelu_erf(a)) {
+        // z + |z|: +inf at +inf, NaN at -inf (-inf · 0, as the formula gives) and at NaN.
+        return strict_float(non_finite_case(z, z + Halide::abs(z), activation_value(a, z, slope)));
+    }
     return strict_float(nan_case(z, z, activation_value(a, z, std::move(slope))));
 }
 
@@ -152,6 +165,8 @@ Expr derivative_at_nan(const Activation &a, const Expr &nan, const Expr &slope) 
 }
 
 Expr derivative(const Activation &a, Expr z, Expr slope) {
+    // NaN at ±inf (±inf · 0 in z φ(z)) and at NaN.
+    if (is_gelu_erf(a)) return strict_float(non_finite_case(z, z * 0.0f, derivative_value(a, z, slope)));
     return strict_float(nan_case(z, derivative_at_nan(a, z, slope), derivative_value(a, z, slope)));
 }
 

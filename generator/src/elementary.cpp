@@ -78,16 +78,30 @@ Expr log1p(const Expr &x) {
     return select(Halide::abs(x) < 0.0625f, p * x, Halide::log(u) * x / (u - 1.0f));
 }
 
-// The Chebyshev fit of Press et al., Numerical Recipes (2nd ed., 6.2, erfcc): erfc(a) =
-// t e^(-a² + p(t)), t = 1/(1 + a/2), relative error below 1.2e-7 for a >= 0; erfc(x) = 2 - erfc(-x)
-// below zero.
-Expr erfc_times(const Expr &x, const Expr &m) {
-    Expr a = Halide::abs(x);
-    Expr t = 1.0f / (1.0f + 0.5f * a);
-    Expr p = horner(t, {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f,
-                        0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f});
-    Exp e(fused_multiply_add(-a, a, p), Exp::Range::at_most_43);  // the argument is at most 3e-8
-    return select(x < 0.0f, m * (2.0f - e.times(t)), e.times(m * t));
+// y = -u² log2(e)/2, so that e^(-u²/2) = 2^y; y's rounding (|y|/2 ulps of 2^y) is what 16 ulps
+// of z carry through the result's tail (docs/numerics.md), so no split constant is needed. 2^y =
+// 2^k p(y - k), p a degree-5 fit of 2^f on [-1/2, 1/2] at 7.5e-8 relative; held as head · 2^-64,
+// y clamped to -165 (a head 2^-101 times a bounded G: 0 after the scale), so that head is a
+// normal float and a product with it rounds once where it underflows.
+NormalTail::NormalTail(const Expr &u) : u_(u) {
+    // G(s) = Q(u) e^(u²/2) in s = u/(1 + 0.3u), a degree-8 fit over u in [0, 15] at 5.8e-8
+    // relative (tools/fits/normal_tail.py: 0.3 was the best of 0.2-0.44 in steps of 0.02).
+    // Q(15) e^(112.5) is far below 2^-150: the fit need not reach further.
+    Expr s = u / fused_multiply_add(u, 0.3f, 1.0f);
+    g_ = horner(s, {2.52107998e-06f, -3.01823202e-05f, 8.69540891e-05f, 2.61767826e-04f, -3.59493977e-04f,
+                    -1.89362466e-02f, 1.30331278e-01f, -3.98943812e-01f, 0.5f});
+    Expr y = Halide::max(u * (u * -0.721347511f), -165.0f);
+    Expr k = round_down(y + 0.5f);
+    Expr p = horner(y - k, {1.32764713e-03f, 9.67554189e-03f, 5.55071309e-02f, 2.40221202e-01f, 6.93146944e-01f,
+                            1.00000012f});
+    head_ = p * two_to(Halide::cast<int32_t>(k) + 64);
+}
+
+Expr NormalTail::q_times(const Expr &m) const { return ((m * g_) * head_) * 0x1p-64f; }
+
+Expr NormalTail::q_minus_u_phi() const {
+    constexpr float kInvSqrt2Pi = 0.398942292f;
+    return (head_ * fused_multiply_add(-u_, kInvSqrt2Pi, g_)) * 0x1p-64f;
 }
 
 Sigmoid::Sigmoid(const Expr &x) : negative_(x < 0.0f), e_(-Halide::abs(x), Exp::Range::at_most_43) {

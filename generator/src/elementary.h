@@ -2,7 +2,7 @@
 // correctly rounded, IEEE at ±inf, and with gradual underflow: a result below FLT_MIN is rounded
 // once to the nearest subnormal, as glibc's expf gives it, never flushed to 0 (docs/numerics.md).
 // Halide 14's own exp returns 0 below FLT_MIN (x < -87.34) and clamps its argument (exp(+inf)
-// came out finite), and it has no expm1, log1p or erfc.
+// came out finite), and it has no expm1, log1p or erf.
 //
 // Callers wrap them in strict_float, which keeps LLVM from reassociating the
 // cancellation-sensitive steps (u - 1 in log1p).
@@ -37,8 +37,18 @@ inline Halide::Expr exp(const Halide::Expr &x) { return Exp(x).value(); }
 inline Halide::Expr exp_at_most_43(const Halide::Expr &x) { return Exp(x, Exp::Range::at_most_43).value(); }
 Halide::Expr expm1(const Halide::Expr &x, Exp::Range range = Exp::Range::any);
 Halide::Expr log1p(const Halide::Expr &x);
-// m · erfc(x), rounded once where it underflows.
-Halide::Expr erfc_times(const Halide::Expr &x, const Halide::Expr &m);
+// The standard normal distribution's upper tail Q(u) = Φ(-u) and density φ(u), for u >= 0 (and
+// finite: callers give ±inf and NaN their own values), from one exp: Q(u) = G(s) e^(-u²/2), G a
+// fit of the Mills ratio over √(2π). Each result is rounded once where it underflows.
+class NormalTail {
+public:
+    explicit NormalTail(const Halide::Expr &u);
+    Halide::Expr q_times(const Halide::Expr &m) const;  // m Q(u), for 0 <= m <= u
+    Halide::Expr q_minus_u_phi() const;                 // Q(u) - u φ(u)
+
+private:
+    Halide::Expr u_, g_, head_;
+};
 
 // σ(x) and σ(-x) = 1 - σ(x) from one exp of -|x|: 1/(1 + e) and e/(1 + e) neither cancel nor
 // overflow, so σ(-x) underflows gradually (σ(-89) = 2.2e-39, where 1/(1 + exp(89)) is 0).
