@@ -46,7 +46,8 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
         if (v.spec == to_string(bwd)) bwd_rules.insert(v.shape_rule);
     }
     CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63"});
-    CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "n<=256", "m<=128", "m<=256"});  // m<=128: AVX-512's
+    // m<=128 and m>=512: AVX-512's
+    CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "m<=128", "m<=256"});
     CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == "k<=64");
     CHECK(find_kernel(fwd, {4096, 32, 1024}).shape_rule == "n<=63");
     CHECK(find_kernel(fwd, {4096, 64, 1024}).shape_rule == "");
@@ -55,6 +56,7 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(bwd, {64, 1024, 1024}).shape_rule == (host_isa() == Isa::avx512 ? "m<=128" : "m<=256"));
     CHECK(find_kernel(bwd, {200, 1024, 1024}).shape_rule == "m<=256");
     CHECK(find_kernel(bwd, {200, 256, 1024}).shape_rule == "n<=256");  // a shallow reduction: packed panels
+    CHECK(find_kernel(bwd, {1024, 1024, 1024}).shape_rule == (host_isa() == Isa::avx512 ? "m>=512" : ""));
     ForcedRule forced("");
     CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == "");
 }

@@ -13,6 +13,7 @@ using Halide::select;
 namespace {
 constexpr float kOverflow = 88.7228394f;  // e^x > FLT_MAX above
 constexpr float kUnderflow = -131.0f;     // m e^x < 2^-150 below (rounds to 0), for |m| < 2^39
+constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693145751953125f, kLn2Lo = 1.42860676533018e-06f;
 
 // Fused where the target has FMA: fewer instructions (erfc's 9 steps and exp's 6 were half the
 // vector operations of gelu's epilogue) and one rounding per step instead of two.
@@ -32,7 +33,6 @@ Expr two_to(const Expr &n) { return Halide::reinterpret<float>((n + 127) << 23);
 // strict_float, and its simplifier merged them into x - k·fl(ln2) (|k| · 1.9e-9 off, up to 6 ulps
 // of e^x at k = -189).
 Exp::Exp(const Expr &x, Range range) : x_(x), range_(range) {
-    constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693145751953125f, kLn2Lo = 1.42860676533018e-06f;
     // Clamped so that the conversion to int is defined for every finite x and k stays where the
     // scales below are normal floats; times() gives the results beyond.
     Expr xc = Halide::clamp(x, kUnderflow, range == Range::any ? 100.0f : 43.0f);
@@ -61,12 +61,25 @@ Expr Exp::times(const Expr &m) const {
     return range_ == Range::any ? select(x_ > kOverflow, m * inf, e) : e;
 }
 
-// The Taylor series to x^8/8! where e^x - 1 would cancel (|x| < ln2/2, truncation below 3e-10
-// relative), e^x - 1 beyond (at most ~1.5 bits lost there).
+// e^x - 1 = 2^k (e^r - 1) + (2^k - 1), k and r as in Exp, e^r - 1 = r q(r) the Taylor series to
+// r^8/8! (truncation below 3e-10 relative for |r| <= ln2/2): no cancellation where k = 0 (|x| <
+// ln2/2, r = x exactly), and one rounding to combine the two terms elsewhere. Where x <= 43 is all
+// that is used, x is clamped to [-30, 43] (e^x - 1 is -1 in float below -17.3), 2^k a normal
+// float: one exp's work where the series and e^x - 1 were each computed and one selected.
+// reluforge-epilogue-bench, AVX-512, AMD EPYC Zen 4: elu 0.42 -> 0.31 ns per element, selu 0.51
+// -> 0.37. Otherwise (celu, whose α may be negative) the series below ln2/2 and e^x - 1 beyond
+// (at most ~1.5 bits lost there), with Exp's overflow.
 Expr expm1(const Expr &x, Exp::Range range) {
-    Expr p = horner(x, {1.0f / 40320.0f, 1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f,
-                        1.0f / 6.0f, 0.5f, 1.0f});
-    return select(Halide::abs(x) < 0.34657359f, p * x, Exp(x, range).value() - 1.0f);
+    auto series = [](const Expr &r) {
+        return horner(r, {1.0f / 40320.0f, 1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f,
+                          0.5f, 1.0f}) * r;
+    };
+    if (range == Exp::Range::any) return select(Halide::abs(x) < 0.34657359f, series(x), Exp(x, range).value() - 1.0f);
+    Expr xc = Halide::clamp(x, -30.0f, 43.0f);
+    Expr k = round_down(xc * kLog2e + 0.5f);
+    Expr r = fused_multiply_add(k, -kLn2Lo, fused_multiply_add(k, -kLn2Hi, xc));
+    Expr scale = two_to(Halide::cast<int32_t>(k));
+    return fused_multiply_add(scale, series(r), scale - 1.0f);
 }
 
 // Below 1/16 the series to x^7/7 (truncation under 1e-9 relative): Halide's log(1 + x) is not

@@ -107,6 +107,14 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 256x512x256 0.882 -> 0.718; forward [N,K] 128x128x512 0.423 -> 0.186; at a reduction
         // of 512 the dot products won (256x1024x512 3.07 against 3.57).
         if (reads_weight_transposed(spec)) {
+            // From M = 512, backward_data packs its panels from a transposed copy of W (16x16
+            // tiles) rather than gathering W's columns: AMD EPYC Zen 4 (peak 116.6 GFLOP/s), 1
+            // thread, alternating: 512^3 2.96-3.05 -> 2.74-2.77 ms, 1024^3 22.7-23.9 -> 21.2-21.6,
+            // 8192x64x256 2.70-2.79 -> 2.57-2.70; 2048^3 170-175 either way (the gathers are
+            // paid once per panel, the FMAs per row). Forward with W [N,K] held even (1024x512x512
+            // 5.7-6.1 ms packed, 5.7 transposed), so it keeps its packed panels. On AVX2 (the same
+            // CPU capped) the copy lost: 512^3 3.5-3.8 -> 3.9-4.5 ms, 1024^3 28-35 -> 37-38.
+            if (spec.op == Op::backward_data) table.push_back({"m>=512", {4, 6, 48, 16, false, false, OperandRead::transposed}});
             table.push_back({shallow_rule(spec, 256), deep});
             table.push_back({"m<=128", {6, 4, 64, 16, false, false, OperandRead::dot, true, 1024}});
             table.push_back({"m<=256", {6, 4, 48, 16, false, false, OperandRead::dot}});
