@@ -39,7 +39,8 @@ Expr nan_case(const Expr &z, const Expr &at_nan, const Expr &value) {
 bool is_gelu_erf(const Activation &a) { return a.kind == Act::gelu && a.approximate == GeluApprox::none; }
 
 Expr non_finite_case(const Expr &z, const Expr &at_non_finite, const Expr &value) {
-    return select(reinterpret<uint32_t>(z) << 1 >= Halide::cast<uint32_t>(Expr(int64_t{0xff000000})), at_non_finite, value);
+    const Expr exponent = Halide::cast<uint32_t>(0x7f800000);
+    return select((reinterpret<uint32_t>(z) & exponent) == exponent, at_non_finite, value);
 }
 
 [[noreturn]] void unsupported(const char *what, const Activation &a) {

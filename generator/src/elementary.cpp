@@ -15,8 +15,8 @@ constexpr float kOverflow = 88.7228394f;  // e^x > FLT_MAX above
 constexpr float kUnderflow = -131.0f;     // m e^x < 2^-150 below (rounds to 0), for |m| < 2^39
 constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693145751953125f, kLn2Lo = 1.42860676533018e-06f;
 
-// Fused where the target has FMA: fewer instructions (erfc's 9 steps and exp's 6 were half the
-// vector operations of gelu's epilogue) and one rounding per step instead of two.
+// Fused where the target has FMA: fewer instructions (the polynomials' steps were half the vector
+// operations of gelu's epilogue) and one rounding per step instead of two.
 Expr horner(const Expr &x, std::initializer_list<float> coefficients) {
     Expr p;
     for (float c : coefficients) p = p.defined() ? fused_multiply_add(p, x, c) : Expr(c);

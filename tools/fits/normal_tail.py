@@ -16,7 +16,7 @@ import mpmath
 import numpy as np
 
 mpmath.mp.dps = 40
-U_MAX = 15.0  # Q(15) e^(-...) is far below 2^-150: gelu and gelu' are 0 or 1 beyond
+U_MAX = 15.0  # beyond, |z| Q(|z|) < 2^-150: gelu rounds to max(z, 0) and gelu' to 0 or 1
 
 
 def lawson(x, y, lo, hi, degree, iterations=200):
