@@ -201,6 +201,33 @@ TEST_CASE("schedules whose shape tiers coincide compile and compute right", "[sc
     }
 }
 
+TEST_CASE("tasks sharing the rows evenly compute every row right", "[schedule][jit]") {
+    // Rows outermost in tasks of at most 12 rows of 3-row blocks: 13 rows are 2 tasks of 9 (the
+    // second shifted inwards over the first), 25 are 3 of 9, 37 are 4 of 12, 194 are 17 of 12.
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("balanced_tasks")));
+    const KernelSpec spec = parse_spec("forward:relu:bias=1");
+    const KernelHandle k = engine.get_scheduled(spec, host_isa(), CpuSchedule{1, 3, 12, 16, true});
+    const int K = 7, N = 20;
+    for (int M : {13, 25, 37, 194}) {
+        INFO(M << "x" << K << "x" << N);
+        ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1);
+        ref::fill_uniform(x, 31);
+        ref::fill_uniform(w, 32);
+        ref::fill_uniform(b, 33);
+        run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
+                       Tensor::matrix(y.v.data(), M, N)});
+        int wrong = 0;
+        for (int i = 0; i < M; i++) {
+            for (int j = 0; j < N; j++) {
+                double z = b(0, j), mag = std::abs(b(0, j));
+                for (int r = 0; r < K; r++) z += double(x(i, r)) * w(r, j), mag += std::abs(double(x(i, r)) * w(r, j));
+                wrong += std::abs(y(i, j) - (z > 0 ? z : 0)) > 4 * (K + 2) * std::ldexp(1.0, -24) * mag;
+            }
+        }
+        CHECK(wrong == 0);
+    }
+}
+
 TEST_CASE("column sums over outputs wider than a strip, with a tail strip, on every ISA", "[schedule][jit]") {
     jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("column_sums")));
     const KernelSpec spec = parse_spec("activation_backward:relu:bias=1:save=z");
