@@ -98,7 +98,10 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     // slower than relu (138 against 182 GFLOP/s; 181 per task), AMD EPYC Zen 5, 1 thread.
     const bool per_task = s.acc_per_task;
     acc.compute_at(out, per_task ? (s.rows_outer ? jo : it) : io);  // per task: the inner of task and panel
-    if (chunked) {
+    // operand=direct: inlined into the FMA loop, loaded from the tensor in place.
+    const bool in_place = s.operand == sched::OperandRead::direct && !a.operand_transposed;
+    if (in_place) {
+    } else if (chunked) {
         a.operand.compute_at(acc, ro);  // a task's chunk of the operand, packed once for its blocks
     } else {
         a.operand.compute_at(out, jo);
@@ -157,7 +160,7 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
             acc.specialize(t.when).split(j, ju, jv, w).vectorize(jv).unroll(ju).unroll(i);
             acc.update().specialize(t.when).split(j, ju, jv, w).reorder(jv, ju, i, r).vectorize(jv).unroll(ju).unroll(i);
         }
-        a.operand.specialize(t.when).vectorize(j, w);
+        if (!in_place) a.operand.specialize(t.when).vectorize(j, w);
     }
     if (s.stage_lhs) a.lhs.reorder(a.lhs.args()[1], a.lhs.args()[0]);
     if (s.operand == sched::OperandRead::transposed && a.operand_transposed) {

@@ -13,6 +13,7 @@ const char *to_string(OperandRead o) {
     case OperandRead::packed: return "packed";
     case OperandRead::transposed: return "transposed";
     case OperandRead::dot: return "dot";
+    case OperandRead::direct: return "direct";
     }
     return "?";
 }
@@ -81,10 +82,10 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
             s.stage_lhs = value == "staged";
         } else if (prefix == "operand=") {
             bool known = false;
-            for (OperandRead o : {OperandRead::packed, OperandRead::transposed, OperandRead::dot}) {
+            for (OperandRead o : {OperandRead::packed, OperandRead::transposed, OperandRead::direct, OperandRead::dot}) {
                 if (value == to_string(o)) s.operand = o, known = true;
             }
-            if (!known) bad(text, fmt::format("operand is '{}', not packed, transposed or dot", value));
+            if (!known) bad(text, fmt::format("operand is '{}', not packed, transposed, direct or dot", value));
         } else if (prefix == "acc=") {
             if (value != "task" && value != "block") bad(text, fmt::format("acc is '{}', not task or block", value));
             s.acc_per_task = value == "task";

@@ -37,8 +37,13 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                 for (bool rows_outer : {false, true}) {
                     for (bool stage_lhs : {false, true}) {
                         if (stage_lhs && spec.op != Op::backward_weight) continue;
-                        for (OperandRead transpose : {OperandRead::packed, OperandRead::transposed, OperandRead::dot}) {
-                            if (transpose != OperandRead::packed && !transposed_read) continue;
+                        for (OperandRead transpose : {OperandRead::packed, OperandRead::transposed, OperandRead::direct, OperandRead::dot}) {
+                            // A transposed copy and dot products are for an operand read
+                            // transposed, reading in place for one read along its rows.
+                            if (transpose == OperandRead::direct ? transposed_read
+                                                                 : transpose != OperandRead::packed && !transposed_read) {
+                                continue;
+                            }
                             // Dot products have one loop order and no staging; their lanes
                             // live per task exactly when the reduction is chunked.
                             if (transpose == OperandRead::dot) {
@@ -114,10 +119,11 @@ std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const 
         add(half);
         add(twice);
     }
-    for (OperandRead read : {OperandRead::packed, OperandRead::transposed, OperandRead::dot}) {
+    for (OperandRead read : {OperandRead::packed, OperandRead::transposed, OperandRead::direct, OperandRead::dot}) {
         CpuSchedule other = around;
         other.operand = read;
-        if (reads_weight_transposed(spec)) add(other);
+        const bool packed_or_direct = read == OperandRead::packed || read == OperandRead::direct;
+        if (reads_weight_transposed(spec) ? read != OperandRead::direct : packed_or_direct) add(other);
     }
     CpuSchedule order = around;
     order.rows_outer = !around.rows_outer;

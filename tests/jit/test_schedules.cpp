@@ -41,7 +41,7 @@ TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]")
         {"cpu:block=4:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed", "block is not <vectors>x<rows>"},
         {"cpu:block=4x6:task_rows=4x:pass_rows=16:order=rows:lhs=inline:operand=packed", "task_rows has '4x', not a number"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=diagonal:lhs=inline:operand=packed", "order is 'diagonal'"},
-        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=staged:operand=flipped", "operand is 'flipped', not packed, transposed or dot"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=staged:operand=flipped", "operand is 'flipped', not packed, transposed, direct or dot"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:x=1", "'x=1' is not acc=..."},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block:x=1", "'x=1' is not kc=..."},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=task:kc=64:x=1", "unexpected 'x=1'"},

@@ -12,6 +12,11 @@ namespace reluforge::sched {
 enum class OperandRead {
     packed,      // panels packed straight from the tensor, gathering down its columns
     transposed,  // first a whole transposed copy, tile by tile, so that panels pack from rows
+    // No packing where the operand is read along its rows (forward with [K,N] weights,
+    // backward_weight): the register blocks load it from the tensor in place. For few rows of
+    // output, where packing a panel cost more than the rows it served saved; where the operand
+    // is read transposed it is packed as with `packed`.
+    direct,
     // No packing: each output is a dot product along the reduction, where both operands are
     // contiguous, in vector lanes folded at the end. The block is then block_vectors output
     // columns (operand rows) by block_rows rows, one vector accumulator each.
