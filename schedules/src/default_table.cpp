@@ -65,14 +65,15 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // Forward with [K,N] weights over 6 to 128 rows: the blocks load W's rows in place, where
         // packing a panel cost more than its few rows saved. AMD EPYC Zen 4 (peak 115 GFLOP/s), 1
         // thread, relu, packed -> in place: 8x1024x1024 0.385 -> 0.277 ms, 16x1024x1024 0.465 ->
-        // 0.356, 32x1024x1024 0.82 -> 0.72, 64x1024x1024 1.51 -> 1.40, 64x256x4096 1.49 -> 1.34,
-        // 100x1000x500 1.13 -> 1.02, 128x512x2048 3.24 -> 3.07 (128x1024x1024 and 32x1024x4096
-        // even). Not over a deep reduction:
+        // 0.356, 32x1024x1024 0.82 -> 0.72, 64x1024x1024 1.51 -> 1.40, 100x1000x500 1.13 -> 1.02
+        // (128x1024x1024 even). Not for outputs over 1024 wide: 64x1024x4096 7.3 -> 8.9,
+        // 64x1024x2048 3.8 -> 4.0 (64x256x4096, a shallow W, won 1.49 -> 1.34, but a rule bounds
+        // no product). Not over a deep reduction:
         // 32x4096x1024 4.14 -> 4.67 (W's panel, a row stride apart, no longer stays in L2); not
         // under 6 rows, where blocks of one row re-read W per row (4x1024x1024 0.72 -> 2.48); not
         // on AVX2 (the same CPU capped: 64x1024x1024 1.70 -> 2.61).
         if (spec.op == Op::forward && !reads_weight_transposed(spec)) {
-            table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
+            table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
         }
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
         // covers all of them, the batch in chunks of 512 with each chunk of dZ packed once for
