@@ -49,7 +49,8 @@ constexpr int kNarrowRows = 6;
 // than a block's rows per task; tasks of exactly task_rows recomputed up to task_rows - 1 (M = 256
 // in tasks of 192 computed 384 rows). The same number of tasks, so the same parallel grain. AMD
 // EPYC Zen 4 AVX-512, 1 thread, rows-outer tasks of 192: forward relu 256x64x256 0.132 -> 0.096
-// ms, 512x64x512 0.41 -> 0.38; chained backward_data relu 256x1024x10 0.277 -> 0.197.
+// ms, 512x64x512 0.41 -> 0.38; chained backward_data relu 256x1024x10 0.277 -> 0.197. Chunked
+// tiers too: backward_data with dot products in tasks of 64, 100x1024x1024 3.2-3.4 -> 2.6 ms.
 Expr balanced_task_rows(Expr rows, int task_rows, int block_rows) {
     Expr tasks = (rows + task_rows - 1) / task_rows;
     Expr per_task = (rows + tasks - 1) / tasks;
@@ -77,7 +78,7 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     Expr task_rows = select(a.rows >= whole_tasks_from, balanced_task_rows(a.rows, s.task_rows, s.block_rows), s.block_rows);
     // A chunked reduction packs each chunk once per task: its tasks are always whole.
     const bool chunked = s.acc_per_task && s.reduction_block > 0;
-    std::vector<Tier> tiers = {chunked ? Tier{a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, Expr(s.task_rows), vec}
+    std::vector<Tier> tiers = {chunked ? Tier{a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, balanced_task_rows(a.rows, s.task_rows, s.block_rows), vec}
                                        : Tier{a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec}};
     // Outputs narrower than a panel: one vector, the last one shifted inwards over the one
     // before.
@@ -210,7 +211,8 @@ void schedule_matmul_dot(gen::Algorithm &a, const CpuSchedule &s, int lanes) {
     if (s.reduction_block > 0 && s.task_rows > rows) {
         // Chunks pay back over the row blocks of a task: whole tasks wherever there are rows
         // for one. (Tasks of one block are the tier below; Halide refuses one condition twice.)
-        tile(out.specialize(a.cols >= cols && a.rows >= s.task_rows), cols, rows, Expr(s.task_rows), TailStrategy::ShiftInwards);
+        tile(out.specialize(a.cols >= cols && a.rows >= s.task_rows), cols, rows, balanced_task_rows(a.rows, s.task_rows, rows),
+             TailStrategy::ShiftInwards);
     }
     tile(out.specialize(a.cols >= cols && a.rows >= rows), cols, rows, task_rows, TailStrategy::ShiftInwards);
     tile(out, 1, 1, Expr(1), TailStrategy::GuardWithIf);  // fewer columns or rows than a block
