@@ -75,10 +75,11 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     // inwards, recomputes up to task_rows - 1 rows: so whole tasks only from 8 tasks up (M = 64
     // with tasks of 48 computed 96 rows: 73 -> 57 GFLOP/s at 64x1024x4096).
     const int whole_tasks_from = s.rows_outer ? s.task_rows : 8 * s.task_rows;
-    Expr task_rows = select(a.rows >= whole_tasks_from, balanced_task_rows(a.rows, s.task_rows, s.block_rows), s.block_rows);
+    const Expr balanced = balanced_task_rows(a.rows, s.task_rows, s.block_rows);
+    Expr task_rows = select(a.rows >= whole_tasks_from, balanced, s.block_rows);
     // A chunked reduction packs each chunk once per task: its tasks are always whole.
     const bool chunked = s.acc_per_task && s.reduction_block > 0;
-    std::vector<Tier> tiers = {chunked ? Tier{a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, balanced_task_rows(a.rows, s.task_rows, s.block_rows), vec}
+    std::vector<Tier> tiers = {chunked ? Tier{a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, balanced, vec}
                                        : Tier{a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec}};
     // Outputs narrower than a panel: one vector, the last one shifted inwards over the one
     // before.
@@ -101,11 +102,9 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     acc.compute_at(out, per_task ? (s.rows_outer ? jo : it) : io);  // per task: the inner of task and panel
     // operand=direct: inlined into the FMA loop, loaded from the tensor in place.
     const bool in_place = s.operand == sched::OperandRead::direct && !a.operand_transposed;
-    if (in_place) {
-    } else if (chunked) {
-        a.operand.compute_at(acc, ro);  // a task's chunk of the operand, packed once for its blocks
-    } else {
-        a.operand.compute_at(out, jo);
+    if (!in_place) {
+        // Chunked: a task's chunk of the operand, packed once for its blocks.
+        chunked ? a.operand.compute_at(acc, ro) : a.operand.compute_at(out, jo);
     }
     if (s.stage_lhs) {
         // Stored row by row of the reduction, so one step's block_rows values are adjacent.
