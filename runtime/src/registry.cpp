@@ -7,6 +7,7 @@
 #include "reluforge/detail/registration.h"
 #include "reluforge/detail/variants.h"
 #include "reluforge/error.h"
+#include "kernel_lookup.h"
 
 #include <fmt/format.h>
 
@@ -199,7 +200,10 @@ KernelHandle find_opencl_kernel(const KernelSpec &spec, const Shape &shape) {
 KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape, Device device) {
     if (device == Device::cuda) return find_cuda_kernel(spec, shape);
     if (device == Device::opencl) return find_opencl_kernel(spec, shape);
-    const std::string text = to_string(spec);
+    return find_cpu_kernel(spec, to_string(spec), shape);
+}
+
+KernelHandle find_cpu_kernel(const KernelSpec &spec, const std::string &text, const Shape &shape) {
     const Isa best = std::min(host_isa(), isa_limit());
     const KernelPolicy policy = g_policy;
     auto &r = registry();

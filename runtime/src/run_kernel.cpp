@@ -1,5 +1,6 @@
 // Checking tensors against a kernel's signature and calling it through Halide buffers.
 #include "argument_check.h"
+#include "kernel_lookup.h"
 #include "reluforge/cuda.h"
 #include "reluforge/opencl.h"
 #include "reluforge/error.h"
@@ -123,10 +124,11 @@ std::pair<std::uintptr_t, std::uintptr_t> span(const Tensor &t) {
 
 }  // namespace
 
-std::map<Extent, std::int64_t> check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args,
-                                               std::string_view unchecked) {
-    const auto slots = kernel_signature(spec);
-    const std::string text = to_string(spec);
+namespace {
+
+// check_arguments with the spec's signature and canonical text already at hand.
+std::map<Extent, std::int64_t> check_signature(const std::string &text, const std::vector<ArgSlot> &slots,
+                                               const std::vector<Tensor> &args, std::string_view unchecked) {
     if (args.size() != slots.size()) {
         std::string names;
         for (const auto &s : slots) names += (names.empty() ? "" : ", ") + std::string(s.name);
@@ -163,14 +165,21 @@ std::map<Extent, std::int64_t> check_arguments(const KernelSpec &spec, const std
     return checker.extents;
 }
 
+}  // namespace
+
+std::map<Extent, std::int64_t> check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args,
+                                               std::string_view unchecked) {
+    return check_signature(to_string(spec), kernel_signature(spec), args, unchecked);
+}
+
 namespace {
 
 // Checks args against spec's signature, then runs `chosen`, or the registry's kernel for the
 // call's shape when none is given.
 void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, const KernelHandle *chosen) {
-    auto extents = check_arguments(spec, args, {});
     const auto slots = kernel_signature(spec);
     const std::string text = to_string(spec);
+    auto extents = check_signature(text, slots, args, {});
     const Device device = args.empty() ? Device::cpu : args[0].device;
     if (chosen && chosen->device != device) {
         throw Error(ErrorCode::wrong_device,
@@ -178,8 +187,10 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
                                 to_string(chosen->device), to_string(device)));
     }
     auto bound = [&](Extent e) { return extents.count(e) ? extents[e] : 0; };
-    const KernelHandle kernel =
-        chosen ? *chosen : find_kernel(spec, Shape{bound(Extent::M), bound(Extent::N), bound(Extent::K)}, device);
+    const Shape shape{bound(Extent::M), bound(Extent::N), bound(Extent::K)};
+    const KernelHandle kernel = chosen                  ? *chosen
+                                : device == Device::cpu ? find_cpu_kernel(spec, text, shape)
+                                                        : find_kernel(spec, shape, device);
 
     std::vector<halide_dimension_t> dims(2 * slots.size());
     std::vector<halide_buffer_t> buffers(slots.size());

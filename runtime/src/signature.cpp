@@ -33,6 +33,7 @@ std::vector<ArgSlot> kernel_signature(const KernelSpec &s) {
     // always f32, counts i32, masks u8.
     const DType dt = s.dtype;
     std::vector<ArgSlot> a;
+    a.reserve(10);  // the most any op takes
     switch (s.op) {
     case Op::forward:
         a.push_back(matrix("x", false, Extent::M, Extent::K, dt));

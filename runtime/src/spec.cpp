@@ -24,15 +24,18 @@ constexpr std::pair<const char *, DType> kSpecDTypes[] = {{"f32", DType::f32}, {
 constexpr std::pair<const char *, bool> kBools[] = {{"0", false}, {"1", true}};
 
 // Which keys each op takes after its activation, in canonical order.
-std::vector<std::string_view> keys_of(Op op) {
+const std::vector<std::string_view> &keys_of(Op op) {
+    static const std::vector<std::string_view> forward{"bias", "weight", "save", "counts", "dtype"},
+        activation_backward{"bias", "save", "dtype"},
+        // The chained kernel's flags describe the previous layer: its bias (db_prev) and its aux.
+        backward_data{"prev_bias", "weight", "save", "dtype"}, backward_weight{"bias", "weight", "dtype"};
     switch (op) {
-    case Op::forward: return {"bias", "weight", "save", "counts", "dtype"};
-    case Op::activation_backward: return {"bias", "save", "dtype"};
-    // The chained kernel's flags describe the previous layer: its bias (db_prev) and its aux.
-    case Op::backward_data: return {"prev_bias", "weight", "save", "dtype"};
-    case Op::backward_weight: return {"bias", "weight", "dtype"};
+    case Op::forward: return forward;
+    case Op::activation_backward: return activation_backward;
+    case Op::backward_data: return backward_data;
+    case Op::backward_weight: return backward_weight;
     }
-    return {};
+    return forward;
 }
 
 bool op_has_activation(Op op) { return op != Op::backward_weight; }
@@ -119,7 +122,7 @@ KernelSpec parse_spec(std::string_view text) {
     } else {
         s.act.kind = Act::identity;
     }
-    const auto keys = keys_of(s.op);
+    const auto &keys = keys_of(s.op);
     std::vector<std::string_view> seen;
     for (size_t p = next; p < parts.size(); p++) {
         auto part = parts[p];
@@ -155,14 +158,18 @@ KernelSpec parse_spec(std::string_view text) {
 }
 
 std::string to_string(const KernelSpec &s) {
+    // Appended piece by piece: run_kernel prints the spec on every call (it names the kernel in
+    // the registry), and formatting each key took most of a small call's overhead.
     std::string out = to_string(s.op);
-    if (op_has_activation(s.op)) out += ":" + to_string(s.act);
+    out.reserve(96);
+    if (op_has_activation(s.op)) out.append(":").append(to_string(s.act));
     for (auto key : keys_of(s.op)) {
-        if (key == "bias" || key == "prev_bias") out += fmt::format(":{}={}", key, s.bias ? 1 : 0);
-        if (key == "weight") out += fmt::format(":weight={}", to_string(s.weight));
-        if (key == "save") out += fmt::format(":save={}", to_string(s.save));
-        if (key == "counts") out += fmt::format(":counts={}", s.counts ? 1 : 0);
-        if (key == "dtype") out += fmt::format(":dtype={}", to_string(s.dtype));
+        const char *value = key == "bias" || key == "prev_bias" ? (s.bias ? "1" : "0")
+                            : key == "weight"                   ? to_string(s.weight)
+                            : key == "save"                     ? to_string(s.save)
+                            : key == "counts"                   ? (s.counts ? "1" : "0")
+                                                                : to_string(s.dtype);
+        out.append(":").append(key).append("=").append(value);
     }
     return out;
 }
