@@ -146,15 +146,15 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // Over a reduction of at most 256, packed panels, as on AVX-512: Zen 4 capped at AVX2, 1
         // thread, backward_data 256x256x128 0.248 -> 0.196 ms, 64x1024x128 0.402 -> 0.280,
         // 256x512x256 0.782 -> 0.654; at 256x1024x512 the dot products won (3.18 against 3.28).
-        // Not for gelu (erf): its epilogue, on vectors of the block's 3 columns, cost more than
-        // the packing saved. Zen 4 capped at AVX2, 1 thread, packed against dot products:
-        // chained backward_data 256x1024x1024 10.95 -> 8.19 ms, 128x1024x1024 4.63 -> 3.89,
-        // 64x1024x4096 9.23 -> 9.02; forward [N,K] 128x1024x1024 6.66 -> 5.08, 128x512x512
-        // 1.38 -> 0.91. (On AVX-512, vectors of 6 columns, the dot products held: 64x1024x4096 8.2
-        // against 17.8 packed.)
-        if (reads_weight_transposed(spec) && !heavy_epilogue(spec)) {
+        // gelu (erf), whose epilogue after dot products runs as a pass of its own, only up to
+        // 128 rows. AMD EPYC Zen 4 capped at AVX2, 1 thread, packed -> dot products, forward
+        // [N,K] and chained backward_data: 32x1024x1024 1.35 -> 0.82 and 1.81 -> 1.22 ms,
+        // 64x1024x1024 2.07 -> 1.67 and 2.00 -> 1.69, 128x1024x1024 3.52 -> 3.41 and 3.51 ->
+        // 3.05, 64x1024x4096 8.26 -> 7.09 and 7.93 -> 8.23; from 192 rows packing won or held
+        // (256x1024x1024 6.80 -> 7.94, 6.40 -> 6.68).
+        if (reads_weight_transposed(spec)) {
             table.push_back({shallow_rule(spec, 256), {2, 6, 48, 16, false}});
-            table.push_back({"m<=256", {3, 4, 48, 16, false, false, OperandRead::dot}});
+            table.push_back({heavy_epilogue(spec) ? "m<=128" : "m<=256", {3, 4, 48, 16, false, false, OperandRead::dot}});
         }
         table.push_back({"", {2, 6, 48, 16, false}});
         break;
