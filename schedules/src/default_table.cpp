@@ -113,6 +113,11 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // the block's operand rows kept in cache across the task's 16 row blocks. AMD EPYC Zen
         // 5, 1 thread, backward_data: 64x1024x4096 4.33-4.54 -> 3.86-3.94 ms, 128x1024x4096
         // 9.35-9.60 -> 7.71-7.75; at 256x4096x1024 chunks lost (12.8 -> 13.8, 14.9 with 512).
+        // Zen 5 only: on AMD EPYC Zen 4 (peak 115 GFLOP/s), 1 thread, the chunks lost to the
+        // unchunked dot products everywhere, alternating: backward_data 100x1000x500 1.28 ->
+        // 1.09 ms, 16x1024x1024 0.555 -> 0.490, 128x1024x1024 3.53 -> 3.30, 128x1024x4096 14.5
+        // -> 12.1, 64x1024x4096 even (6.69, 6.70); chained gelu 100x1000x500 1.39 -> 1.18;
+        // forward [N,K] relu 100x500x1000 1.32 -> 1.09, 64x4096x1024 7.98 -> 7.34.
         // Over a reduction of at most 256 the packed panels instead: the lanes' fold and tail,
         // paid per output, cost more than the packing they save. AMD EPYC Zen 4 (peak 115.6
         // GFLOP/s), 1 thread, packed 4x6 panels against dot products: backward_data 256x128x128 0.140 -> 0.083 ms,
@@ -129,7 +134,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             // CPU capped) the copy lost: 512^3 3.5-3.8 -> 3.9-4.5 ms, 1024^3 28-35 -> 37-38.
             if (spec.op == Op::backward_data) table.push_back({"m>=512", {4, 6, 48, 16, false, false, OperandRead::transposed}});
             table.push_back({shallow_rule(spec, 256), deep});
-            table.push_back({"m<=128", {6, 4, 64, 16, false, false, OperandRead::dot, true, 1024}});
+            table.push_back({ShapeRule::parse("cpu=zen5,m<=128").text(), {6, 4, 64, 16, false, false, OperandRead::dot, true, 1024}});
             table.push_back({"m<=256", {6, 4, 48, 16, false, false, OperandRead::dot}});
         }
         table.push_back({"", deep});
