@@ -44,6 +44,10 @@ constexpr int kLongEpilogueVectors = 4;
 // leaving only the bias (caught by the 37x19x10 test shape, AVX2 and AVX-512 alike).
 constexpr int kNarrowRows = 6;
 
+// Block rows up to which an in-place schedule also gets tiers of fewer rows: batches smaller than
+// kNarrowRows, where a block of 4 rows is the whole batch.
+constexpr int kSmallBatchRows = 4;
+
 // Rows of one task: at most task_rows, in as many tasks as that takes, with the rows shared
 // evenly and rounded up to whole blocks. The last task, shifted inwards, then recomputes fewer
 // than a block's rows per task; tasks of exactly task_rows recomputed up to task_rows - 1 (M = 256
@@ -81,6 +85,16 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     const bool chunked = s.acc_per_task && s.reduction_block > 0;
     std::vector<Tier> tiers = {chunked ? Tier{a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, balanced, vec}
                                        : Tier{a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec}};
+    // operand=direct: inlined into the FMA loop, loaded from the tensor in place.
+    const bool in_place = s.operand == sched::OperandRead::direct && !a.operand_transposed;
+    // In place with blocks of a few rows (the small-batch variant): fewer rows than a block still
+    // run whole panels, half as many rows at a time down to one, so that W streams through once
+    // per block rather than once per row in the one-vector tiers below (default_table.cpp).
+    if (in_place && s.block_rows <= kSmallBatchRows) {
+        for (int rows = s.block_rows / 2; rows >= 1; rows /= 2) {
+            tiers.push_back({a.cols >= panel && a.rows >= rows, panel, rows, Expr(rows), vec});
+        }
+    }
     // Outputs narrower than a panel: one vector, the last one shifted inwards over the one
     // before.
     tiers.push_back({a.cols >= vec && a.rows >= kNarrowRows, vec, kNarrowRows, Expr(kNarrowRows), vec});
@@ -100,8 +114,6 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     // slower than relu (138 against 182 GFLOP/s; 181 per task), AMD EPYC Zen 5, 1 thread.
     const bool per_task = s.acc_per_task;
     acc.compute_at(out, per_task ? (s.rows_outer ? jo : it) : io);  // per task: the inner of task and panel
-    // operand=direct: inlined into the FMA loop, loaded from the tensor in place.
-    const bool in_place = s.operand == sched::OperandRead::direct && !a.operand_transposed;
     if (!in_place) {
         // Chunked: a task's chunk of the operand, packed once for its blocks.
         chunked ? a.operand.compute_at(acc, ro) : a.operand.compute_at(out, jo);

@@ -37,6 +37,19 @@ bool heavy_epilogue(const KernelSpec &spec) {
            (spec.op == Op::forward || spec.op == Op::backward_data);
 }
 
+// Forward with [K,N] weights over 1 to 5 rows (a batch of a few, inference): blocks of 4 rows
+// (2 or 1 where there are fewer) with W's rows loaded in place, each panel of W streamed once.
+// The packed schedules packed all of W for a row or two, and their blocks of 6 rows fell back to
+// one vector of one row. AMD EPYC Zen 4 (peak 115 GFLOP/s), 1 thread, relu, packed -> in place:
+// AVX-512 (6 vectors) 1x1024x1024 0.486 -> 0.097 ms, 2x1024x1024 0.348 -> 0.057, 4x1024x1024
+// 0.496 -> 0.080, 5x1024x1024 0.567 -> 0.158, 1x4096x4096 19.6 -> 7.8, 3x4096x1024 4.9 -> 2.5,
+// 5x1000x500 0.234 -> 0.083 (gelu, its accumulators per task: 4x1024x1024 0.721 -> 0.087); the
+// same CPU capped at AVX2 (3 vectors; 2 lost) 1x1024x1024 0.852 -> 0.436, 4x1024x1024 0.960 ->
+// 0.161, 1x4096x4096 26.7 -> 12.7.
+CpuSchedule small_batch_in_place(Isa isa) {
+    return {isa == Isa::avx512 ? 6 : 3, 4, 4, 16, false, false, OperandRead::direct};
+}
+
 }  // namespace
 
 // Measurements: reluforge-bench --threads 1, fused forward relu, on this project's machines (AMD
@@ -74,6 +87,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // on AVX2 (the same CPU capped: 64x1024x1024 1.70 -> 2.61).
         if (spec.op == Op::forward && !reads_weight_transposed(spec)) {
             table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
+            table.push_back({"m<=5", small_batch_in_place(isa)});
         }
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
         // covers all of them, the batch in chunks of 512 with each chunk of dZ packed once for
@@ -146,6 +160,9 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // vectors and the broadcast; the shallow variant as on AVX-512.
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
         if (std::string rule = staged_lhs_rule(spec); !rule.empty()) table.push_back({rule, {2, 6, 96, 16, true, true}});
+        if (isa == Isa::avx2 && spec.op == Op::forward && !reads_weight_transposed(spec)) {
+            table.push_back({"m<=5", small_batch_in_place(isa)});
+        }
         // Dot products, 3 columns x 4 rows of 8 lanes; Zen 5 capped at AVX2, backward_data
         // 64x1024x4096 10.6 -> 7.7 ms, 256x4096x1024 29.4 -> 25.4 against a transposed copy.
         // Over a reduction of at most 256, packed panels, as on AVX-512: Zen 4 capped at AVX2, 1
