@@ -207,6 +207,7 @@ private:
                [&](Expr col, Expr r) { return kn ? w(col, r) : w(r, col); }, reads_weight_transposed(spec_));
         a_.cols = N;
         a_.rows = M;
+        a_.few_rows_likely = true;
         Expr slope = slope_at("slope", j);
 
         const bool raw_needed = spec_.save == Save::mask || spec_.counts || epilogue_as_pass();

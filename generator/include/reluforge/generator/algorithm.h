@@ -54,6 +54,9 @@ struct Algorithm {
     // lane l of each whole vector of the reduction, dot_folds halve the lanes (the last has two)
     // and dot_tail sums the steps past the last whole vector.
     bool dot = false;
+    // Forward: inference runs batches of a single row or a few, so schedules give fewer rows than
+    // a block their own blocks (each is code in every kernel that has it).
+    bool few_rows_likely = false;
     Halide::Func lanes{"lanes"}, dot_tail{"dot_tail"};
     std::vector<Halide::Func> dot_folds;
 
