@@ -227,8 +227,8 @@ void schedule_matmul_dot(gen::Algorithm &a, const CpuSchedule &s, int lanes) {
     }
     tile(out.specialize(a.cols >= cols && a.rows >= rows), cols, rows, task_rows, TailStrategy::ShiftInwards);
     // Fewer rows than a block (forward's batch of a few): blocks of one row, still a block's
-    // columns wide, rather than one output at a time. AMD EPYC Zen 4, AVX-512, 1 thread, forward relu
-    // with W [N,K], 6x4 blocks, alternating: 1x1024x1024 0.20-0.23 -> 0.125-0.135 ms,
+    // columns wide, rather than one output at a time. AMD EPYC Zen 4, AVX-512, 1 thread, forward
+    // relu with W [N,K], 6x4 blocks, alternating: 1x1024x1024 0.20-0.23 -> 0.125-0.135 ms,
     // 2x1024x1024 0.23-0.25 -> 0.155, 3x1024x1024 0.28-0.31 -> 0.18-0.20, 1x4096x4096 6.7 ->
     // 5.8-5.9 (8x1024x1024, whole blocks, unchanged).
     if (a.few_rows_likely) tile(out.specialize(a.cols >= cols), cols, 1, Expr(1), TailStrategy::ShiftInwards);
