@@ -29,6 +29,9 @@ struct Tier {
     int panel, block_rows;
     Expr task_rows;
     int width;  // of the vectors; 1: scalar
+    // A streamed tier (stream_in_place): the reduction in chunks of this many steps, each over
+    // the whole panel in register blocks; 0: not streamed.
+    int stream_chunk = 0;
 };
 
 // Vectors an activation of exps and polynomials (Algorithm::long_epilogue) is computed on at
@@ -48,6 +51,10 @@ constexpr int kNarrowRows = 6;
 // kNarrowRows, where a block of 4 rows is the whole batch.
 constexpr int kSmallBatchRows = 4;
 
+// Columns of a streamed panel (stream_in_place): a 4 KiB page of each row of W, read whole
+// before the next.
+constexpr int kStreamColumns = 1024;
+
 // Rows of one task: at most task_rows, in as many tasks as that takes, with the rows shared
 // evenly and rounded up to whole blocks. The last task, shifted inwards, then recomputes fewer
 // than a block's rows per task; tasks of exactly task_rows recomputed up to task_rows - 1 (M = 256
@@ -59,6 +66,27 @@ Expr balanced_task_rows(Expr rows, int task_rows, int block_rows) {
     Expr tasks = (rows + task_rows - 1) / task_rows;
     Expr per_task = (rows + tasks - 1) / tasks;
     return (per_task + block_rows - 1) / block_rows * block_rows;
+}
+
+// W streamed for a batch of a few rows, where reading it is most of the cost: the reduction in
+// chunks, each over the whole panel (a page of each row of W where the output is that wide) in
+// register blocks of `block` columns. W is then read a chunk of rows at a time, each row
+// contiguously, rather than a block's columns down all K rows, a row stride apart (a page at N =
+// 1024, so a TLB miss per row). The accumulators stay in memory from chunk to chunk, and each
+// sees the same FMAs in the same order. What it won: small_batch_in_place in default_table.cpp.
+void stream_in_place(Func acc, const Tier &t, int block, RVar r) {
+    Var j = acc.args()[0], i = acc.args()[1];
+    Var jb("jb"), jr("jr"), ju("ju"), jv("jv");
+    RVar ro("ro"), ri("ri");
+    acc.specialize(t.when).split(j, ju, jv, t.width).vectorize(jv);
+    acc.update().specialize(t.when)
+        .split(j, jb, jr, block)
+        .split(jr, ju, jv, t.width)
+        .split(r, ro, ri, t.stream_chunk)
+        .reorder(jv, ju, i, ri, jb, ro)
+        .vectorize(jv)
+        .unroll(ju)
+        .unroll(i);
 }
 
 // The matmul and its epilogue, tile by tile: column panels of block_vectors vectors by row tasks
@@ -87,12 +115,19 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
                                        : Tier{a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec}};
     // operand=direct: inlined into the FMA loop, loaded from the tensor in place.
     const bool in_place = s.operand == sched::OperandRead::direct && !a.operand_transposed;
+    // In place, rows outermost and a chunked reduction: W streamed (stream_in_place below).
+    const bool stream = in_place && s.rows_outer && chunked;
     // In place with blocks of a few rows (the small-batch variant): fewer rows than a block still
     // run whole panels, half as many rows at a time down to one, so that W streams through once
     // per block rather than once per row in the one-vector tiers below (default_table.cpp).
     if (in_place && s.block_rows <= kSmallBatchRows) {
-        for (int rows = s.block_rows / 2; rows >= 1; rows /= 2) {
-            tiers.push_back({a.cols >= panel && a.rows >= rows, panel, rows, Expr(rows), vec});
+        if (stream) tiers.clear();
+        for (int rows = s.block_rows; rows >= 1; rows /= 2) {
+            // The chunk shrinks as the rows grow: LLVM keeps a chunk's broadcasts of X in
+            // registers beside the block's accumulators.
+            const int chunk = stream ? std::max(4, s.reduction_block / rows) : 0;
+            if (stream && kStreamColumns % panel == 0) tiers.push_back({a.cols >= kStreamColumns && a.rows >= rows, kStreamColumns, rows, Expr(rows), vec, chunk});
+            if (stream || rows < s.block_rows) tiers.push_back({a.cols >= panel && a.rows >= rows, panel, rows, Expr(rows), vec, chunk});
         }
     }
     // Outputs narrower than a panel: one vector, the last one shifted inwards over the one
@@ -153,7 +188,9 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         // Inside a full tile acc is a panel wide and whole blocks deep: whole vectors, constant
         // loops.
         const int w = t.width;
-        if (per_task) {
+        if (t.stream_chunk > 0) {
+            stream_in_place(acc, t, panel, r);
+        } else if (per_task) {
             acc.specialize(t.when).split(j, ju, jv, w).vectorize(jv).unroll(ju);
             Stage update = acc.update().specialize(t.when);
             update.split(j, ju, jv, w)

@@ -37,17 +37,23 @@ bool heavy_epilogue(const KernelSpec &spec) {
            (spec.op == Op::forward || spec.op == Op::backward_data);
 }
 
-// Forward with [K,N] weights over 1 to 5 rows (a batch of a few, inference): blocks of 4 rows
-// (2 or 1 where there are fewer) with W's rows loaded in place, each panel of W streamed once.
-// The packed schedules packed all of W for a row or two, and their blocks of 6 rows fell back to
-// one vector of one row. AMD EPYC Zen 4 (peak 115 GFLOP/s), 1 thread, relu, packed -> in place:
-// AVX-512 (6 vectors) 1x1024x1024 0.486 -> 0.097 ms, 2x1024x1024 0.348 -> 0.057, 4x1024x1024
-// 0.496 -> 0.080, 5x1024x1024 0.567 -> 0.158, 1x4096x4096 19.6 -> 7.8, 3x4096x1024 4.9 -> 2.5,
-// 5x1000x500 0.234 -> 0.083 (gelu, its accumulators per task: 4x1024x1024 0.721 -> 0.087); the
-// same CPU capped at AVX2 (3 vectors; 2 lost) 1x1024x1024 0.852 -> 0.436, 4x1024x1024 0.960 ->
-// 0.161, 1x4096x4096 26.7 -> 12.7.
+// Forward with [K,N] weights over 1 to 5 rows (a batch of a few, inference): W loaded in place
+// and streamed, a chunk of its rows at a time, each row a page wide, into the few rows'
+// accumulators (stream_in_place in apply_cpu.cpp); blocks of 4 rows, 2 or 1 where there are
+// fewer. The packed schedules packed all of W for a row or two, and their blocks of 6 rows fell
+// back to one vector of one row (AMD EPYC Zen 4, 1 thread, relu: 1x1024x1024 0.486 ms,
+// 4x1024x1024 0.496, 1x4096x4096 19.6). Blocks of 6 vectors reading a block's columns down all
+// of K, the step before, then streamed in chunks of 8 steps (4 from 2 rows up): AMD EPYC Zen 4
+// (peak 117 GFLOP/s), 1 thread, relu, alternating, AVX-512 (4x4 blocks) 1x1024x1024 0.101 ->
+// 0.056 ms, 2x1024x1024 0.085 -> 0.056, 4x1024x1024 0.090 -> 0.096, 1x4096x4096 7.6 -> 3.6,
+// 3x2048x2048 2.9 -> 1.4, 4x4096x1024 1.63 -> 0.75, 5x1000x500 0.087 -> 0.076, 1x512x512 0.018
+// -> 0.020 (2x4 blocks: 0.035 there; chunks of 16: 1x1024x1024 0.110). Capped at AVX2 (2x4
+// blocks, chunks of 4; 4x2 blocks lost 4x4096x1024 1.50, chunks of 8 0.99): 1x1024x1024 0.462 ->
+// 0.052, 4x1024x1024 0.173 -> 0.108, 1x4096x4096 12.9 -> 3.9, 4x4096x1024 3.38 -> 0.79,
+// 5x1000x500 0.096 -> 0.115 (outputs under a page wide stream in the blocks' panels).
 CpuSchedule small_batch_in_place(Isa isa) {
-    return {isa == Isa::avx512 ? 6 : 3, 4, 4, 16, false, false, OperandRead::direct};
+    if (isa == Isa::avx512) return {4, 4, 4, 16, true, false, OperandRead::direct, true, 8};
+    return {2, 4, 4, 16, true, false, OperandRead::direct, true, 4};
 }
 
 }  // namespace
@@ -187,9 +193,10 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
     // Forward gelu, avx512, AMD EPYC Zen 5 (peak 211 GFLOP/s), 1 thread, same-run ratios:
     // 512^3 2.06 -> 1.71 ms, 1024^3 15.1 -> 12.6, 2048^3 124 -> 101, 64x1024x4096 4.60 -> 4.06,
     // 256x4096x1024 15.5 -> 13.1; relu, silu and elu lost 0-5% the same way, and every
-    // activation lost with rows outermost (16384x32x128 relu 0.84 -> 1.40 ms).
+    // activation lost with rows outermost (16384x32x128 relu 0.84 -> 1.40 ms; the streamed small
+    // batches, rows outermost, keep theirs).
     if (heavy_epilogue(spec)) {
-        for (auto &choice : table) choice.schedule.acc_per_task = !choice.schedule.rows_outer;
+        for (auto &choice : table) choice.schedule.acc_per_task |= !choice.schedule.rows_outer;
     }
     return table;
 }
