@@ -120,9 +120,10 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     // In place with blocks of a few rows (the small-batch variant): fewer rows than a block still
     // run whole panels, half as many rows at a time down to one, so that W streams through once
     // per block rather than once per row in the one-vector tiers below (default_table.cpp).
+    // Streamed, every count of rows has its tier: 3 rows in blocks of 2 read W twice.
     if (in_place && s.block_rows <= kSmallBatchRows) {
         if (stream) tiers.clear();
-        for (int rows = s.block_rows; rows >= 1; rows /= 2) {
+        for (int rows = s.block_rows; rows >= 1; rows = stream ? rows - 1 : rows / 2) {
             // The chunk shrinks as the rows grow: LLVM keeps a chunk's broadcasts of X in
             // registers beside the block's accumulators.
             const int chunk = stream ? std::max(4, s.reduction_block / rows) : 0;

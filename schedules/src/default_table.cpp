@@ -50,7 +50,9 @@ bool heavy_epilogue(const KernelSpec &spec) {
 // -> 0.020 (2x4 blocks: 0.035 there; chunks of 16: 1x1024x1024 0.110). Capped at AVX2 (2x4
 // blocks, chunks of 4; 4x2 blocks lost 4x4096x1024 1.50, chunks of 8 0.99): 1x1024x1024 0.462 ->
 // 0.052, 4x1024x1024 0.173 -> 0.108, 1x4096x4096 12.9 -> 3.9, 4x4096x1024 3.38 -> 0.79,
-// 5x1000x500 0.096 -> 0.115 (outputs under a page wide stream in the blocks' panels).
+// 5x1000x500 0.096 -> 0.115 (outputs under a page wide stream in the blocks' panels). Streamed,
+// 3 rows have a tier of their own (in blocks of 2 they read W twice): AVX-512 3x2048x2048 0.97
+// -> 0.43-0.53 ms, 3x1024x1024 0.13 -> 0.08. 5 rows still run two blocks of 4.
 CpuSchedule small_batch_in_place(Isa isa) {
     if (isa == Isa::avx512) return {4, 4, 4, 16, true, false, OperandRead::direct, true, 8};
     return {2, 4, 4, 16, true, false, OperandRead::direct, true, 4};
