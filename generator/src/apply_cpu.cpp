@@ -78,15 +78,18 @@ void stream_in_place(Func acc, const Tier &t, int block, RVar r) {
     Var j = acc.args()[0], i = acc.args()[1];
     Var jb("jb"), jr("jr"), ju("ju"), jv("jv");
     RVar ro("ro"), ri("ri");
+    Var io("io"), ii("ii");
     acc.specialize(t.when).split(j, ju, jv, t.width).vectorize(jv);
     acc.update().specialize(t.when)
         .split(j, jb, jr, block)
         .split(jr, ju, jv, t.width)
+        // A task is whole blocks deep (or one block of fewer rows): rounding up stays inside.
+        .split(i, io, ii, t.block_rows, TailStrategy::RoundUp)
         .split(r, ro, ri, t.stream_chunk)
-        .reorder(jv, ju, i, ri, jb, ro)
+        .reorder(jv, ju, ii, ri, io, jb, ro)
         .vectorize(jv)
         .unroll(ju)
-        .unroll(i);
+        .unroll(ii);
 }
 
 // The matmul and its epilogue, tile by tile: column panels of block_vectors vectors by row tasks
@@ -122,13 +125,24 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     // per block rather than once per row in the one-vector tiers below (default_table.cpp).
     // Streamed, every count of rows has its tier: 3 rows in blocks of 2 read W twice.
     if (in_place && s.block_rows <= kSmallBatchRows) {
-        if (stream) tiers.clear();
+        // The chunk shrinks as the rows grow: LLVM keeps a chunk's broadcasts of X in registers
+        // beside the block's accumulators.
+        auto chunk = [&](int rows) { return stream ? std::max(4, s.reduction_block / rows) : 0; };
+        auto add = [&](Expr enough_rows, int block_rows, Expr task_rows) {
+            const int c = chunk(block_rows);
+            if (stream && kStreamColumns % panel == 0) tiers.push_back({a.cols >= kStreamColumns && enough_rows, kStreamColumns, block_rows, task_rows, vec, c});
+            tiers.push_back({a.cols >= panel && enough_rows, panel, block_rows, task_rows, vec, c});
+        };
+        if (stream) {
+            // Tasks of several blocks, each chunk of W read from memory once for all of them.
+            tiers.clear();
+            const int two_blocks = 2 * s.block_rows;
+            if (s.task_rows > two_blocks) add(a.rows >= s.task_rows, s.block_rows, balanced_task_rows(a.rows, s.task_rows, s.block_rows));
+            if (s.task_rows >= two_blocks) add(a.rows >= two_blocks, s.block_rows, Expr(two_blocks));
+            add(a.rows >= s.block_rows, s.block_rows, Expr(s.block_rows));
+        }
         for (int rows = s.block_rows; rows >= 1; rows = stream ? rows - 1 : rows / 2) {
-            // The chunk shrinks as the rows grow: LLVM keeps a chunk's broadcasts of X in
-            // registers beside the block's accumulators.
-            const int chunk = stream ? std::max(4, s.reduction_block / rows) : 0;
-            if (stream && kStreamColumns % panel == 0) tiers.push_back({a.cols >= kStreamColumns && a.rows >= rows, kStreamColumns, rows, Expr(rows), vec, chunk});
-            if (stream || rows < s.block_rows) tiers.push_back({a.cols >= panel && a.rows >= rows, panel, rows, Expr(rows), vec, chunk});
+            if (rows < s.block_rows) add(a.rows >= rows, rows, Expr(rows));
         }
     }
     // Outputs narrower than a panel: one vector, the last one shifted inwards over the one

@@ -37,10 +37,11 @@ bool heavy_epilogue(const KernelSpec &spec) {
            (spec.op == Op::forward || spec.op == Op::backward_data);
 }
 
-// Forward with [K,N] weights over 1 to 5 rows (a batch of a few, inference): W loaded in place
+// Forward with [K,N] weights over 1 to 8 rows (a batch of a few, inference): W loaded in place
 // and streamed, a chunk of its rows at a time, each row a page wide, into the few rows'
-// accumulators (stream_in_place in apply_cpu.cpp); blocks of 4 rows, 2 or 1 where there are
-// fewer. The packed schedules packed all of W for a row or two, and their blocks of 6 rows fell
+// accumulators (stream_in_place in apply_cpu.cpp); blocks of 4 rows (3, 2 or 1 where there are
+// fewer), tasks of two blocks from 8 rows. On AVX-512, 6 to 8 rows of a W within 1024 x 1024 run
+// the in-place blocks above. The packed schedules packed all of W for a row or two, and their blocks of 6 rows fell
 // back to one vector of one row (AMD EPYC Zen 4, 1 thread, relu: 1x1024x1024 0.486 ms,
 // 4x1024x1024 0.496, 1x4096x4096 19.6). Blocks of 6 vectors reading a block's columns down all
 // of K, the step before, then streamed in chunks of 8 steps (4 from 2 rows up): AMD EPYC Zen 4
@@ -52,10 +53,16 @@ bool heavy_epilogue(const KernelSpec &spec) {
 // 0.052, 4x1024x1024 0.173 -> 0.108, 1x4096x4096 12.9 -> 3.9, 4x4096x1024 3.38 -> 0.79,
 // 5x1000x500 0.096 -> 0.115 (outputs under a page wide stream in the blocks' panels). Streamed,
 // 3 rows have a tier of their own (in blocks of 2 they read W twice): AVX-512 3x2048x2048 0.97
-// -> 0.43-0.53 ms, 3x1024x1024 0.13 -> 0.08. 5 rows still run two blocks of 4.
+// -> 0.43-0.53 ms, 3x1024x1024 0.13 -> 0.08. 5 to 7 rows run two tasks of 4. From 6 rows
+// against the packed panels, alternating: AVX-512 8x4096x4096 10.5 -> 7.8 ms, 8x2048x2048 2.06
+// -> 1.11, 7x2048x2048 2.09 -> 1.20, 8x1024x4096 2.18 -> 1.23, 6x4096x1024 1.56 -> 1.17,
+// 6x4096x4096 8.4 -> 8.5; AVX2 8x4096x4096 19.9 -> 7.3, 8x1024x1024 0.62 -> 0.29, 8x256x256
+// 0.021 -> 0.016, 7x1000x500 0.165 -> 0.113. Tasks of 16 or 32 rows lost from 16 rows
+// (16x4096x4096 11.9 -> 14.9-16.9, 16x2048x2048 2.7 -> 3.2-3.8): a block's accumulators go
+// through memory at every chunk.
 CpuSchedule small_batch_in_place(Isa isa) {
-    if (isa == Isa::avx512) return {4, 4, 4, 16, true, false, OperandRead::direct, true, 8};
-    return {2, 4, 4, 16, true, false, OperandRead::direct, true, 4};
+    if (isa == Isa::avx512) return {4, 4, 8, 16, true, false, OperandRead::direct, true, 8};
+    return {2, 4, 8, 16, true, false, OperandRead::direct, true, 4};
 }
 
 }  // namespace
@@ -95,7 +102,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // on AVX2 (the same CPU capped: 64x1024x1024 1.70 -> 2.61).
         if (spec.op == Op::forward && !reads_weight_transposed(spec)) {
             table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
-            table.push_back({"m<=5", small_batch_in_place(isa)});
+            table.push_back({"m<=8", small_batch_in_place(isa)});
         }
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
         // covers all of them, the batch in chunks of 512 with each chunk of dZ packed once for
@@ -169,7 +176,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
         if (std::string rule = staged_lhs_rule(spec); !rule.empty()) table.push_back({rule, {2, 6, 96, 16, true, true}});
         if (isa == Isa::avx2 && spec.op == Op::forward && !reads_weight_transposed(spec)) {
-            table.push_back({"m<=5", small_batch_in_place(isa)});
+            table.push_back({"m<=8", small_batch_in_place(isa)});
         }
         // Dot products, 3 columns x 4 rows of 8 lanes; Zen 5 capped at AVX2, backward_data
         // 64x1024x4096 10.6 -> 7.7 ms, 256x4096x1024 29.4 -> 25.4 against a transposed copy.
