@@ -105,7 +105,7 @@ TEST_CASE("every variant this CPU runs matches the reference", "[dispatch]") {
     for (const auto &v : registered_variants()) rules.insert(v.shape_rule);
     // Shapes beyond the harness's: more rows than 8 tasks of the deep variant (whole tasks, and
     // a shifted last one), columns past whole panels on every ISA, depths on both sides of 64,
-    // a small batch over more than a page of columns.
+    // small batches streamed over more than a page of columns and in tasks of two blocks.
     auto shapes = cases::shapes();
     shapes.push_back({389, 37, 131});
     shapes.push_back({401, 70, 67});

@@ -114,35 +114,40 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     Expr task_rows = select(a.rows >= whole_tasks_from, balanced, s.block_rows);
     // A chunked reduction packs each chunk once per task: its tasks are always whole.
     const bool chunked = s.acc_per_task && s.reduction_block > 0;
-    std::vector<Tier> tiers = {chunked ? Tier{a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, balanced, vec}
-                                       : Tier{a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec}};
     // operand=direct: inlined into the FMA loop, loaded from the tensor in place.
     const bool in_place = s.operand == sched::OperandRead::direct && !a.operand_transposed;
-    // In place, rows outermost and a chunked reduction: W streamed (stream_in_place below).
-    const bool stream = in_place && s.rows_outer && chunked;
     // In place with blocks of a few rows (the small-batch variant): fewer rows than a block still
     // run whole panels, half as many rows at a time down to one, so that W streams through once
     // per block rather than once per row in the one-vector tiers below (default_table.cpp).
-    // Streamed, every count of rows has its tier: 3 rows in blocks of 2 read W twice.
-    if (in_place && s.block_rows <= kSmallBatchRows) {
-        // The chunk shrinks as the rows grow: LLVM keeps a chunk's broadcasts of X in registers
-        // beside the block's accumulators.
-        auto chunk = [&](int rows) { return stream ? std::max(4, s.reduction_block / rows) : 0; };
-        auto add = [&](Expr enough_rows, int block_rows, Expr task_rows) {
-            const int c = chunk(block_rows);
-            if (stream && kStreamColumns % panel == 0) tiers.push_back({a.cols >= kStreamColumns && enough_rows, kStreamColumns, block_rows, task_rows, vec, c});
-            tiers.push_back({a.cols >= panel && enough_rows, panel, block_rows, task_rows, vec, c});
-        };
-        if (stream) {
-            // Tasks of several blocks, each chunk of W read from memory once for all of them.
-            tiers.clear();
-            const int two_blocks = 2 * s.block_rows;
-            if (s.task_rows > two_blocks) add(a.rows >= s.task_rows, s.block_rows, balanced_task_rows(a.rows, s.task_rows, s.block_rows));
-            if (s.task_rows >= two_blocks) add(a.rows >= two_blocks, s.block_rows, Expr(two_blocks));
-            add(a.rows >= s.block_rows, s.block_rows, Expr(s.block_rows));
+    const bool small_batch = in_place && s.block_rows <= kSmallBatchRows;
+    // ... with rows outermost and a chunked reduction: W streamed (stream_in_place), every count
+    // of rows with its tier (3 rows in blocks of 2 read W twice).
+    const bool stream = small_batch && s.rows_outer && chunked;
+    std::vector<Tier> tiers;
+    // Blocks of block_rows rows in tasks of task_rows; streamed, also a page wide where the panel
+    // divides a page. The chunk shrinks as the rows grow: LLVM keeps a chunk's broadcasts of X in
+    // registers beside the block's accumulators.
+    auto add_small_batch = [&](Expr enough_rows, int block_rows, Expr task_rows) {
+        const int chunk = stream ? std::max(4, s.reduction_block / block_rows) : 0;
+        if (stream && kStreamColumns % panel == 0) {
+            tiers.push_back({a.cols >= kStreamColumns && enough_rows, kStreamColumns, block_rows, task_rows, vec, chunk});
         }
-        for (int rows = s.block_rows; rows >= 1; rows = stream ? rows - 1 : rows / 2) {
-            if (rows < s.block_rows) add(a.rows >= rows, rows, Expr(rows));
+        tiers.push_back({a.cols >= panel && enough_rows, panel, block_rows, task_rows, vec, chunk});
+    };
+    if (stream) {
+        // Tasks of several blocks, each chunk of W read from memory once for all of them.
+        const int two_blocks = 2 * s.block_rows;
+        if (s.task_rows > two_blocks) add_small_batch(a.rows >= s.task_rows, s.block_rows, balanced);
+        if (s.task_rows >= two_blocks) add_small_batch(a.rows >= two_blocks, s.block_rows, Expr(two_blocks));
+        add_small_batch(a.rows >= s.block_rows, s.block_rows, Expr(s.block_rows));
+    } else if (chunked) {
+        tiers.push_back({a.cols >= panel && a.rows >= s.task_rows, panel, s.block_rows, balanced, vec});
+    } else {
+        tiers.push_back({a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec});
+    }
+    if (small_batch) {
+        for (int rows = stream ? s.block_rows - 1 : s.block_rows / 2; rows >= 1; rows = stream ? rows - 1 : rows / 2) {
+            add_small_batch(a.rows >= rows, rows, Expr(rows));
         }
     }
     // Outputs narrower than a panel: one vector, the last one shifted inwards over the one

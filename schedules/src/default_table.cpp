@@ -38,28 +38,26 @@ bool heavy_epilogue(const KernelSpec &spec) {
 }
 
 // Forward with [K,N] weights over 1 to 8 rows (a batch of a few, inference): W loaded in place
-// and streamed, a chunk of its rows at a time, each row a page wide, into the few rows'
-// accumulators (stream_in_place in apply_cpu.cpp); blocks of 4 rows (3, 2 or 1 where there are
-// fewer), tasks of two blocks from 8 rows. On AVX-512, 6 to 8 rows of a W within 1024 x 1024 run
-// the in-place blocks above. The packed schedules packed all of W for a row or two, and their blocks of 6 rows fell
-// back to one vector of one row (AMD EPYC Zen 4, 1 thread, relu: 1x1024x1024 0.486 ms,
-// 4x1024x1024 0.496, 1x4096x4096 19.6). Blocks of 6 vectors reading a block's columns down all
-// of K, the step before, then streamed in chunks of 8 steps (4 from 2 rows up): AMD EPYC Zen 4
-// (peak 117 GFLOP/s), 1 thread, relu, alternating, AVX-512 (4x4 blocks) 1x1024x1024 0.101 ->
-// 0.056 ms, 2x1024x1024 0.085 -> 0.056, 4x1024x1024 0.090 -> 0.096, 1x4096x4096 7.6 -> 3.6,
-// 3x2048x2048 2.9 -> 1.4, 4x4096x1024 1.63 -> 0.75, 5x1000x500 0.087 -> 0.076, 1x512x512 0.018
-// -> 0.020 (2x4 blocks: 0.035 there; chunks of 16: 1x1024x1024 0.110). Capped at AVX2 (2x4
-// blocks, chunks of 4; 4x2 blocks lost 4x4096x1024 1.50, chunks of 8 0.99): 1x1024x1024 0.462 ->
-// 0.052, 4x1024x1024 0.173 -> 0.108, 1x4096x4096 12.9 -> 3.9, 4x4096x1024 3.38 -> 0.79,
-// 5x1000x500 0.096 -> 0.115 (outputs under a page wide stream in the blocks' panels). Streamed,
-// 3 rows have a tier of their own (in blocks of 2 they read W twice): AVX-512 3x2048x2048 0.97
-// -> 0.43-0.53 ms, 3x1024x1024 0.13 -> 0.08. 5 to 7 rows run two tasks of 4. From 6 rows
-// against the packed panels, alternating: AVX-512 8x4096x4096 10.5 -> 7.8 ms, 8x2048x2048 2.06
-// -> 1.11, 7x2048x2048 2.09 -> 1.20, 8x1024x4096 2.18 -> 1.23, 6x4096x1024 1.56 -> 1.17,
-// 6x4096x4096 8.4 -> 8.5; AVX2 8x4096x4096 19.9 -> 7.3, 8x1024x1024 0.62 -> 0.29, 8x256x256
-// 0.021 -> 0.016, 7x1000x500 0.165 -> 0.113. Tasks of 16 or 32 rows lost from 16 rows
-// (16x4096x4096 11.9 -> 14.9-16.9, 16x2048x2048 2.7 -> 3.2-3.8): a block's accumulators go
-// through memory at every chunk.
+// and streamed (stream_in_place in apply_cpu.cpp), a chunk of its rows at a time, each row a page
+// wide, into the rows' accumulators: 4x4 blocks with chunks of 8 steps (4 from 2 rows up) on
+// AVX-512, 2x4 blocks with chunks of 4 on AVX2; 3, 2 or 1 rows have tiers of their own, 5 to 7
+// rows run two tasks of 4, 8 rows one task of two blocks. On AVX-512, 6 to 8 rows of a W within
+// 1024 x 1024 match the in-place entry ahead of this one first. AMD EPYC Zen 4 (peak 117
+// GFLOP/s), 1 thread, relu, alternating, against the blocks of 6 vectors that read a block's
+// columns down all of K (up to 5 rows) or the packed panels (6 to 8 rows):
+//   AVX-512 1x1024x1024 0.101 -> 0.056 ms, 2x1024x1024 0.085 -> 0.056, 4x1024x1024 0.090 ->
+//   0.096, 1x4096x4096 7.6 -> 3.6, 3x2048x2048 2.9 -> 0.43-0.53, 4x4096x1024 1.63 -> 0.75,
+//   5x1000x500 0.087 -> 0.076, 1x512x512 0.018 -> 0.020, 7x2048x2048 2.09 -> 1.20,
+//   8x2048x2048 2.06 -> 1.11, 8x1024x4096 2.18 -> 1.23, 6x4096x1024 1.56 -> 1.17, 6x4096x4096
+//   8.4 -> 8.5, 8x4096x4096 10.5 -> 7.8 (2x4 blocks: 1x512x512 0.035; chunks of 16:
+//   1x1024x1024 0.110);
+//   AVX2 1x1024x1024 0.462 -> 0.052, 4x1024x1024 0.173 -> 0.108, 1x4096x4096 12.9 -> 3.9,
+//   4x4096x1024 3.38 -> 0.79, 5x1000x500 0.096 -> 0.115 (outputs under a page wide stream in
+//   the blocks' panels), 8x4096x4096 19.9 -> 7.3, 8x1024x1024 0.62 -> 0.29, 8x256x256 0.021 ->
+//   0.016, 7x1000x500 0.165 -> 0.113 (4x2 blocks: 4x4096x1024 1.50; chunks of 8: 0.99).
+// Tasks of 16 or 32 rows lost from 16 rows (16x4096x4096 11.9 -> 14.9-16.9 ms, 16x2048x2048 2.7
+// -> 3.2-3.8): a block's accumulators go through memory at every chunk. Before any of this the
+// packed panels ran a row or two in one-vector blocks: 1x1024x1024 0.486 ms, 1x4096x4096 19.6.
 CpuSchedule small_batch_in_place(Isa isa) {
     if (isa == Isa::avx512) return {4, 4, 8, 16, true, false, OperandRead::direct, true, 8};
     return {2, 4, 8, 16, true, false, OperandRead::direct, true, 4};
