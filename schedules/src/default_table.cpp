@@ -24,11 +24,26 @@ std::string shallow_rule(const KernelSpec &spec, int depth) {
     }
 }
 
-// backward_weight with a deep batch and enough output rows for whole tasks.
-std::string staged_lhs_rule(const KernelSpec &spec) {
+// backward_weight with a deep batch and at least `rows` output rows (whole tasks), and, from
+// `cols` > 0, at least that many output columns.
+std::string staged_lhs_rule(const KernelSpec &spec, int rows, int cols = 0) {
     if (spec.op != Op::backward_weight) return "";
-    return spec.weight == WeightLayout::kn ? "k>=96,m>=1024" : "m>=1024,n>=96";
+    const bool kn = spec.weight == WeightLayout::kn;
+    std::string rule = fmt::format("{}>={},m>=1024", kn ? "k" : "n", rows);
+    if (cols > 0) rule += fmt::format(",{}>={}", kn ? "n" : "k", cols);
+    return ShapeRule::parse(rule).text();
 }
+
+// Staged Xᵀ (rows outermost, each task's columns of X staged once for all panels) in tasks of 288
+// rows where the output has 128 columns or more: every task packs each panel of dZ again, and
+// tasks of 96 packed all of dZ K / 96 times. AMD EPYC Zen 4 (peak 116 GFLOP/s), tasks of 96 ->
+// 288, alternating: 1 thread, AVX-512 1024^3 21.8 -> 20.3 ms, 2048^3 189-192 -> 166-169,
+// 2048x512x512 12.8 -> 11.1, 1024x2048x256 11.2 -> 10.8, W [N,K] 1024^3 22.7 -> 20.7, 2048^3 200 ->
+// 175; AVX2 (2x6 blocks) 1024^3 29.7 -> 22.9, 2048^3 258 -> 213, 2048x512x512 14.2 -> 12.8; 2
+// threads, AVX-512, 1024^3 even (12.4, 12.5), 2048^3 112 -> 97. Tasks of 384 lost on 2 threads
+// where they made 3 tasks (1024^3 12.4 -> 14.2); 64 columns held or lost (4096x1024x64 6.8 -> 6.6
+// ms, W [N,K] 4096x64x1024 7.75 -> 8.1, AVX2 4096x1024x64 8.7 -> 9.25).
+constexpr int kStagedWideTaskRows = 288;
 
 // An epilogue of many vector operations: gelu with erf, on the forward result or (chained) on
 // the previous layer's aux.
@@ -130,7 +145,10 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X
         // once for all panels (rows outermost): 1024^3 74 -> 87 GFLOP/s, 2048^3 53 -> 82-89,
         // 4096x1024x64 57 -> 70; at 512^3 it lost (104 -> 81).
-        if (std::string rule = staged_lhs_rule(spec); !rule.empty()) table.push_back({rule, {4, 6, 96, 16, true, true}});
+        if (std::string rule = staged_lhs_rule(spec, kStagedWideTaskRows, 128); !rule.empty()) {
+            table.push_back({rule, {4, 6, kStagedWideTaskRows, 16, true, true}});
+        }
+        if (std::string rule = staged_lhs_rule(spec, 96); !rule.empty()) table.push_back({rule, {4, 6, 96, 16, true, true}});
         // W read transposed and few rows to amortize gathering it into panels: dot products,
         // 6 columns x 4 rows. AMD EPYC Zen 5 (peak 211 GFLOP/s), 1 thread, backward_data:
         // 64x1024x4096 9.0 -> 4.7 ms (0.52x -> 0.80x oneDNN for the whole backward),
@@ -172,7 +190,10 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 2 vectors x 6 rows = 12 accumulators of 16 registers, leaving room for the operand
         // vectors and the broadcast; the shallow variant as on AVX-512.
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
-        if (std::string rule = staged_lhs_rule(spec); !rule.empty()) table.push_back({rule, {2, 6, 96, 16, true, true}});
+        if (std::string rule = staged_lhs_rule(spec, kStagedWideTaskRows, 128); !rule.empty()) {
+            table.push_back({rule, {2, 6, kStagedWideTaskRows, 16, true, true}});
+        }
+        if (std::string rule = staged_lhs_rule(spec, 96); !rule.empty()) table.push_back({rule, {2, 6, 96, 16, true, true}});
         if (isa == Isa::avx2 && spec.op == Op::forward && !reads_weight_transposed(spec)) {
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }

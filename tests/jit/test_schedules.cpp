@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 
 using namespace reluforge;
@@ -225,6 +226,39 @@ TEST_CASE("tasks sharing the rows evenly compute every row right", "[schedule][j
         run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
                        Tensor::matrix(y.v.data(), M, N)});
         CHECK(wrong_relu_outputs(x, w, b, y) == 0);
+    }
+}
+
+TEST_CASE("backward_weight with Xᵀ staged per task computes dW right in whole and shifted tasks", "[schedule][jit]") {
+    // Rows outermost in tasks of at most 9 rows of 3-row blocks, each task's columns of X staged
+    // once for all panels: 40 output rows are 5 tasks of 9 (the last shifted inwards), 7 are
+    // tasks of one block. Both weight layouts, so that X and dZ each serve as the staged side.
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("staged_lhs")));
+    const CpuSchedule staged{1, 3, 9, 16, true, true};
+    for (const char *text : {"backward_weight:bias=0:weight=kn", "backward_weight:bias=0:weight=nk"}) {
+        const KernelSpec spec = parse_spec(text);
+        const bool kn = spec.weight == WeightLayout::kn;
+        const KernelHandle k = engine.get_scheduled(spec, host_isa(), staged);
+        for (const auto &[M, K, N] : {std::array{53, 40, 37}, std::array{53, 7, 40}, std::array{20, 37, 40}}) {
+            INFO(text << " " << M << "x" << K << "x" << N);
+            ref::Mat x(M, K), dz(M, N), dw(kn ? K : N, kn ? N : K, -1);
+            ref::fill_uniform(x, 41);
+            ref::fill_uniform(dz, 42);
+            run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(dz.v.data(), M, N),
+                           Tensor::matrix(dw.v.data(), dw.rows, dw.cols)});
+            int wrong = 0;
+            for (int r = 0; r < K; r++) {
+                for (int c = 0; c < N; c++) {
+                    double want = 0, scale = 0;
+                    for (int m = 0; m < M; m++) {
+                        want += double(x(m, r)) * dz(m, c);
+                        scale += std::abs(double(x(m, r)) * dz(m, c));
+                    }
+                    wrong += std::abs((kn ? dw(r, c) : dw(c, r)) - want) > 1e-5 * (1 + scale);
+                }
+            }
+            CHECK(wrong == 0);
+        }
     }
 }
 
