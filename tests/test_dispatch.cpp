@@ -60,6 +60,9 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(fwd, {1, 4096, 4096}).shape_rule == (small_batch ? "m<=8" : ""));
     CHECK(find_kernel(fwd, {8, 1024, 4096}).shape_rule == (small_batch ? "m<=8" : ""));
     CHECK(find_kernel(fwd, {8, 1024, 1024}).shape_rule == (host_isa() == Isa::avx512 ? in_place : small_batch ? "m<=8" : ""));
+    // Small batches and few rows ahead of the shallow entry (measured from 8192 rows).
+    CHECK(find_kernel(fwd, {4, 4096, 64}).shape_rule == (small_batch ? "m<=8" : "k<=64"));
+    CHECK(find_kernel(fwd, {16, 1024, 64}).shape_rule == (host_isa() == Isa::avx512 ? in_place : "k<=64"));
     CHECK(find_kernel(fwd, {32, 1024, 4096}).shape_rule == "");    // a deep reduction
     CHECK(find_kernel(fwd, {32, 4096, 1024}).shape_rule == "");    // a wide output
     CHECK(find_kernel(fwd, {256, 1024, 1024}).shape_rule == "");

@@ -102,7 +102,6 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // (a 64-wide panel needs 64 columns; narrower ones fell to one-vector blocks).
         // 16384x32x128 backward_data 31 -> 79 GFLOP/s.
         if (std::string rule = narrow_rule(spec, 63); !rule.empty()) table.push_back({rule, {2, 12, 48, 16, false}});
-        if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, shallow});
         // Forward with [K,N] weights over 6 to 128 rows: the blocks load W's rows in place, where
         // packing a panel cost more than its few rows saved. AMD EPYC Zen 4 (peak 115 GFLOP/s), 1
         // thread, relu, packed -> in place: 8x1024x1024 0.385 -> 0.277 ms, 16x1024x1024 0.465 ->
@@ -112,11 +111,16 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // no product). Not over a deep reduction:
         // 32x4096x1024 4.14 -> 4.67 (W's panel, a row stride apart, no longer stays in L2); not
         // under 6 rows, where blocks of one row re-read W per row (4x1024x1024 0.72 -> 2.48); not
-        // on AVX2 (the same CPU capped: 64x1024x1024 1.70 -> 2.61).
+        // on AVX2 (the same CPU capped: 64x1024x1024 1.70 -> 2.61). Both ahead of the shallow
+        // entry, which was measured from 8192 rows: at K <= 64 its tasks of 192 rows against
+        // these, relu, 1 thread: 1x64x1024 0.033 -> 0.004 ms, 4x64x4096 0.516 -> 0.027,
+        // 7x64x1024 0.034 -> 0.013, 8x32x4096 0.057 -> 0.037, 16x64x1024 0.041 -> 0.023, 64x32x512
+        // 0.026 -> 0.023 (128x64x256, 100x16x1024 even; gelu 16x64x1024 0.051 -> 0.032).
         if (spec.op == Op::forward && !reads_weight_transposed(spec)) {
             table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }
+        if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, shallow});
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
         // covers all of them, the batch in chunks of 512 with each chunk of dZ packed once for
         // all blocks, 4x4 blocks so that 32, 64 and 128 rows are whole tasks. AMD EPYC Zen 5
@@ -189,14 +193,17 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
     case Isa::sse41: {
         // 2 vectors x 6 rows = 12 accumulators of 16 registers, leaving room for the operand
         // vectors and the broadcast; the shallow variant as on AVX-512.
+        // Small batches ahead of the shallow entry, as on AVX-512. Zen 4 capped at AVX2, 1
+        // thread, relu: 1x64x1024 0.052 -> 0.003 ms, 4x64x4096 0.80 -> 0.029, 8x32x4096 0.115 ->
+        // 0.058.
+        if (isa == Isa::avx2 && spec.op == Op::forward && !reads_weight_transposed(spec)) {
+            table.push_back({"m<=8", small_batch_in_place(isa)});
+        }
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
         if (std::string rule = staged_lhs_rule(spec, kStagedWideTaskRows, 128); !rule.empty()) {
             table.push_back({rule, {2, 6, kStagedWideTaskRows, 16, true, true}});
         }
         if (std::string rule = staged_lhs_rule(spec, 96); !rule.empty()) table.push_back({rule, {2, 6, 96, 16, true, true}});
-        if (isa == Isa::avx2 && spec.op == Op::forward && !reads_weight_transposed(spec)) {
-            table.push_back({"m<=8", small_batch_in_place(isa)});
-        }
         // Dot products, 3 columns x 4 rows of 8 lanes; Zen 5 capped at AVX2, backward_data
         // 64x1024x4096 10.6 -> 7.7 ms, 256x4096x1024 29.4 -> 25.4 against a transposed copy.
         // Over a reduction of at most 256, packed panels, as on AVX-512: Zen 4 capped at AVX2, 1

@@ -213,19 +213,24 @@ TEST_CASE("schedules whose shape tiers coincide compile and compute right", "[sc
 TEST_CASE("tasks sharing the rows evenly compute every row right", "[schedule][jit]") {
     // Rows outermost in tasks of at most 12 rows of 3-row blocks: 13 rows are 2 tasks of 9 (the
     // second shifted inwards over the first), 25 are 3 of 9, 37 are 4 of 12, 194 are 17 of 12.
+    // Fewer rows than a task: 9 are one task, 7 and 11 two tasks of 6 (the second shifted
+    // inwards), 5 two tasks of one block. The same tasks with panels outermost and the reduction
+    // in chunks of 4 steps (each chunk packed per task).
     jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("balanced_tasks")));
     const KernelSpec spec = parse_spec("forward:relu:bias=1");
-    const KernelHandle k = engine.get_scheduled(spec, host_isa(), CpuSchedule{1, 3, 12, 16, true});
-    const int K = 7, N = 20;
-    for (int M : {13, 25, 37, 194}) {
-        INFO(M << "x" << K << "x" << N);
-        ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1);
-        ref::fill_uniform(x, 31);
-        ref::fill_uniform(w, 32);
-        ref::fill_uniform(b, 33);
-        run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
-                       Tensor::matrix(y.v.data(), M, N)});
-        CHECK(wrong_relu_outputs(x, w, b, y) == 0);
+    for (const CpuSchedule &s : {CpuSchedule{1, 3, 12, 16, true}, CpuSchedule{1, 3, 12, 16, false, false, OperandRead::packed, true, 4}}) {
+        const KernelHandle k = engine.get_scheduled(spec, host_isa(), s);
+        const int K = 7, N = 20;
+        for (int M : {13, 25, 37, 194, 9, 7, 11, 5}) {
+            INFO(to_string(s) << " " << M << "x" << K << "x" << N);
+            ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1);
+            ref::fill_uniform(x, 31);
+            ref::fill_uniform(w, 32);
+            ref::fill_uniform(b, 33);
+            run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
+                           Tensor::matrix(y.v.data(), M, N)});
+            CHECK(wrong_relu_outputs(x, w, b, y) == 0);
+        }
     }
 }
 

@@ -164,7 +164,14 @@ void Session::search(Problem &p, const std::vector<sched::CpuSchedule> &candidat
 // The winner and the default take turns, three rounds, so that both see the same machine (shared
 // machines drift); returns the default's confirmed time.
 double Session::confirm(Problem &p) {
-    if (p.best == sched::to_string(p.default_schedule)) return p.default_ms;
+    if (p.best == sched::to_string(p.default_schedule)) {
+        // No candidate beat the default: that is a result too, recorded so that a build on
+        // another thread count or machine can say this shape was tuned there.
+        sched::TuningRecord r = record(p, p.best, p.default_ms);
+        r.verified = r.confirmed = true;
+        save(r);
+        return p.default_ms;
+    }
     const KernelHandle k = engine_.get_scheduled(p.spec, options_.isa, sched::parse_cpu_schedule(p.best));
     std::vector<double> tb, td;
     int runs = 0;

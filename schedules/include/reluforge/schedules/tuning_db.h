@@ -34,7 +34,9 @@ struct TuningRecord {
     double default_ms = 0;  // the default table's schedule, same shape, same session
     bool verified = false;  // its results matched the reference
     // The session's winner, timed again alternating with the default schedule (median_ms and
-    // default_ms are then from that head-to-head run). Only confirmed records become variants.
+    // default_ms are then from that head-to-head run; where no candidate beat the default, the
+    // default itself, median_ms == default_ms). Only confirmed records faster than their default
+    // become variants.
     bool confirmed = false;
     Machine machine;
     std::string reluforge_version;
