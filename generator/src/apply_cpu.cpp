@@ -109,22 +109,23 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     // Panels outermost, a task's rows only set the parallel grain, and the last task, shifted
     // inwards, recomputes up to task_rows - 1 rows: so whole tasks only from 8 tasks up (M = 64
     // with tasks of 48 computed 96 rows: 73 -> 57 GFLOP/s at 64x1024x4096).
-    const int whole_tasks_from = s.rows_outer ? s.task_rows : 8 * s.task_rows;
     const Expr balanced = balanced_task_rows(a.rows, s.task_rows, s.block_rows);
-    Expr task_rows = select(a.rows >= whole_tasks_from, balanced, s.block_rows);
+    Expr task_rows = select(a.rows >= 8 * s.task_rows, balanced, s.block_rows);
     // A chunked reduction packs each chunk once per task.
     const bool chunked = s.acc_per_task && s.reduction_block > 0;
-    // Where every task packs the operand (rows outermost, or chunked), tasks of one block packed
-    // it once per block: fewer rows than a task are one task where they are whole blocks, else
-    // two (each at most all rows, the second shifted inwards), else tasks of one block. AMD EPYC
-    // Zen 4, 1 thread, rows outermost in tasks of 192, one task against tasks of one block:
+    // Where every task packs the operand (rows outermost, or chunked), whole tasks from one task
+    // up, since tasks of one block packed it once per block: fewer rows than a task are one
+    // task where they are whole blocks, else two (each at most all rows, the second shifted
+    // inwards), else tasks of one block. AMD EPYC Zen 4, 1 thread, rows outermost in tasks of
+    // 192, one task against tasks of one block:
     // forward relu at K <= 64 150x32x512 0.116 -> 0.055 ms, 180x64x4096 2.20 -> 0.98,
     // 120x16x2048 0.172 -> 0.091; backward_data at N <= 64 100x1024x64 0.449 -> 0.179,
     // 150x512x32 0.182 -> 0.056; AVX2 forward 180x64x4096 4.18 -> 1.35.
-    const int b = s.block_rows;
-    const Expr halves = ((a.rows + 1) / 2 + b - 1) / b * b;
-    const Expr packing_task_rows = select(a.rows >= s.task_rows, balanced, a.rows % b == 0, a.rows, a.rows >= 2 * b, halves, b);
-    if (s.rows_outer) task_rows = packing_task_rows;
+    if (s.rows_outer || chunked) {
+        const int b = s.block_rows;
+        const Expr halves = ((a.rows + 1) / 2 + b - 1) / b * b;
+        task_rows = select(a.rows >= s.task_rows, balanced, a.rows % b == 0, a.rows, a.rows >= 2 * b, halves, b);
+    }
     // operand=direct: inlined into the FMA loop, loaded from the tensor in place.
     const bool in_place = s.operand == sched::OperandRead::direct && !a.operand_transposed;
     // In place with blocks of a few rows (the small-batch variant): fewer rows than a block still
@@ -151,8 +152,6 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         if (s.task_rows > two_blocks) add_small_batch(a.rows >= s.task_rows, s.block_rows, balanced);
         if (s.task_rows >= two_blocks) add_small_batch(a.rows >= two_blocks, s.block_rows, Expr(two_blocks));
         add_small_batch(a.rows >= s.block_rows, s.block_rows, Expr(s.block_rows));
-    } else if (chunked) {
-        tiers.push_back({a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, packing_task_rows, vec});
     } else {
         tiers.push_back({a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec});
     }

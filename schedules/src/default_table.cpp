@@ -27,7 +27,6 @@ std::string shallow_rule(const KernelSpec &spec, int depth) {
 // backward_weight with a deep batch and at least `rows` output rows (whole tasks), and, from
 // `cols` > 0, at least that many output columns.
 std::string staged_lhs_rule(const KernelSpec &spec, int rows, int cols = 0) {
-    if (spec.op != Op::backward_weight) return "";
     const bool kn = spec.weight == WeightLayout::kn;
     std::string rule = fmt::format("{}>={},m>=1024", kn ? "k" : "n", rows);
     if (cols > 0) rule += fmt::format(",{}>={}", kn ? "n" : "k", cols);
@@ -44,6 +43,14 @@ std::string staged_lhs_rule(const KernelSpec &spec, int rows, int cols = 0) {
 // where they made 3 tasks (1024^3 12.4 -> 14.2); 64 columns held or lost (4096x1024x64 6.8 -> 6.6
 // ms, W [N,K] 4096x64x1024 7.75 -> 8.1, AVX2 4096x1024x64 8.7 -> 9.25).
 constexpr int kStagedWideTaskRows = 288;
+
+// backward_weight's staged Xᵀ in register blocks `block_vectors` x 6: tasks of 288 rows for
+// wide outputs, else of 96.
+void add_staged_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &spec, int block_vectors) {
+    if (spec.op != Op::backward_weight) return;
+    table.push_back({staged_lhs_rule(spec, kStagedWideTaskRows, 128), {block_vectors, 6, kStagedWideTaskRows, 16, true, true}});
+    table.push_back({staged_lhs_rule(spec, 96), {block_vectors, 6, 96, 16, true, true}});
+}
 
 // An epilogue of many vector operations: gelu with erf, on the forward result or (chained) on
 // the previous layer's aux.
@@ -149,10 +156,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X
         // once for all panels (rows outermost): 1024^3 74 -> 87 GFLOP/s, 2048^3 53 -> 82-89,
         // 4096x1024x64 57 -> 70; at 512^3 it lost (104 -> 81).
-        if (std::string rule = staged_lhs_rule(spec, kStagedWideTaskRows, 128); !rule.empty()) {
-            table.push_back({rule, {4, 6, kStagedWideTaskRows, 16, true, true}});
-        }
-        if (std::string rule = staged_lhs_rule(spec, 96); !rule.empty()) table.push_back({rule, {4, 6, 96, 16, true, true}});
+        add_staged_lhs(table, spec, 4);
         // W read transposed and few rows to amortize gathering it into panels: dot products,
         // 6 columns x 4 rows. AMD EPYC Zen 5 (peak 211 GFLOP/s), 1 thread, backward_data:
         // 64x1024x4096 9.0 -> 4.7 ms (0.52x -> 0.80x oneDNN for the whole backward),
@@ -200,10 +204,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
-        if (std::string rule = staged_lhs_rule(spec, kStagedWideTaskRows, 128); !rule.empty()) {
-            table.push_back({rule, {2, 6, kStagedWideTaskRows, 16, true, true}});
-        }
-        if (std::string rule = staged_lhs_rule(spec, 96); !rule.empty()) table.push_back({rule, {2, 6, 96, 16, true, true}});
+        add_staged_lhs(table, spec, 2);
         // Dot products, 3 columns x 4 rows of 8 lanes; Zen 5 capped at AVX2, backward_data
         // 64x1024x4096 10.6 -> 7.7 ms, 256x4096x1024 29.4 -> 25.4 against a transposed copy.
         // Over a reduction of at most 256, packed panels, as on AVX-512: Zen 4 capped at AVX2, 1
