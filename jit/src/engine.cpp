@@ -13,6 +13,7 @@
 #include "reluforge/schedules/search_space.h"
 #include "reluforge/schedules/tuning_db.h"
 
+#include "near_memory.h"
 #include "reluforge_codegen_id.h"
 
 #include <HalideRuntime.h>
@@ -20,6 +21,7 @@
 #include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 
@@ -64,6 +66,7 @@ std::string compile_to_object(const KernelSpec &spec, const std::function<void(c
 
 struct Engine::Impl {
     Options options;
+    NearMemoryMapper memory;  // outlives the JIT, whose linked sections it holds
     std::unique_ptr<llvm::orc::LLJIT> jit;
     std::unique_ptr<DiskCache> cache;
     std::string cache_problem;  // why there is no disk cache, when there is none
@@ -167,9 +170,16 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
     // Kernels arrive as objects, so no host detection or target machine is needed up front:
     // naming the triple and data layout saves about a millisecond at engine creation.
     llvm::orc::JITTargetMachineBuilder machine{llvm::Triple(kTriple)};
+    NearMemoryMapper *memory = &impl_->memory;
+    auto link_layer = [memory](llvm::orc::ExecutionSession &session, const llvm::Triple &)
+        -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+        return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+            session, [memory] { return std::make_unique<llvm::SectionMemoryManager>(memory); });
+    };
     auto jit = llvm::orc::LLJITBuilder()
                    .setJITTargetMachineBuilder(std::move(machine))
                    .setDataLayout(llvm::DataLayout(kDataLayout))
+                   .setObjectLinkingLayerCreator(std::move(link_layer))
                    .create();
     if (!jit) throw Error(ErrorCode::kernel_failed, "JIT: cannot create LLJIT: " + llvm_error(jit.takeError()));
     impl_->jit = std::move(*jit);

@@ -71,9 +71,11 @@ int get_stream(void *, void *, void **s) {
     return 0;
 }
 
+// Global, so that Halide's CUDA runtime (which asks the process for the symbols before it tries
+// libcuda.so, a name that driver installs without the development files may lack) finds them too.
 void load(State &s) {
-    void *lib = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) lib = ::dlopen("libcuda.so", RTLD_NOW | RTLD_LOCAL);
+    void *lib = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+    if (!lib) lib = ::dlopen("libcuda.so", RTLD_NOW | RTLD_GLOBAL);
     if (!lib) {
         s.why_not = "no CUDA driver: libcuda.so.1 could not be loaded (install the NVIDIA driver, or run on the CPU)";
         return;
