@@ -108,6 +108,18 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // Fewer than 64 columns: 2 zmm x 12 rows, so that 32-63 columns still run whole blocks
         // (a 64-wide panel needs 64 columns; narrower ones fell to one-vector blocks).
         // 16384x32x128 backward_data 31 -> 79 GFLOP/s.
+        // backward_weight ([K,N] weights) with 32 to 63 output columns over a large X: that
+        // entry reads Xᵀ down columns a row of X apart (4 KiB at K = 1024) and fell to 30-45
+        // GFLOP/s; stage each task's Xᵀ instead, with dZ's rows (at most a cache line) read in
+        // place. AMD EPYC Zen 4 (peak 114 GFLOP/s), 1 thread, alternating, narrow -> staged:
+        // 4096x1024x48 13.3 -> 6.6 ms, 4096x1024x63 13.1 -> 6.5, 2048x1024x48 6.4 -> 3.3,
+        // 4096x512x48 5.0 -> 3.6, 4096x512x32 3.1 -> 2.0, 8192x512x40 13.5 -> 7.9, 2048x2048x32
+        // 6.8 -> 3.9; below M = 2048 or K = 512 the narrow entry won (1024x512x48 0.64 -> 0.75,
+        // 1024x1024x32 0.72 -> 0.76, 2048x384x48 0.92 -> 1.01, 4096x320x40 1.62 -> 2.13), and
+        // at 16 columns (8192x1024x16 10.9 -> 13.1).
+        if (spec.op == Op::backward_weight && spec.weight == WeightLayout::kn) {
+            table.push_back({ShapeRule::parse("k>=512,m>=2048,n>=32,n<=63").text(), {2, 12, 96, 16, true, true, OperandRead::direct}});
+        }
         if (std::string rule = narrow_rule(spec, 63); !rule.empty()) table.push_back({rule, {2, 12, 48, 16, false}});
         // Forward with [K,N] weights over 6 to 128 rows: the blocks load W's rows in place, where
         // packing a panel cost more than its few rows saved. AMD EPYC Zen 4 (peak 115 GFLOP/s), 1
@@ -156,6 +168,17 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X
         // once for all panels (rows outermost): 1024^3 74 -> 87 GFLOP/s, 2048^3 53 -> 82-89,
         // 4096x1024x64 57 -> 70; at 512^3 it lost (104 -> 81).
+        // Up to 127 columns ([K,N] weights), the staged tasks read dZ's rows in place rather
+        // than packing dZ once per task. AMD EPYC Zen 4 (peak 114 GFLOP/s), 1 thread,
+        // alternating, packed -> in place: 4096x1024x64 6.9-7.2 -> 6.6 ms, 2048x1024x64 3.22
+        // -> 3.09, 1024x4096x64 6.55 -> 6.28, 8192x256x64 5.27 -> 4.72, 2048x512x64 1.89 ->
+        // 1.66, 1024x1024x64 1.47 -> 1.39, 4096x1024x96 13.9 -> 13.1, 1024x512x96 1.45 -> 1.38.
+        // At 128 columns mixed (4096x1024x128 13.7 -> 12.4, 2048x512x128 2.87 -> 3.34, against
+        // the wide tasks), at 256 lost (2048x512x256 6.0 -> 8.0). AVX-512 only: on AVX2 (the
+        // same CPU capped, 2x6 blocks) in place lost (4096x1024x64 10.9 -> 15.6 ms).
+        if (spec.op == Op::backward_weight && spec.weight == WeightLayout::kn) {
+            table.push_back({ShapeRule::parse("k>=96,m>=1024,n<=127").text(), {4, 6, 96, 16, true, true, OperandRead::direct}});
+        }
         add_staged_lhs(table, spec, 4);
         // W read transposed and few rows to amortize gathering it into panels: dot products,
         // 6 columns x 4 rows. AMD EPYC Zen 5 (peak 211 GFLOP/s), 1 thread, backward_data:
