@@ -9,9 +9,14 @@ namespace reluforge::sched {
 
 namespace {
 
+// backward_weight of [K,N] weights: dW's rows are K, its columns N (dZ's).
+bool weight_gradient_kn(const KernelSpec &spec) {
+    return spec.op == Op::backward_weight && spec.weight == WeightLayout::kn;
+}
+
 // The extent along a kernel's output rows (its columns), bounded from above; "" without a matmul.
 std::string narrow_rule(const KernelSpec &spec, int cols) {
-    const bool n_cols = spec.op == Op::forward || (spec.op == Op::backward_weight && spec.weight == WeightLayout::kn);
+    const bool n_cols = spec.op == Op::forward || weight_gradient_kn(spec);
     if (spec.op == Op::activation_backward) return "";
     return (n_cols ? "n<=" : "k<=") + std::to_string(cols);
 }
@@ -105,9 +110,6 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // oneDNN), 16384x32x128 49 -> 67 (0.88x -> 1.15x); at K = 128 rows outermost lost
         // (1024x128x1024 84 -> 75).
         const CpuSchedule shallow{4, 6, 192, 16, true};
-        // Fewer than 64 columns: 2 zmm x 12 rows, so that 32-63 columns still run whole blocks
-        // (a 64-wide panel needs 64 columns; narrower ones fell to one-vector blocks).
-        // 16384x32x128 backward_data 31 -> 79 GFLOP/s.
         // backward_weight ([K,N] weights) with 32 to 63 output columns over a large X: that
         // entry reads Xᵀ down columns a row of X apart (4 KiB at K = 1024) and fell to 30-45
         // GFLOP/s; stage each task's Xᵀ instead, with dZ's rows (at most a cache line) read in
@@ -117,9 +119,12 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 6.8 -> 3.9; below M = 2048 or K = 512 the narrow entry won (1024x512x48 0.64 -> 0.75,
         // 1024x1024x32 0.72 -> 0.76, 2048x384x48 0.92 -> 1.01, 4096x320x40 1.62 -> 2.13), and
         // at 16 columns (8192x1024x16 10.9 -> 13.1).
-        if (spec.op == Op::backward_weight && spec.weight == WeightLayout::kn) {
+        if (weight_gradient_kn(spec)) {
             table.push_back({ShapeRule::parse("k>=512,m>=2048,n>=32,n<=63").text(), {2, 12, 96, 16, true, true, OperandRead::direct}});
         }
+        // Fewer than 64 columns: 2 zmm x 12 rows, so that 32-63 columns still run whole blocks
+        // (a 64-wide panel needs 64 columns; narrower ones fell to one-vector blocks).
+        // 16384x32x128 backward_data 31 -> 79 GFLOP/s.
         if (std::string rule = narrow_rule(spec, 63); !rule.empty()) table.push_back({rule, {2, 12, 48, 16, false}});
         // Forward with [K,N] weights over 6 to 128 rows: the blocks load W's rows in place, where
         // packing a panel cost more than its few rows saved. AMD EPYC Zen 4 (peak 115 GFLOP/s), 1
@@ -161,7 +166,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // (chunks of 512: 3.30 ms at 4096x1024x64, of 1024: 4.53). Zen 5 only: on AMD EPYC Zen 4
         // (peak 115.6 GFLOP/s) the staged Xᵀ won, 4096x1024x64 10.4-11.2 ms chunked against
         // 7.0-8.4 staged (chunks of 512: 10.7).
-        if (spec.op == Op::backward_weight && spec.weight == WeightLayout::kn) {
+        if (weight_gradient_kn(spec)) {
             table.push_back({ShapeRule::parse("cpu=zen5,k>=96,m>=1024,n<=128").text(), {4, 6, 96, 16, false, false, OperandRead::packed, true, 256}});
         }
         // backward_weight reduces over the batch, reading Xᵀ down its columns: rows of X a page
@@ -176,7 +181,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // At 128 columns mixed (4096x1024x128 13.7 -> 12.4, 2048x512x128 2.87 -> 3.34, against
         // the wide tasks), at 256 lost (2048x512x256 6.0 -> 8.0). AVX-512 only: on AVX2 (the
         // same CPU capped, 2x6 blocks) in place lost (4096x1024x64 10.9 -> 15.6 ms).
-        if (spec.op == Op::backward_weight && spec.weight == WeightLayout::kn) {
+        if (weight_gradient_kn(spec)) {
             table.push_back({ShapeRule::parse("k>=96,m>=1024,n<=127").text(), {4, 6, 96, 16, true, true, OperandRead::direct}});
         }
         add_staged_lhs(table, spec, 4);
