@@ -1,7 +1,8 @@
 // reluforge: fused forward (Y only, like the others); backward (dX, dW, db) from what the layer's
 // training forward saves by default (a bit mask for the relu family, Z otherwise), as
 // Linear::backward runs it: activation-backward (dZ, db) + backward-data + backward-weight.
-// Kernels come from the JIT (compiled once, outside the timed region).
+// Kernels come from the JIT (compiled once, outside the timed region). reluforge_prepacked: the
+// forward with W packed beforehand.
 #include "problem.h"
 
 #include <chrono>
@@ -92,8 +93,36 @@ private:
     float dslope_ = 0;
 };
 
+// Forward with W packed once (packed_weights.h), outside the timed region: the counterpart of
+// oneDNN's prepacked weights.
+class ReluforgePrepacked : public Impl {
+public:
+    explicit ReluforgePrepacked(Problem &p)
+        : layer_(p.act.act, true, WeightLayout::packed),
+          packed_(Tensor::matrix(p.w.data(), p.s.K, p.s.N), WeightLayout::kn) {
+        forward(p);
+    }
+    std::string name() const override { return "reluforge_prepacked"; }
+    void forward(Problem &p) override {
+        ForwardArgs a;
+        a.x = Tensor::matrix(p.x.data(), p.s.M, p.s.K);
+        a.w = packed_.tensor();
+        a.b = Tensor::vector(p.b.data(), p.s.N);
+        if (p.act.act.kind == Act::prelu) a.slope = Tensor::vector(&p.slope, 1);
+        a.y = Tensor::matrix(p.y.data(), p.s.M, p.s.N);
+        layer_.forward(a);
+    }
+    void backward(Problem &) override {}
+    bool has_backward() const override { return false; }
+
+private:
+    Linear layer_;
+    PackedWeights packed_;
+};
+
 }  // namespace
 
 std::unique_ptr<Impl> make_reluforge(Problem &p) { return std::make_unique<Reluforge>(p); }
+std::unique_ptr<Impl> make_reluforge_prepacked(Problem &p) { return std::make_unique<ReluforgePrepacked>(p); }
 
 }  // namespace bench

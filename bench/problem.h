@@ -42,6 +42,7 @@ public:
 };
 
 std::unique_ptr<Impl> make_reluforge(Problem &p);
+std::unique_ptr<Impl> make_reluforge_prepacked(Problem &p);  // forward only
 std::vector<std::unique_ptr<Impl>> make_onednn(Problem &p);   // plain, prepacked
 std::vector<std::unique_ptr<Impl>> make_openblas(Problem &p);
 const char *openblas_core();  // nullptr when OpenBLAS is not built in

@@ -237,6 +237,7 @@ int main(int argc, char **argv) {
             Problem p(s, {act_text, reluforge::parse_activation(act_text)});
             std::vector<std::unique_ptr<Impl>> impls;
             impls.push_back(make_reluforge(p));  // first: it leaves Z for the others' backward
+            if (!backward_only) impls.push_back(make_reluforge_prepacked(p));
             for (auto &i : make_onednn(p)) impls.push_back(std::move(i));
             for (auto &i : make_openblas(p)) impls.push_back(std::move(i));
 
@@ -291,6 +292,18 @@ int main(int argc, char **argv) {
         if (r.impl == "reluforge") continue;
         auto &g = geo[r.pass + " vs " + r.impl];
         g.first += std::log(r.ours_speedup);
+        g.second++;
+    }
+    // Prepacked against prepacked: the same W packed once by each, outside the timed region.
+    std::map<std::pair<std::string, std::string>, double> prepacked;
+    for (const Row &r : rows) {
+        if (r.impl == "reluforge_prepacked") prepacked[{r.shape, r.act}] = r.ms;
+    }
+    for (const Row &r : rows) {
+        const auto ours = prepacked.find({r.shape, r.act});
+        if (r.impl != "onednn_prepacked" || ours == prepacked.end()) continue;
+        auto &g = geo["fwd prepacked vs prepacked"];
+        g.first += std::log(r.ms / ours->second);
         g.second++;
     }
     fmt::print("\ngeometric mean speedup of reluforge:\n");

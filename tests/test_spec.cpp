@@ -60,7 +60,7 @@ TEST_CASE("bad specs are rejected with a message naming the part and what is all
         {"forward:relu:sav=mask", "unknown key 'sav'; keys for forward: bias, weight, save, counts, dtype"},
         {"forward:relu:mask", "part 3 'mask' must be key=value"},
         {"forward:relu:bias=1:bias=0", "key 'bias' is given twice"},
-        {"forward:relu:weight=kk", "weight 'kk' is not one of: kn, nk"},
+        {"forward:relu:weight=kk", "weight 'kk' is not one of: kn, nk, packed"},
         {"forward:relu:dtype=f64", "dtype 'f64' is not one of: f32, f16"},
         {"forward:gelu:save=mask", "save=mask needs a piecewise-linear activation"},
         {"forward:elu(alpha=-1):save=y", "save=y cannot give the derivative"},

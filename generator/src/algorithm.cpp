@@ -2,6 +2,7 @@
 
 #include "reluforge/error.h"
 #include "reluforge/generator/activation_math.h"
+#include "reluforge/packed_weights.h"
 #include "reluforge/signature.h"
 
 #include <map>
@@ -197,15 +198,47 @@ private:
         a_.outputs.push_back(total);
     }
 
+    // The columns of forward's output: W's, or for a packed W (whose panels may pad them) those
+    // of Y's buffer, known once Y is defined (columns_of).
+    Expr forward_columns(const Input &w) const {
+        switch (spec_.weight) {
+        case WeightLayout::kn: return w.dim(0).extent();
+        case WeightLayout::nk: return w.dim(1).extent();
+        case WeightLayout::packed: break;
+        }
+        return Expr();
+    }
+    // Also sets where Y's columns start (0, as run_kernel passes every buffer; a Tuple's other
+    // buffers follow the first), so that schedules can prove a vector of columns lies in one panel.
+    static Expr columns_of(const Func &y) {
+        OutputImageParam first = y.output_buffers()[0];
+        first.dim(0).set_min(0);
+        return first.dim(0).extent();
+    }
+
+    // W(col, r) in the spec's layout.
+    Expr weight_at(const Input &w, Expr col, Expr r) const {
+        switch (spec_.weight) {
+        case WeightLayout::kn: return w(col, r);
+        case WeightLayout::nk: return w(r, col);
+        case WeightLayout::packed: break;
+        }
+        const int panel = int(kWeightPanel);
+        return w(r * panel + col % panel, col / panel);
+    }
+
     void forward() {
         Input x = in("x"), w = in("w");
-        const bool kn = spec_.weight == WeightLayout::kn;
         Expr K = x.dim(0).extent(), M = x.dim(1).extent();
-        Expr N = kn ? w.dim(0).extent() : w.dim(1).extent();
+        Expr N = forward_columns(w);
+        if (spec_.weight == WeightLayout::packed) {
+            // Clamped reads (GPU schedules) would need N before Y exists.
+            if (clamp_reads_) throw Error(ErrorCode::bad_spec, "bad spec: weight=packed kernels run on the CPU; GPU kernels take W as kn or nk");
+            a_.operand_panel = int(kWeightPanel);
+        }
         auto init = [&](Expr col) { return spec_.bias ? in("b")(col) : Expr(0.0f); };
         matmul(init, K, M, N, [&](Expr r, Expr row) { return x(r, row); },
-               [&](Expr col, Expr r) { return kn ? w(col, r) : w(r, col); }, reads_weight_transposed(spec_));
-        a_.cols = N;
+               [&](Expr col, Expr r) { return weight_at(w, col, r); }, reads_weight_transposed(spec_));
         a_.rows = M;
         a_.few_rows_likely = true;
         Expr slope = slope_at("slope", j);
@@ -219,6 +252,7 @@ private:
             } else {
                 a_.tiled(j, i) = stored(activation(spec_.act, a_.acc(j, i), slope));
             }
+            a_.cols = N.defined() ? N : columns_of(a_.tiled);
             a_.outputs.push_back(a_.tiled);
             return;
         }
@@ -234,6 +268,8 @@ private:
         } else {
             y(j, i) = stored(activation(spec_.act, z(j, i), slope));
         }
+        if (!N.defined()) N = columns_of(y);
+        a_.cols = N;
         a_.passes.push_back({y, N});
         a_.outputs.push_back(y);
         if (spec_.save == Save::mask) {

@@ -201,6 +201,18 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         // across the block multiplied code size (and compile and JIT-link time) by up to 24.
         if (t.width > 1) st.vectorize(jv);
     };
+    // A packed W (packed_weights.h) loads as whole vectors only where Halide can prove that each
+    // vector lies in one of its panels: N a multiple of the panel width, a fact it learns from the
+    // tier's condition. Other N run the same tiers with the panels' columns gathered.
+    if (a.operand_panel > 0) {
+        std::vector<Tier> whole_panels;
+        for (const Tier &t : tiers) {
+            if (t.width == 1) continue;
+            whole_panels.push_back(t);
+            whole_panels.back().when = t.when && a.cols % a.operand_panel == 0;
+        }
+        tiers.insert(tiers.begin(), whole_panels.begin(), whole_panels.end());
+    }
     // Halide specializes one condition once: a tier whose condition an earlier one has (a
     // one-vector panel of kNarrowRows rows) would schedule the same loops twice.
     for (std::size_t k = tiers.size(); k-- > 1;) {

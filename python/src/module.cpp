@@ -255,6 +255,21 @@ PYBIND11_MODULE(_reluforge, m) {
     m.def("mask_row_bytes", &mask_row_bytes, py::arg("cols"),
           "Bytes between mask rows (a multiple of 64): allocate [rows, mask_row_bytes(cols)] uint8 and pass "
           "its first mask_bytes_per_row(cols) columns.");
+    m.def("packed_weight_shape", [](std::int64_t k, std::int64_t n) { return py::make_tuple(packed_weight_rows(n), packed_weight_cols(k)); },
+          py::arg("k"), py::arg("n"), "The shape a packed W of K inputs and N outputs takes: (ceil(N/16), 16K).");
+    m.def(
+        "pack_weights",
+        [](py::handle w, const std::string &layout, py::handle packed) {
+            if (layout != "kn" && layout != "nk") {
+                throw Error(ErrorCode::bad_argument, fmt::format("bad argument: layout '{}' is not kn or nk", layout));
+            }
+            const python::HeldTensor from = python::tensor_from_python(w, "w", false);
+            const python::HeldTensor to = python::tensor_from_python(packed, "packed", true);
+            pack_weights(from.view, layout == "kn" ? WeightLayout::kn : WeightLayout::nk, to.view);
+        },
+        py::arg("w"), py::arg("layout"), py::arg("packed"),
+        "Packs w ([K,N] for 'kn', [N,K] for 'nk') into packed, an array of packed_weight_shape(K, N) and w's "
+        "dtype, for forward kernels with weight=packed.");
     m.def("host_isa", [] { return to_string(host_isa()); });
     m.def(
         "set_kernel_policy",

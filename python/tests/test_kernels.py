@@ -121,3 +121,20 @@ def test_mask_and_counts_of_a_relu_layer():
     assert (bits[clear] == (z[clear] > 0)).all()
     assert (mask_rows[:, reluforge.mask_bytes_per_row(n):] == 0xA5).all()  # the padding is untouched
     assert (np.abs(counts - (z > 0).sum(axis=0)) <= (~clear).sum(axis=0)).all()
+
+
+@pytest.mark.parametrize("layout", ["kn", "nk"])
+def test_forward_over_packed_weights_gives_the_bits_of_weight_kn(layout):
+    m, k, n = 37, 50, 48
+    rng = np.random.default_rng(5)
+    x, w_kn, b = uniform(rng, (m, k)), uniform(rng, (k, n)), uniform(rng, n)
+    packed = np.full(reluforge.packed_weight_shape(k, n), -7, np.float32)
+    assert packed.shape == (3, 16 * k)
+    reluforge.pack_weights(w_kn if layout == "kn" else np.ascontiguousarray(w_kn.T), layout, packed)
+    assert packed[1, 16 * 2 + 3] == w_kn[2, 19]
+    want, got = np.empty((m, n), np.float32), np.empty((m, n), np.float32)
+    reluforge.run_kernel("forward:relu:bias=1:weight=kn", {"x": x, "w": w_kn, "b": b, "y": want})
+    reluforge.run_kernel("forward:relu:bias=1:weight=packed", {"x": x, "w": packed, "b": b, "y": got})
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    with pytest.raises(reluforge.Error, match="packs into"):
+        reluforge.pack_weights(w_kn, layout, np.empty((2, 16 * k), np.float32))

@@ -109,6 +109,7 @@ KernelSpec Linear::backward_weight_spec(bool db) const {
 }
 
 std::vector<KernelSpec> Linear::kernel_specs(const Linear *prev) const {
+    if (weight_ == WeightLayout::packed) return {forward_spec()};
     const bool identity = act_.kind == Act::identity;
     std::vector<KernelSpec> specs{forward_spec(), backward_data_spec(),
                                   backward_weight_spec(identity && bias_)};
@@ -127,7 +128,17 @@ void Linear::forward(const ForwardArgs &a) const {
                                                {"z", a.aux}, {"mask", a.aux}, {"counts", a.counts}}));
 }
 
+namespace {
+void refuse_packed_backward(WeightLayout w) {
+    if (w != WeightLayout::packed) return;
+    throw Error(ErrorCode::bad_argument,
+                "bad argument: this layer's W is packed (WeightLayout::packed), which only forward kernels "
+                "read; run backward through a layer of the layout W was packed from (kn or nk)");
+}
+}  // namespace
+
 void Linear::backward(const BackwardArgs &a) const {
+    refuse_packed_backward(weight_);
     const bool identity = act_.kind == Act::identity;
     if (a.db.given() && !bias_) {
         throw Error(ErrorCode::bad_argument, "bad argument: db given for a layer without bias");
@@ -154,6 +165,7 @@ void Linear::backward(const BackwardArgs &a) const {
 }
 
 void Linear::backward_chained(const Linear &prev, const ChainedBackwardArgs &a) const {
+    refuse_packed_backward(weight_);
     if (a.dw.given()) {
         const KernelSpec spec = backward_weight_spec(a.db.given());
         run_kernel(spec, in_signature_order(spec, {{"x", a.x}, {"dz", a.dz}, {"dw", a.dw}, {"db", a.db}}));

@@ -62,15 +62,32 @@ struct Checker {
         if (e == Extent::one) expected = 1;
         if (e == Extent::mask_N && extents.count(Extent::N)) expected = extent_value(e, 0, extents[Extent::N], 0);
         if (e == Extent::mask_K && extents.count(Extent::K)) expected = extent_value(e, 0, 0, extents[Extent::K]);
+        if (e == Extent::panels_N && extents.count(Extent::N)) expected = extent_value(e, 0, extents[Extent::N], 0);
+        if (e == Extent::panel_K && extents.count(Extent::K)) expected = extent_value(e, 0, 0, extents[Extent::K]);
         if (auto it = extents.find(e); it != extents.end()) expected = it->second;
         if (expected < 0) {
             extents[e] = value;
+            packed_weight_fits(slot, e, value);
             return;
         }
         if (value != expected) {
             fail(ErrorCode::shape_mismatch, slot,
                  fmt::format("must be {} but its {} is {} where {} = {} (from earlier arguments)",
                              shape_text(slot), which, value, to_string(e), expected));
+        }
+    }
+
+    // A packed W binds its panels before N is known (and its panel length, were K unknown): N
+    // and K, bound later, must fit them.
+    void packed_weight_fits(const ArgSlot &slot, Extent e, std::int64_t value) {
+        const Extent packed = e == Extent::N ? Extent::panels_N : e == Extent::K ? Extent::panel_K : Extent::one;
+        const auto it = extents.find(packed);
+        if (packed == Extent::one || it == extents.end()) return;
+        const std::int64_t expected = e == Extent::N ? extent_value(packed, 0, value, 0) : extent_value(packed, 0, 0, value);
+        if (expected != it->second) {
+            fail(ErrorCode::shape_mismatch, slot,
+                 fmt::format("has {} = {}, which packs into {} = {}, but the packed weight has {} (from earlier arguments)",
+                             to_string(e), value, to_string(packed), expected, it->second));
         }
     }
 

@@ -1,5 +1,7 @@
 #include "reluforge/signature.h"
 
+#include "reluforge/packed_weights.h"
+
 namespace reluforge {
 namespace {
 
@@ -13,8 +15,12 @@ ArgSlot mask(const char *name, bool out, Extent cols) {
     return {name, out, DType::u8, 2, Extent::M, cols, true};
 }
 ArgSlot weight(const char *name, bool out, WeightLayout w, DType dt) {
-    return w == WeightLayout::kn ? matrix(name, out, Extent::K, Extent::N, dt)
-                                 : matrix(name, out, Extent::N, Extent::K, dt);
+    switch (w) {
+    case WeightLayout::kn: return matrix(name, out, Extent::K, Extent::N, dt);
+    case WeightLayout::nk: return matrix(name, out, Extent::N, Extent::K, dt);
+    case WeightLayout::packed: return matrix(name, out, Extent::panels_N, Extent::panel_K, dt);
+    }
+    return matrix(name, out, Extent::K, Extent::N, dt);
 }
 Extent slope_extent(const Activation &a, Extent columns) {
     return a.slopes == PreluSlopes::shared ? Extent::one : columns;
@@ -88,6 +94,8 @@ std::int64_t extent_value(Extent e, std::int64_t M, std::int64_t N, std::int64_t
     case Extent::K: return K;
     case Extent::mask_N: return (N + 7) / 8;
     case Extent::mask_K: return (K + 7) / 8;
+    case Extent::panels_N: return packed_weight_rows(N);
+    case Extent::panel_K: return packed_weight_cols(K);
     }
     return 0;
 }
@@ -105,6 +113,8 @@ const char *to_string(Extent e) {
     case Extent::K: return "K";
     case Extent::mask_N: return "ceil(N/8)";
     case Extent::mask_K: return "ceil(K/8)";
+    case Extent::panels_N: return "ceil(N/16)";
+    case Extent::panel_K: return "16K";
     }
     return "?";
 }

@@ -16,8 +16,8 @@ constexpr std::pair<const char *, Op> kOps[] = {
     {"backward_data", Op::backward_data},
     {"backward_weight", Op::backward_weight},
 };
-constexpr std::pair<const char *, WeightLayout> kLayouts[] = {{"kn", WeightLayout::kn},
-                                                              {"nk", WeightLayout::nk}};
+constexpr std::pair<const char *, WeightLayout> kLayouts[] = {
+    {"kn", WeightLayout::kn}, {"nk", WeightLayout::nk}, {"packed", WeightLayout::packed}};
 constexpr std::pair<const char *, Save> kSaves[] = {
     {"none", Save::none}, {"z", Save::z}, {"y", Save::y}, {"mask", Save::mask}};
 constexpr std::pair<const char *, DType> kSpecDTypes[] = {{"f32", DType::f32}, {"f16", DType::f16}};
@@ -78,6 +78,8 @@ void validate_as(const KernelSpec &s, std::string_view text) {
     const bool identity = s.act.kind == Act::identity;
     check_parameters(s.act, text);
     check(s.dtype == DType::f32 || s.dtype == DType::f16, "dtype must be f32 or f16");
+    check(s.weight != WeightLayout::packed || s.op == Op::forward || s.op == Op::activation_backward,
+          fmt::format("weight=packed is for forward kernels; {} reads W as weight=kn or weight=nk", to_string(s.op)));
     if (s.op == Op::backward_weight) {
         check(identity, "backward_weight takes dZ and has no activation");
         check(s.save == Save::none && !s.counts, "backward_weight takes no save= or counts=");

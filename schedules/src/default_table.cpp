@@ -64,6 +64,20 @@ bool heavy_epilogue(const KernelSpec &spec) {
            (spec.op == Op::forward || spec.op == Op::backward_data);
 }
 
+// gelu (erf's) epilogue crowds the FMA loop's registers when applied block by block: keep
+// each task's accumulators in memory and run the epilogue after them (acc_per_task).
+// Forward gelu, avx512, AMD EPYC Zen 5 (peak 211 GFLOP/s), 1 thread, same-run ratios:
+// 512^3 2.06 -> 1.71 ms, 1024^3 15.1 -> 12.6, 2048^3 124 -> 101, 64x1024x4096 4.60 -> 4.06,
+// 256x4096x1024 15.5 -> 13.1; relu, silu and elu lost 0-5% the same way, and every
+// activation lost with rows outermost (16384x32x128 relu 0.84 -> 1.40 ms; the streamed small
+// batches, rows outermost, keep theirs).
+std::vector<ScheduleChoice> with_heavy_epilogue(std::vector<ScheduleChoice> table, const KernelSpec &spec) {
+    if (heavy_epilogue(spec)) {
+        for (auto &choice : table) choice.schedule.acc_per_task |= !choice.schedule.rows_outer;
+    }
+    return table;
+}
+
 // Forward with [K,N] weights over 1 to 8 rows (a batch of a few, inference): W loaded in place
 // and streamed (stream_in_place in apply_cpu.cpp), a chunk of its rows at a time, each row a page
 // wide, into the rows' accumulators: 4x4 blocks with chunks of 8 steps (4 from 2 rows up) on
@@ -90,6 +104,19 @@ CpuSchedule small_batch_in_place(Isa isa) {
     return {2, 4, 8, 16, true, false, OperandRead::direct, true, 4};
 }
 
+// Forward with a packed W (packed_weights.h): its panels are read in place, already in the order
+// the blocks take them, in the blocks of the forward entries below (4x6 with tasks of 48 rows,
+// rows outermost in tasks of 192 at K <= 64, 4-row blocks for a batch of a few). AMD EPYC Zen 4
+// (peak 117 GFLOP/s), 1 thread, reluforge-bench, relu, W [K,N] -> packed: 512^3 2.48 -> 2.43 ms,
+// 2048^3 158 -> 156, 64x1024x4096 6.21 -> 5.13, 256x4096x1024 20.3 -> 19.0, 1024x128x1024 2.60
+// -> 2.50; over the bench's 36 cases 1.01x oneDNN 2.6 with its weights prepacked (0.93-1.18).
+void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
+    const int vectors = isa == Isa::avx512 ? 4 : 2;
+    table.push_back({"m<=5", {vectors, 4, 8, 16, false, false, OperandRead::direct}});
+    table.push_back({"k<=64", {vectors, 6, 192, 16, true, false, OperandRead::direct}});
+    table.push_back({"", {vectors, 6, 48, 16, false, false, OperandRead::direct}});
+}
+
 }  // namespace
 
 // Measurements: reluforge-bench --threads 1, fused forward relu, on this project's machines (AMD
@@ -99,6 +126,10 @@ CpuSchedule small_batch_in_place(Isa isa) {
 // every other kind runs the entries after it.
 std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa isa) {
     std::vector<ScheduleChoice> table;
+    if (spec.weight == WeightLayout::packed) {
+        add_packed_weight(table, isa);
+        return with_heavy_epilogue(table, spec);
+    }
     switch (isa) {
     case Isa::avx512: {
         // 4 zmm x 6 rows = 24 accumulators of 32 registers, 64-column panels. Against 3x8 (48
@@ -252,17 +283,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         break;
     }
     }
-    // gelu (erf's) epilogue crowds the FMA loop's registers when applied block by block: keep
-    // each task's accumulators in memory and run the epilogue after them (acc_per_task).
-    // Forward gelu, avx512, AMD EPYC Zen 5 (peak 211 GFLOP/s), 1 thread, same-run ratios:
-    // 512^3 2.06 -> 1.71 ms, 1024^3 15.1 -> 12.6, 2048^3 124 -> 101, 64x1024x4096 4.60 -> 4.06,
-    // 256x4096x1024 15.5 -> 13.1; relu, silu and elu lost 0-5% the same way, and every
-    // activation lost with rows outermost (16384x32x128 relu 0.84 -> 1.40 ms; the streamed small
-    // batches, rows outermost, keep theirs).
-    if (heavy_epilogue(spec)) {
-        for (auto &choice : table) choice.schedule.acc_per_task |= !choice.schedule.rows_outer;
-    }
-    return table;
+    return with_heavy_epilogue(table, spec);
 }
 
 std::size_t variant_for(const std::vector<ScheduleChoice> &table, const Shape &shape) {

@@ -138,7 +138,7 @@ const std::vector<Target> &targets() {
         {"spec", spec, spec_seeds,
          {"forward", "activation_backward", "backward_data", "backward_weight", "relu", "gelu", "prelu", "elu",
           "softplus", "leaky_relu", "(slope=", "(alpha=", "(beta=", "threshold=", "approximate=tanh", ":bias=1",
-          ":weight=nk", ":save=mask", ":save=z", ":save=y", ":counts=1", ":dtype=f16", ":prev_bias=1", "(", ")", ":"}},
+          ":weight=nk", ":weight=packed", ":save=mask", ":save=z", ":save=y", ":counts=1", ":dtype=f16", ":prev_bias=1", "(", ")", ":"}},
         {"shape_rule", shape_rule, shape_rule_seeds, {"m", "n", "k", "<=", ">=", ",", "m<=", "k>="}},
         {"schedule", schedule, schedule_seeds,
          {"cpu:", "gpu:", "cuda:", "block=", "task_rows=", "pass_rows=", "order=rows", "order=panels", "lhs=staged",

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace cases {
@@ -24,9 +25,10 @@ std::string at(const char *what, int r, int c) {
     return std::string(what) + "(" + std::to_string(r) + "," + std::to_string(c) + ")";
 }
 
-bool kn(const Linear &l) { return l.weight_layout() == WeightLayout::kn; }
+// A packed W is packed from a [K,N] one (packed_weights.h).
+bool kn(const Linear &l) { return l.weight_layout() != WeightLayout::nk; }
 
-// Weight stored as the layer wants it: [K,N] or [N,K].
+// Weight stored as the layer wants it: [K,N] or [N,K] (packed: [K,N], packed when called).
 Mat make_weight(const Linear &l, Shape s, unsigned seed) {
     Mat w = kn(l) ? Mat(s.K, s.N) : Mat(s.N, s.K);
     ref::fill_uniform(w, seed);
@@ -128,6 +130,8 @@ Comparison check_forward(const Linear &l, Shape s, unsigned seed, bool specials)
     ForwardArgs args;
     args.x = Tensor::matrix(x.v.data(), s.M, s.K);
     args.w = Tensor::matrix(w.v.data(), w.rows, w.cols);
+    std::optional<PackedWeights> packed;
+    if (l.weight_layout() == WeightLayout::packed) args.w = packed.emplace(args.w, WeightLayout::kn).tensor();
     if (l.bias()) args.b = Tensor::vector(b.v.data(), s.N);
     args.slope = slope_tensor(slopes);
     args.y = Tensor::matrix(y.v.data(), s.M, s.N);

@@ -48,7 +48,8 @@ public:
     KernelSpec backward_data_spec() const;                              // plain dX = dZ·Wᵀ
     KernelSpec chained_backward_data_spec(const Linear &prev, bool db_prev) const;
     KernelSpec backward_weight_spec(bool db) const;
-    // Every spec a training step of this layer uses (with prev: the chained backward too).
+    // Every spec a training step of this layer uses (with prev: the chained backward too); a
+    // layer of packed weights runs forward only.
     std::vector<KernelSpec> kernel_specs(const Linear *prev = nullptr) const;
 
     void forward(const ForwardArgs &a) const;

@@ -7,6 +7,7 @@
 #include "reluforge/error.h"
 #include "reluforge/linear.h"
 #include "reluforge/opencl.h"
+#include "reluforge/packed_weights.h"
 #include "reluforge/registry.h"
 #include "reluforge/signature.h"
 #include "reluforge/spec.h"

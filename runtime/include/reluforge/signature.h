@@ -11,8 +11,9 @@
 
 namespace reluforge {
 
-// Symbolic extents. M rows of the batch; N outputs of the layer; K inputs of the layer.
-enum class Extent { one, M, N, K, mask_N, mask_K };
+// Symbolic extents. M rows of the batch; N outputs of the layer; K inputs of the layer; a bit
+// mask's bytes per row; a packed W's panels and their length (packed_weights.h).
+enum class Extent { one, M, N, K, mask_N, mask_K, panels_N, panel_K };
 
 struct ArgSlot {
     const char *name;

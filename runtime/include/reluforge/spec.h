@@ -5,7 +5,7 @@
 // Canonical form, fields separated by ':' (keys after the activation may come in any order when
 // parsing, and omitted keys take their defaults; printing always writes every key, in this order):
 //
-//   forward:<act>:bias=<0|1>:weight=<kn|nk>:save=<none|z|y|mask>:counts=<0|1>:dtype=<f32|f16>
+//   forward:<act>:bias=<0|1>:weight=<kn|nk|packed>:save=<none|z|y|mask>:counts=<0|1>:dtype=<f32|f16>
 //   activation_backward:<act>:bias=<0|1>:save=<z|y|mask>:dtype=<...>
 //   backward_data:<act>:prev_bias=<0|1>:weight=<kn|nk>:save=<...>:dtype=<...>
 //   backward_weight:bias=<0|1>:weight=<kn|nk>:dtype=<...>
@@ -26,7 +26,9 @@
 namespace reluforge {
 
 enum class Op { forward, activation_backward, backward_data, backward_weight };
-enum class WeightLayout { kn, nk };           // W is [K,N] row-major, or [N,K] (torch.nn.Linear)
+// W is [K,N] row-major, [N,K] (torch.nn.Linear), or packed once by pack_weights for many forward
+// calls (packed_weights.h; forward kernels only).
+enum class WeightLayout { kn, nk, packed };
 enum class Save { none, z, y, mask };         // what forward keeps for backward
 enum class DType { f32, f16, u8, i32 };
 

@@ -46,6 +46,9 @@ struct Algorithm {
     bool operand_transposed = false;
     // Where lhs(r, i) reads its tensor along i rather than r (backward_weight: Xᵀ, dZᵀ).
     bool lhs_transposed = false;
+    // Where operand reads a packed W (packed_weights.h): its panels' width, whose multiples of
+    // columns schedules read as whole vectors; 0 otherwise.
+    int operand_panel = 0;
     Halide::Func operand_source{"operand_source"};
     Halide::RDom r;
     // The matmul as dot products (build_algorithm's dot_lanes, where the operand is read
