@@ -106,13 +106,21 @@ CpuSchedule small_batch_in_place(Isa isa) {
 
 // Forward with a packed W (packed_weights.h): its panels are read in place, already in the order
 // the blocks take them, in the blocks of the forward entries below (4x6 with tasks of 48 rows,
-// rows outermost in tasks of 192 at K <= 64, 4-row blocks for a batch of a few). AMD EPYC Zen 4
-// (peak 117 GFLOP/s), 1 thread, reluforge-bench, relu, W [K,N] -> packed: 512^3 2.48 -> 2.43 ms,
-// 2048^3 158 -> 156, 64x1024x4096 6.21 -> 5.13, 256x4096x1024 20.3 -> 19.0, 1024x128x1024 2.60
-// -> 2.50; over the bench's 36 cases 1.01x oneDNN 2.6 with its weights prepacked (0.93-1.18).
+// rows outermost in tasks of 192 at K <= 64). AMD EPYC Zen 4 (peak 117 GFLOP/s), 1 thread,
+// reluforge-bench, relu, W [K,N] -> packed: 512^3 2.48 -> 2.43 ms, 2048^3 158 -> 156,
+// 64x1024x4096 6.21 -> 5.13, 256x4096x1024 20.3 -> 19.0, 1024x128x1024 2.60 -> 2.50; over the
+// bench's 36 cases 1.01x oneDNN 2.6 with its weights prepacked (0.93-1.18).
+// A batch of a few rows runs blocks of 4 rows (2 vectors on AVX2), except 6 rows: one block of 6.
+// Zen 4, 1 thread, relu, 4 rows -> 6 rows per block, AVX-512: 2x1024x1024 0.051 -> 0.147 ms,
+// 5x1024x1024 0.147 -> 0.362, 6x1024x1024 0.146 -> 0.111, 7x1024x1024 0.146 -> 0.218,
+// 8x1024x1024 0.147 -> 0.219, 7x2048x2048 0.61 -> 0.92, 8x4096x1024 0.71 -> 0.94; even from 9
+// to 12 rows, mixed above (16x1024x1024 0.291 -> 0.327, 18x1024x1024 0.364 -> 0.328); AVX2
+// 2x1024x1024 0.077 -> 0.291, 6x1024x1024 0.165 -> 0.116, 8x1024x1024 0.165 -> 0.227.
 void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
     const int vectors = isa == Isa::avx512 ? 4 : 2;
-    table.push_back({"m<=5", {vectors, 4, 8, 16, false, false, OperandRead::direct}});
+    const CpuSchedule few_rows{vectors, 4, 8, 16, false, false, OperandRead::direct};
+    table.push_back({"m<=5", few_rows});
+    table.push_back({ShapeRule::parse("m>=7,m<=8").text(), few_rows});
     table.push_back({"k<=64", {vectors, 6, 192, 16, true, false, OperandRead::direct}});
     table.push_back({"", {vectors, 6, 48, 16, false, false, OperandRead::direct}});
 }

@@ -3,6 +3,7 @@
 // x86 ISA, and with their shapes checked against the packed W.
 #include "jit_test_support.h"
 #include "reluforge/reluforge.h"
+#include "reluforge/schedules/default_table.h"
 #include "support/harness.h"
 
 #include <catch2/catch.hpp>
@@ -111,4 +112,16 @@ TEST_CASE("a packed weight must fit the call's K and N", "[jit][packed]") {
     CHECK(y[0] == 10.0f);
     CHECK_THROWS_WITH(run_kernel(spec, {Tensor::matrix(x.data(), M, K - 1), packed.tensor(), Tensor::matrix(y.data(), M, N)}),
                       Catch::Contains("argument 'w'") && Catch::Contains("must be [ceil(N/16),16K]"));
+}
+
+TEST_CASE("packed weights' default schedules read them in place, in blocks of 4 rows for a few rows but 6", "[jit][packed]") {
+    const KernelSpec spec = parse_spec("forward:relu:weight=packed");
+    for (Isa isa : {Isa::avx512, Isa::avx2}) {
+        for (const auto &[rows, block_rows] : {std::pair{1, 4}, {5, 4}, {6, 6}, {7, 4}, {8, 4}, {9, 6}, {1000, 6}}) {
+            const sched::CpuSchedule s = sched::default_cpu_schedule(spec, isa, Shape{rows, 1024, 1024});
+            INFO(to_string(isa) << " " << rows << " rows: " << to_string(s));
+            CHECK(s.block_rows == block_rows);
+            CHECK(s.operand == sched::OperandRead::direct);
+        }
+    }
 }
