@@ -120,6 +120,9 @@ TEST_CASE("weight=packed is a forward layout", "[packed][spec]") {
         CHECK(e.code() == ErrorCode::bad_argument);
         CHECK_THAT(e.what(), Catch::Contains("only forward kernels read"));
     }
+    for (Device device : {Device::cuda, Device::opencl}) {
+        CHECK_THROWS_WITH(find_kernel(spec, {}, device), Catch::Contains("weight=packed kernels run on the CPU"));
+    }
     const std::vector<ArgSlot> slots = kernel_signature(spec);
     CHECK(shape_text(slots.at(1)) == "[ceil(N/16),16K]");
 }

@@ -81,15 +81,19 @@ Tensor scratch_like(const Tensor &dy, const std::map<Extent, std::int64_t> &exte
 
 Linear::Linear(Activation act, bool bias, WeightLayout weight, std::optional<Save> save, DType dtype)
     : act_(act), bias_(bias), weight_(weight), save_(save.value_or(default_save(act))), dtype_(dtype) {
-    validate(forward_spec());
+    for (int k = 0; k < 4; k++) forward_specs_[size_t(k)] = make_forward_spec(k & 2, k & 1);
 }
 
-KernelSpec Linear::forward_spec(bool save_aux, bool counts) const {
+KernelSpec Linear::make_forward_spec(bool save_aux, bool counts) const {
     // Saving Y needs nothing beyond Y itself: the plain forward kernel serves.
     const Save save = save_aux && save_ != Save::y ? save_ : Save::none;
     KernelSpec s = make(Op::forward, act_, bias_, weight_, save, dtype_);
     s.counts = counts;
     return s;
+}
+
+KernelSpec Linear::forward_spec(bool save_aux, bool counts) const {
+    return forward_specs_[size_t(2 * int(save_aux) + int(counts))];
 }
 
 KernelSpec Linear::activation_backward_spec(bool db) const {

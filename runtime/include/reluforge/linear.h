@@ -5,6 +5,7 @@
 #include "reluforge/spec.h"
 #include "reluforge/tensor.h"
 
+#include <array>
 #include <optional>
 #include <vector>
 
@@ -57,11 +58,16 @@ public:
     void backward_chained(const Linear &prev, const ChainedBackwardArgs &a) const;
 
 private:
+    KernelSpec make_forward_spec(bool save_aux, bool counts) const;
+
     Activation act_;
     bool bias_;
     WeightLayout weight_;
     Save save_;
     DType dtype_;
+    // forward_spec(save_aux, counts) at [2 * save_aux + counts], validated once: a forward call
+    // then builds no spec text.
+    std::array<KernelSpec, 4> forward_specs_;
 };
 
 }  // namespace reluforge
