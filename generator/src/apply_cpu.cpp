@@ -201,17 +201,20 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         // across the block multiplied code size (and compile and JIT-link time) by up to 24.
         if (t.width > 1) st.vectorize(jv);
     };
-    // A packed W (packed_weights.h) loads as whole vectors only where Halide can prove that each
-    // vector lies in one of its panels: N a multiple of the panel width, a fact it learns from the
-    // tier's condition. Other N run the same tiers with the panels' columns gathered.
-    if (a.operand_panel > 0) {
-        std::vector<Tier> whole_panels;
+    // A packed W (packed_weights.h) loads as whole vectors, and a mask's bits as one word per
+    // vector, only where Halide can prove that each vector's columns start at a multiple of 16:
+    // a fact it learns from the tier's condition (cols_aligned). Other cols run the same tiers
+    // with the panels' columns, or the mask's bytes, gathered (and the word read as well, the
+    // other side of a select: with `&& !cols_aligned` in their conditions, which should have
+    // dropped it, Halide 14 computed wrong results at 256x100x10).
+    if (a.cols_aligned.defined()) {
+        std::vector<Tier> aligned;
         for (const Tier &t : tiers) {
             if (t.width == 1) continue;
-            whole_panels.push_back(t);
-            whole_panels.back().when = t.when && a.cols % a.operand_panel == 0;
+            aligned.push_back(t);
+            aligned.back().when = t.when && a.cols_aligned;
         }
-        tiers.insert(tiers.begin(), whole_panels.begin(), whole_panels.end());
+        tiers.insert(tiers.begin(), aligned.begin(), aligned.end());
     }
     // Halide specializes one condition once: a tier whose condition an earlier one has (a
     // one-vector panel of kNarrowRows rows) would schedule the same loops twice.

@@ -1,6 +1,7 @@
 // Helpers shared by the JIT tests: a fresh cache directory per test and process, and quiet options.
 #pragma once
 
+#include "reluforge/isa.h"
 #include "reluforge/jit/engine.h"
 
 #include <filesystem>
@@ -21,5 +22,13 @@ inline reluforge::jit::Options quiet_options(const std::filesystem::path &dir) {
     o.quiet = true;
     return o;
 }
+
+// Caps the ISA kernels run at for one scope (set_isa_limit), then lifts the cap.
+struct IsaLimit {
+    explicit IsaLimit(reluforge::Isa isa) { reluforge::set_isa_limit(isa); }
+    ~IsaLimit() { reluforge::set_isa_limit(reluforge::Isa::avx512); }
+    IsaLimit(const IsaLimit &) = delete;
+    IsaLimit &operator=(const IsaLimit &) = delete;
+};
 
 }  // namespace jit_test

@@ -13,6 +13,7 @@
 
 using namespace reluforge;
 using jit_test::fresh_dir;
+using jit_test::IsaLimit;
 using jit_test::quiet_options;
 
 namespace {
@@ -26,11 +27,6 @@ std::vector<cases::Shape> packed_shapes() {
     }
     return shapes;
 }
-
-struct IsaLimit {
-    explicit IsaLimit(Isa isa) { set_isa_limit(isa); }
-    ~IsaLimit() { set_isa_limit(Isa::avx512); }
-};
 
 // Y of layer over W (kn) or its packed copy, on data fixed by the shape.
 std::vector<float> forward_y(const Linear &layer, cases::Shape s) {

@@ -46,9 +46,11 @@ struct Algorithm {
     bool operand_transposed = false;
     // Where lhs(r, i) reads its tensor along i rather than r (backward_weight: Xᵀ, dZᵀ).
     bool lhs_transposed = false;
-    // Where operand reads a packed W (packed_weights.h): its panels' width, whose multiples of
-    // columns schedules read as whole vectors; 0 otherwise.
-    int operand_panel = 0;
+    // Where whole vectors need tiles whose columns start at multiples of 16, the condition under
+    // which they do (undefined: none), for which schedules add tiers of their own: there a packed
+    // W (packed_weights.h) loads its panels whole, and a bit mask (mask_factors) its 16 bits per
+    // vector as one word.
+    Halide::Expr cols_aligned;
     Halide::Func operand_source{"operand_source"};
     Halide::RDom r;
     // The matmul as dot products (build_algorithm's dot_lanes, where the operand is read
@@ -71,7 +73,8 @@ struct Algorithm {
     Halide::Expr cols, rows;  // extents of tiled, for shape specializations
 
     // act' from a saved bit mask, column by column: tiled reads it (activation_backward's dZ, the
-    // chained backward_data's epilogue). A CPU pass computes it a row at a time over whole bytes.
+    // chained backward_data's epilogue). A CPU pass computes it a row at a time over whole bytes;
+    // a matmul's epilogue reads it inline, as one 16-bit word per vector where cols_aligned holds.
     std::vector<Halide::Func> mask_factors;
 
     std::vector<Pass> passes;
