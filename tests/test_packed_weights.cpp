@@ -123,6 +123,10 @@ TEST_CASE("weight=packed is a forward layout", "[packed][spec]") {
     for (Device device : {Device::cuda, Device::opencl}) {
         CHECK_THROWS_WITH(find_kernel(spec, {}, device), Catch::Contains("weight=packed kernels run on the CPU"));
     }
+    CHECK_THROWS_WITH(validate_for_gpu(spec), Catch::Contains("weight=packed kernels run on the CPU"));
+    CHECK_NOTHROW(validate_for_gpu(parse_spec("forward:relu:weight=kn")));
+    CHECK_THROWS_WITH(validate_for_gpu(KernelSpec{Op::forward, Activation{Act::gelu}, true, WeightLayout::kn, Save::mask}),
+                      Catch::Contains("save=mask"));  // and every rule validate has
     const std::vector<ArgSlot> slots = kernel_signature(spec);
     CHECK(shape_text(slots.at(1)) == "[ceil(N/16),16K]");
 }

@@ -177,10 +177,8 @@ gen::LibraryRequest library_request(const Options &o, const std::vector<KernelSp
         if (std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
     }
     for (int capability : o.cuda_capabilities) gen::cuda_target(capability);  // names Halide 14's list
-    for (const auto &spec : specs) {
-        if (spec.weight == WeightLayout::packed && (!o.cuda_capabilities.empty() || o.opencl)) {
-            refuse(fmt::format("'{}': weight=packed kernels run on the CPU; GPU kernels take W as kn or nk", to_string(spec)));
-        }
+    if (!o.cuda_capabilities.empty() || o.opencl) {
+        for (const auto &spec : specs) validate_for_gpu(spec);  // before anything compiles
     }
     gen::LibraryRequest request{o.name, ns, specs, isas, o.out_dir};
     request.cuda_capabilities = o.cuda_capabilities;

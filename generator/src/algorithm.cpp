@@ -256,10 +256,7 @@ private:
         Input x = in("x"), w = in("w");
         Expr K = x.dim(0).extent(), M = x.dim(1).extent();
         Expr N = forward_columns(w);
-        if (spec_.weight == WeightLayout::packed) {
-            // Clamped reads (GPU schedules) would need N before Y exists.
-            if (clamp_reads_) throw Error(ErrorCode::bad_spec, "bad spec: weight=packed kernels run on the CPU; GPU kernels take W as kn or nk");
-        }
+        if (clamp_reads_) validate_for_gpu(spec_);  // GPU schedules: no weight=packed
         auto init = [&](Expr col) { return spec_.bias ? in("b")(col) : Expr(0.0f); };
         matmul(init, K, M, N, [&](Expr r, Expr row) { return x(r, row); },
                [&](Expr col, Expr r) { return weight_at(w, col, r); }, reads_weight_transposed(spec_));

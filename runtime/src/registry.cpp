@@ -198,10 +198,7 @@ KernelHandle find_opencl_kernel(const KernelSpec &spec, const Shape &shape) {
 }  // namespace
 
 KernelHandle find_kernel(const KernelSpec &spec, const Shape &shape, Device device) {
-    if (device != Device::cpu && spec.weight == WeightLayout::packed) {
-        throw Error(ErrorCode::bad_spec, fmt::format("bad spec: '{}': weight=packed kernels run on the CPU; GPU kernels "
-                                                     "take W as kn or nk", to_string(spec)));
-    }
+    if (device != Device::cpu) validate_for_gpu(spec);
     if (device == Device::cuda) return find_cuda_kernel(spec, shape);
     if (device == Device::opencl) return find_opencl_kernel(spec, shape);
     return find_cpu_kernel(spec, to_string(spec), shape);

@@ -70,6 +70,13 @@ Save default_save(const Activation &a) {
 
 void validate(const KernelSpec &s) { validate_as(s, to_string(s)); }
 
+void validate_for_gpu(const KernelSpec &s) {
+    validate(s);
+    // A packed W has no N of its own (the kernel takes it from Y), and GPU schedules' clamped
+    // reads need N before Y exists.
+    if (s.weight == WeightLayout::packed) fail(to_string(s), "weight=packed kernels run on the CPU; GPU kernels take W as kn or nk");
+}
+
 namespace {
 void validate_as(const KernelSpec &s, std::string_view text) {
     auto check = [&](bool ok, const std::string &what) {

@@ -49,6 +49,9 @@ struct KernelSpec {
 KernelSpec parse_spec(std::string_view text);
 // Throws Error(bad_spec) when the fields contradict each other (say save=mask for gelu).
 void validate(const KernelSpec &spec);
+// validate, and also throws Error(bad_spec) for a spec that GPU kernels do not implement:
+// weight=packed runs on the CPU only. find_kernel, reluforge-gen and the algorithm all ask here.
+void validate_for_gpu(const KernelSpec &spec);
 
 std::string to_string(const KernelSpec &spec);
 const char *to_string(Op op);
