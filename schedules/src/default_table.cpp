@@ -71,11 +71,36 @@ bool heavy_epilogue(const KernelSpec &spec) {
 // 256x4096x1024 15.5 -> 13.1; relu, silu and elu lost 0-5% the same way, and every
 // activation lost with rows outermost (16384x32x128 relu 0.84 -> 1.40 ms; the streamed small
 // batches, rows outermost, keep theirs).
+// Entries restricted to one kind of CPU were measured as they stand, epilogue included, and
+// keep their accumulators (zen5_gelu_forward).
 std::vector<ScheduleChoice> with_heavy_epilogue(std::vector<ScheduleChoice> table, const KernelSpec &spec) {
     if (heavy_epilogue(spec)) {
-        for (auto &choice : table) choice.schedule.acc_per_task |= !choice.schedule.rows_outer;
+        for (auto &choice : table) {
+            const bool one_kind = choice.shape_rule.rfind("cpu=", 0) == 0;
+            choice.schedule.acc_per_task |= !choice.schedule.rows_outer && !one_kind;
+        }
     }
     return table;
+}
+
+// Zen 5, forward with [K,N] weights: at K <= 64 from 2048 rows, column panels outermost (each
+// panel of W packed once) rather than rows outermost. AMD EPYC Zen 5 (Turin, peak 256
+// GFLOP/s), 1 thread, alternating, rows outermost -> panels: relu 16384x32x128 0.660 -> 0.623
+// ms, 8192x64x256 1.20 -> 1.15, 2048x64x2048 2.51-2.56 -> 2.38-2.42, 2048x32x4096 3.08 ->
+// 2.82, 4096x64x512 1.26 -> 1.17; elu 16384x32x128 0.93-0.97 -> 0.92, 8192x64x256 1.49-1.51
+// -> 1.44; gelu with block accumulators 16384x32x128 1.11-1.13 -> 1.06-1.09, 8192x64x256
+// 1.66 -> 1.60 (with task accumulators, as with_heavy_epilogue would make them, 1.15-1.16).
+// Under 2048 rows panels lost: 1024x32x1024 0.335 -> 0.351, 512x32x4096 0.665 -> 0.69-0.83.
+// gelu (erf) also keeps block accumulators at deeper K here: the epilogue, four vectors at a
+// time since it was measured to crowd the FMA loop, no longer does. Zen 5, gelu, task -> block
+// accumulators: 1024x128x1024 1.47-1.48 -> 1.39-1.40 ms, 4096x128x1024 5.94-5.98 -> 5.54-5.57,
+// 1024x256x1024 2.73-2.78 -> 2.63-2.65, 1024x512x1024 5.23-5.25 -> 5.10-5.12, 512^3 1.30-1.31
+// -> 1.27-1.28, 64x1024x4096 and 256x4096x1024 even. Not measured on other kinds, which keep
+// task accumulators.
+void add_zen5_forward(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
+    if (spec.op != Op::forward || reads_weight_transposed(spec)) return;
+    table.push_back({ShapeRule::parse("cpu=zen5,k<=64,m>=2048").text(), {4, 6, 192, 16, false}});
+    if (heavy_epilogue(spec)) table.push_back({ShapeRule::parse("cpu=zen5,k>=65").text(), deep});
 }
 
 // Forward with [K,N] weights over 1 to 8 rows (a batch of a few, inference): W loaded in place
@@ -183,6 +208,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }
+        add_zen5_forward(table, spec, deep);
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, shallow});
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
         // covers all of them, the batch in chunks of 512 with each chunk of dZ packed once for

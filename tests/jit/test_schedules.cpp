@@ -78,6 +78,31 @@ TEST_CASE("the default table gives every spec valid variants, the last for every
     }
 }
 
+TEST_CASE("the default table chooses by kind of CPU where a kind measured otherwise", "[schedule]") {
+    // The entry of table whose rule holds first for shape on a CPU of that kind.
+    auto chosen = [](const KernelSpec &spec, const Shape &shape, CpuKind kind) {
+        for (const auto &choice : default_cpu_schedules(spec, Isa::avx512)) {
+            if (ShapeRule::parse(choice.shape_rule).holds(shape, kind)) return choice.schedule;
+        }
+        FAIL("no entry holds");
+        return CpuSchedule{};
+    };
+    const KernelSpec relu = parse_spec("forward:relu:bias=1"), gelu = parse_spec("forward:gelu:bias=1");
+    const Shape narrow{16384, 128, 32}, fewer_rows{1024, 1024, 32}, k128{1024, 1024, 128};
+    // K <= 64 from 2048 rows: Zen 5 runs column panels outermost, Zen 4 rows outermost.
+    CHECK_FALSE(chosen(relu, narrow, CpuKind::zen5).rows_outer);
+    CHECK(chosen(relu, narrow, CpuKind::zen4).rows_outer);
+    CHECK(chosen(relu, narrow, CpuKind::intel_avx512).rows_outer);
+    CHECK(chosen(relu, fewer_rows, CpuKind::zen5).rows_outer);
+    // gelu (erf) keeps block accumulators on Zen 5, task accumulators elsewhere.
+    CHECK_FALSE(chosen(gelu, narrow, CpuKind::zen5).acc_per_task);
+    CHECK_FALSE(chosen(gelu, k128, CpuKind::zen5).acc_per_task);
+    CHECK(chosen(gelu, k128, CpuKind::zen4).acc_per_task);
+    CHECK_FALSE(chosen(relu, k128, CpuKind::zen4).acc_per_task);
+    // Transposed reads and other ops are untouched.
+    CHECK(chosen(parse_spec("forward:relu:bias=1:weight=nk"), narrow, CpuKind::zen5).rows_outer);
+}
+
 TEST_CASE("the engine compiles a schedule given as a value, and refuses an invalid one", "[schedule][jit]") {
     jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("schedules")));
     const KernelSpec spec = parse_spec("forward:relu:bias=1");
