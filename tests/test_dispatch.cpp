@@ -48,8 +48,8 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     // k<=1024,m<=128,m>=6,n<=1024: AVX-512's (W read in place); m<=8: AVX-512's and AVX2's
     // cpu=zen5,k<=64,m>=2048: AVX-512's (column panels outermost on Zen 5)
     CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048"});
-    // cpu=zen5,m<=128 and m>=512: AVX-512's
-    CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=128", "m<=256"});
+    // cpu=zen5,m<=511 (the transposed product) and m>=512: AVX-512's
+    CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511", "m<=256"});
     const bool zen5 = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::zen5;
     CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == (zen5 ? "cpu=zen5,k<=64,m>=2048" : "k<=64"));
     CHECK(find_kernel(fwd, {1024, 1024, 64}).shape_rule == "k<=64");
@@ -70,8 +70,10 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(fwd, {32, 4096, 1024}).shape_rule == "");    // a wide output
     CHECK(find_kernel(fwd, {256, 1024, 1024}).shape_rule == "");
     CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule == "n<=64");
-    CHECK(find_kernel(bwd, {64, 1024, 1024}).shape_rule == (zen5 ? "cpu=zen5,m<=128" : "m<=256"));  // chunked dot products
-    CHECK(find_kernel(bwd, {200, 1024, 1024}).shape_rule == "m<=256");
+    // Zen 5: the transposed product; elsewhere dot products.
+    CHECK(find_kernel(bwd, {64, 1024, 1024}).shape_rule == (zen5 ? "cpu=zen5,m<=511" : "m<=256"));
+    CHECK(find_kernel(bwd, {200, 1024, 1024}).shape_rule == (zen5 ? "cpu=zen5,m<=511" : "m<=256"));
+    CHECK(find_kernel(bwd, {400, 1024, 1024}).shape_rule == (zen5 ? "cpu=zen5,m<=511" : ""));
     CHECK(find_kernel(bwd, {200, 256, 1024}).shape_rule == "n<=256");  // a shallow reduction: packed panels
     CHECK(find_kernel(bwd, {1024, 1024, 1024}).shape_rule == (host_isa() == Isa::avx512 ? "m>=512" : ""));
     ForcedRule forced("");

@@ -26,8 +26,8 @@ Type halide_type(DType d) {
 
 class Builder {
 public:
-    Builder(const KernelSpec &spec, bool clamp_reads, int dot_lanes)
-        : spec_(spec), clamp_reads_(clamp_reads), dot_lanes_(dot_lanes) {
+    Builder(const KernelSpec &spec, bool clamp_reads, int dot_lanes, bool transposed_product)
+        : spec_(spec), clamp_reads_(clamp_reads), dot_lanes_(dot_lanes), transposed_product_(transposed_product) {
         for (const auto &slot : kernel_signature(spec)) {
             if (slot.output) continue;
             ImageParam p(halide_type(slot.dtype), slot.rank, slot.name);
@@ -62,6 +62,7 @@ private:
     const KernelSpec &spec_;
     const bool clamp_reads_;
     const int dot_lanes_;
+    const bool transposed_product_;
     Algorithm a_;
     static Expr zero(Expr) { return Expr(0.0f); }
     std::map<std::string, ImageParam> params_;
@@ -125,7 +126,8 @@ private:
             return;
         }
         if (operand_transposed) {
-            a_.operand_source(j, rr) = operand(jc, rr);
+            a_.operand_rows(rr, j) = operand(jc, rr);
+            a_.operand_source(j, rr) = a_.operand_rows(rr, j);
             a_.operand(j, rr) = a_.operand_source(j, rr);
         } else {
             a_.operand(j, rr) = operand(jc, rr);
@@ -344,33 +346,61 @@ private:
         const bool kn = spec_.weight == WeightLayout::kn;
         Expr N = dz.dim(0).extent(), M = dz.dim(1).extent();
         Expr K = kn ? w.dim(1).extent() : w.dim(0).extent();
-        matmul(zero, N, M, K, [&](Expr r, Expr row) { return dz(r, row); },
-               [&](Expr col, Expr r) { return kn ? w(r, col) : w(col, r); }, reads_weight_transposed(spec_));
-        a_.cols = K;
-        a_.rows = M;
         const bool chained = spec_.act.kind != Act::identity;
-        if (!chained) {
-            a_.tiled = Func("dx");
-            a_.tiled(j, i) = stored(a_.acc(j, i));
-        } else if (!prelu() && !epilogue_as_pass()) {
-            Input aux = in("prev_aux");
-            // Only CPU schedules of register blocks have tiers for aligned columns: elsewhere the
-            // word read would only add a select.
-            const bool tiers = !a_.dot && !clamp_reads_;
-            a_.tiled = Func("dz_prev");
-            a_.tiled(j, i) = stored(strict_float(a_.acc(j, i) * derivative_from_aux(aux, j, i, Expr(), tiers)));
-            if (tiers) a_.cols_aligned = K % 16 == 0;
-        } else {
-            // The slope gradient needs dX itself, and a long epilogue after dot products runs
-            // apart: keep dX in a temporary.
-            Input aux = in("prev_aux");
-            a_.tiled = Func("dx_tiles");
+        // dX itself, for the slope gradient; set below.
+        std::function<Expr(Expr, Expr)> dx_at;
+        if (transposed_product_ && kn && !clamp_reads_) {
+            // dXᵀ(m, k) = Σ_n W[k,n] dZ[m,n]: W's rows as the left operand, read along the
+            // reduction, and dZᵀ as the right one (CpuSchedule::transposed_product).
+            a_.transposed_product = true;
+            Var c("c"), n("n");
+            a_.operand_rows(n, c) = dz(n, c);
+            a_.operand_source(c, n) = a_.operand_rows(n, c);
+            Func dzt = a_.operand_source;
+            matmul(zero, N, K, M, [&](Expr r, Expr row) { return w(r, row); },
+                   [&](Expr col, Expr r) { return dzt(col, r); });
+            a_.cols = M;
+            a_.rows = K;
+            a_.tiled = Func("dxt");
             a_.tiled_is_output = false;
             a_.tiled(j, i) = a_.acc(j, i);
+            Func dxt = a_.tiled;
+            Func out(chained ? "dz_prev" : "dx");
+            Expr e = dxt(i, j);
+            if (chained) e = strict_float(e * derivative_from_aux(in("prev_aux"), j, i, slope_at("prev_slope", j)));
+            out(j, i) = stored(e);
+            a_.passes.push_back({out, K, M});
+            dx_at = [dxt](Expr c, Expr r) { return dxt(r, c); };
+        } else {
+            matmul(zero, N, M, K, [&](Expr r, Expr row) { return dz(r, row); },
+                   [&](Expr col, Expr r) { return kn ? w(r, col) : w(col, r); }, reads_weight_transposed(spec_));
+            a_.cols = K;
+            a_.rows = M;
+            if (!chained) {
+                a_.tiled = Func("dx");
+                a_.tiled(j, i) = stored(a_.acc(j, i));
+            } else if (!prelu() && !epilogue_as_pass()) {
+                Input aux = in("prev_aux");
+                // Only CPU schedules of register blocks have tiers for aligned columns: elsewhere the
+                // word read would only add a select.
+                const bool tiers = !a_.dot && !clamp_reads_;
+                a_.tiled = Func("dz_prev");
+                a_.tiled(j, i) = stored(strict_float(a_.acc(j, i) * derivative_from_aux(aux, j, i, Expr(), tiers)));
+                if (tiers) a_.cols_aligned = K % 16 == 0;
+            } else {
+                // The slope gradient needs dX itself, and a long epilogue after dot products runs
+                // apart: keep dX in a temporary.
+                Input aux = in("prev_aux");
+                a_.tiled = Func("dx_tiles");
+                a_.tiled_is_output = false;
+                a_.tiled(j, i) = a_.acc(j, i);
+                Func dx = a_.tiled;
+                Func out("dz_prev");
+                out(j, i) = stored(strict_float(dx(j, i) * derivative_from_aux(aux, j, i, slope_at("prev_slope", j))));
+                a_.passes.push_back({out, K});
+            }
             Func dx = a_.tiled;
-            Func out("dz_prev");
-            out(j, i) = stored(strict_float(dx(j, i) * derivative_from_aux(aux, j, i, slope_at("prev_slope", j))));
-            a_.passes.push_back({out, K});
+            dx_at = [dx](Expr c, Expr r) { return dx(c, r); };
         }
         Func result = a_.tiled_is_output ? a_.tiled : a_.passes.back().f;
         a_.outputs.push_back(result);
@@ -385,9 +415,7 @@ private:
         }
         if (prelu()) {
             Input aux = in("prev_aux");
-            Func dx = a_.tiled;
-            slope_gradient("dslope_prev", K, M, [&](Expr c, Expr r) { return aux(c, r); },
-                           [&](Expr c, Expr r) { return dx(c, r); });
+            slope_gradient("dslope_prev", K, M, [&](Expr c, Expr r) { return aux(c, r); }, dx_at);
         }
     }
 
@@ -419,9 +447,9 @@ private:
 
 }  // namespace
 
-Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads, int dot_lanes) {
+Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads, int dot_lanes, bool transposed_product) {
     validate(spec);
-    return Builder(spec, clamp_matmul_reads, dot_lanes).build();
+    return Builder(spec, clamp_matmul_reads, dot_lanes, transposed_product).build();
 }
 
 }  // namespace reluforge::gen

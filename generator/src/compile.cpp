@@ -27,7 +27,8 @@ void compile_kernel_object(const KernelSpec &spec, Isa isa, const sched::CpuSche
                            const std::string &symbol, const std::string &object_path) {
     const Halide::Target target = x86_target(isa);
     const bool dot = schedule.operand == sched::OperandRead::dot;
-    Algorithm a = build_algorithm(spec, false, dot ? target.natural_vector_size(Halide::Float(32)) : 0);
+    Algorithm a = build_algorithm(spec, false, dot ? target.natural_vector_size(Halide::Float(32)) : 0,
+                                  schedule.transposed_product);
     apply_cpu_schedule(a, schedule, target);
     Halide::Pipeline p(a.outputs);
     lower_target_math(p, target);

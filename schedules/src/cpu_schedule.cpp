@@ -23,7 +23,8 @@ std::string to_string(const CpuSchedule &s) {
                        s.block_rows, s.task_rows, s.pass_rows, s.rows_outer ? "rows" : "panels",
                        s.stage_lhs ? "staged" : "inline", to_string(s.operand),
                        s.acc_per_task ? "task" : "block") +
-           (s.reduction_block != 0 ? fmt::format(":kc={}", s.reduction_block) : "");  // any value round-trips
+           (s.reduction_block != 0 ? fmt::format(":kc={}", s.reduction_block) : "") +  // any value round-trips
+           (s.transposed_product ? ":product=transposed" : "");
 }
 
 namespace {
@@ -56,11 +57,14 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
         return part;
     };
     if (next() != "cpu") bad(text, "does not start with 'cpu'");
-    const char *fields[] = {"block", "task_rows", "pass_rows", "order", "lhs", "operand", "acc", "kc"};
+    const char *fields[] = {"block", "task_rows", "pass_rows", "order", "lhs", "operand", "acc", "kc", "product"};
     for (const char *field : fields) {
         // acc= came later: a text without it (an older tuning database's) means acc=block; kc=
-        // is only written when the reduction is chunked.
-        if (rest.empty() && (std::string_view(field) == "acc" || std::string_view(field) == "kc")) break;
+        // and product= are only written when they differ from the default.
+        const std::string_view name(field);
+        const bool optional = name == "acc" || name == "kc" || name == "product";
+        if (rest.empty() && optional) break;
+        if (name == "kc" && rest.substr(0, 8) == "product=") continue;
         const std::string_view part = next();
         const std::string prefix = std::string(field) + "=";
         if (part.substr(0, prefix.size()) != prefix) bad(text, fmt::format("'{}' is not {}=...", part, field));
@@ -89,8 +93,11 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
         } else if (prefix == "acc=") {
             if (value != "task" && value != "block") bad(text, fmt::format("acc is '{}', not task or block", value));
             s.acc_per_task = value == "task";
-        } else {
+        } else if (prefix == "kc=") {
             s.reduction_block = number(text, field, value);
+        } else {
+            if (value != "transposed") bad(text, fmt::format("product is '{}', not transposed", value));
+            s.transposed_product = true;
         }
     }
     if (!rest.empty()) bad(text, fmt::format("unexpected '{}' at the end", rest));
@@ -113,6 +120,9 @@ std::string cpu_schedule_problem(const CpuSchedule &s, int vector_registers) {
     }
     if (s.reduction_block < 0 || s.reduction_block > 65536) return "kc must be within 0..65536";
     if (s.reduction_block > 0 && !s.acc_per_task) return "kc (a chunked reduction) needs acc=task";
+    if (s.transposed_product && s.operand != OperandRead::packed && s.operand != OperandRead::direct) {
+        return "product=transposed reads dZ's transposed copy along its rows: operand must be packed or direct";
+    }
     if (s.task_rows % s.block_rows != 0) {
         return fmt::format("task_rows {} is not a multiple of block rows {}", s.task_rows, s.block_rows);
     }

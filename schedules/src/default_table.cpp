@@ -72,7 +72,7 @@ bool heavy_epilogue(const KernelSpec &spec) {
 // activation lost with rows outermost (16384x32x128 relu 0.84 -> 1.40 ms; the streamed small
 // batches, rows outermost, keep theirs).
 // Entries restricted to one kind of CPU were measured as they stand, epilogue included, and
-// keep their accumulators (zen5_gelu_forward).
+// keep their accumulators (add_zen5_forward, the transposed product of backward_data).
 std::vector<ScheduleChoice> with_heavy_epilogue(std::vector<ScheduleChoice> table, const KernelSpec &spec) {
     if (heavy_epilogue(spec)) {
         for (auto &choice : table) {
@@ -157,6 +157,10 @@ void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
 // ratios against oneDNN 2.6's matmul with a relu post-op, unless an entry names another CPU.
 // An entry measured to win on one kind of CPU only carries a "cpu=<kind>" clause (host_cpu());
 // every other kind runs the entries after it.
+bool has_transposed_product(const KernelSpec &spec) {
+    return spec.op == Op::backward_data && spec.weight == WeightLayout::kn;
+}
+
 std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa isa) {
     std::vector<ScheduleChoice> table;
     if (spec.weight == WeightLayout::packed) {
@@ -280,7 +284,29 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             // CPU capped) the copy lost: 512^3 3.5-3.8 -> 3.9-4.5 ms, 1024^3 28-35 -> 37-38.
             if (spec.op == Op::backward_data) table.push_back({"m>=512", {4, 6, 48, 16, false, false, OperandRead::transposed}});
             table.push_back({shallow_rule(spec, 256), deep});
-            table.push_back({ShapeRule::parse("cpu=zen5,m<=128").text(), {6, 4, 64, 16, false, false, OperandRead::dot, true, 1024}});
+            // Zen 5, backward_data below 512 rows: the transposed product dXᵀ = W·dZᵀ
+            // (CpuSchedule::transposed_product) in the deep schedule's panels rather than dot
+            // products (up to 256 rows) or panels gathered from W. AMD EPYC Zen 5 (Turin, peak
+            // 218-256 GFLOP/s), 1 thread, alternating, identity, 384x1024x1024 6.1 -> 4.5 ms,
+            // 480x1024x1024 7.2-7.3 -> 6.2, 300x512x512 1.00-1.02 -> 0.99-1.06; dot products ->
+            // transposed product: 64x1024x4096 4.0-4.3 -> 2.95-3.10 ms,
+            // 128x1024x4096 7.9 -> 5.8-6.0, 256x4096x1024 12.6-14.3 -> 10.8-12.8, 256x1024x1024
+            // 2.75-2.93 -> 2.53-2.73, 256x1024x512 1.52 -> 1.30-1.34, 100x1000x500 0.74-0.75 ->
+            // 0.60-0.62, 256x512x512 0.78 -> 0.68, 16x1024x1024 0.25 -> 0.21, 32x1024x1024 0.43 ->
+            // 0.42; chained relu (mask) 64x1024x4096 4.3-5.2 -> 3.3-3.4, 256x4096x1024 13.3-14.3 ->
+            // 11.4-11.6; chained gelu (block accumulators as measured) 64x1024x4096 4.4-4.7 ->
+            // 3.1-3.4, 256x1024x1024 3.7-4.0 -> 3.0-3.1. Reductions of 256 and less keep the
+            // entry above (1024x128x1024 1.5 -> 2.3, 4096x1024x64 3.9 -> 7.1 lost), from 512 rows
+            // the transposed copy of W (against it 512^3 1.56 -> 1.70, 768x1024x1024 10.0 ->
+            // 10.2, 2048x1024x1024 24.7 -> 27.4 lost; 512x1024x1024 7.2-8.2 -> 6.2-6.6 and
+            // 512x2048x2048 30.6 -> 27.6 won). Not measured on other kinds.
+            if (has_transposed_product(spec)) {
+                CpuSchedule product = deep;
+                product.transposed_product = true;
+                table.push_back({ShapeRule::parse("cpu=zen5,m<=511").text(), product});
+            } else {
+                table.push_back({ShapeRule::parse("cpu=zen5,m<=128").text(), {6, 4, 64, 16, false, false, OperandRead::dot, true, 1024}});
+            }
             table.push_back({"m<=256", {6, 4, 48, 16, false, false, OperandRead::dot}});
         }
         table.push_back({"", deep});

@@ -66,6 +66,25 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
             }
         }
     }
+    // backward_data over [K,N] weights as the transposed product: the right operand (dZᵀ) is
+    // read along its rows, packed or in place.
+    for (int v = 1; v <= 6 && has_transposed_product(spec); v++) {
+        for (int r = 1; r <= 14; r++) {
+            if (v * r < 8 || v * r + v + 1 > regs) continue;
+            for (int tasks : {1, 2, 4, 8, 16, 32}) {
+                if (r * tasks > 384) continue;
+                for (bool rows_outer : {false, true}) {
+                    for (OperandRead read : {OperandRead::packed, OperandRead::direct}) {
+                        CpuSchedule s{v, r, r * tasks, 16, rows_outer, false, read};
+                        s.transposed_product = true;
+                        add(s);
+                        s.acc_per_task = true;
+                        if (!rows_outer) add(s);
+                    }
+                }
+            }
+        }
+    }
     return out;
 }
 
@@ -119,11 +138,26 @@ std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const 
         add(half);
         add(twice);
     }
+    // The transposed product reads dZᵀ along its rows, as the operand of a kernel that reads W
+    // along its rows. For backward_data over [K,N] weights it stands in for panels packed by
+    // gathering W's columns, which lost to it at every shape measured (default_table.cpp), and
+    // its alternative is the dot products.
+    const bool transposed_read = reads_weight_transposed(spec) && !around.transposed_product;
     for (OperandRead read : {OperandRead::packed, OperandRead::transposed, OperandRead::direct, OperandRead::dot}) {
         CpuSchedule other = around;
         other.operand = read;
         const bool packed_or_direct = read == OperandRead::packed || read == OperandRead::direct;
-        if (reads_weight_transposed(spec) ? read != OperandRead::direct : packed_or_direct) add(other);
+        if (read == OperandRead::packed && has_transposed_product(spec)) {
+            other.transposed_product = true;
+            other.acc_per_task = other.reduction_block > 0;
+        }
+        if (transposed_read ? read != OperandRead::direct : packed_or_direct) add(other);
+    }
+    if (around.transposed_product) {
+        CpuSchedule dot = around;
+        dot.transposed_product = false;
+        dot.operand = OperandRead::dot;
+        add(dot);
     }
     CpuSchedule order = around;
     order.rows_outer = !around.rows_outer;

@@ -35,6 +35,15 @@ TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]")
     CpuSchedule chunked_per_block = per_task;
     chunked_per_block.acc_per_task = false;
     CHECK(cpu_schedule_problem(chunked_per_block, 32) == "kc (a chunked reduction) needs acc=task");
+    CpuSchedule product;
+    product.transposed_product = true;
+    CHECK(to_string(product) == "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block:product=transposed");
+    CHECK(parse_cpu_schedule(to_string(product)) == product);
+    product.acc_per_task = true;
+    product.reduction_block = 256;
+    CHECK(parse_cpu_schedule(to_string(product)) == product);
+    product.operand = OperandRead::dot;
+    CHECK(cpu_schedule_problem(product, 32) == "product=transposed reads dZ's transposed copy along its rows: operand must be packed or direct");
     // Texts from before acc= (older tuning databases) keep the accumulators per block.
     CHECK(parse_cpu_schedule("cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed") == CpuSchedule{});
     const std::pair<const char *, const char *> bad[] = {
@@ -45,7 +54,9 @@ TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]")
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=staged:operand=flipped", "operand is 'flipped', not packed, transposed, direct or dot"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:x=1", "'x=1' is not acc=..."},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block:x=1", "'x=1' is not kc=..."},
-        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=task:kc=64:x=1", "unexpected 'x=1'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=task:kc=64:x=1", "'x=1' is not product=..."},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=task:kc=64:product=transposed:x=1", "unexpected 'x=1'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block:product=plain", "product is 'plain', not transposed"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=task:kc=6x", "kc has '6x', not a number"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=tile", "acc is 'tile', not task or block"},
         {"cpu:block=4x6:pass_rows=16", "is not task_rows="},
@@ -101,6 +112,18 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK_FALSE(chosen(relu, k128, CpuKind::zen4).acc_per_task);
     // Transposed reads and other ops are untouched.
     CHECK(chosen(parse_spec("forward:relu:bias=1:weight=nk"), narrow, CpuKind::zen5).rows_outer);
+    // backward_data over [K,N] weights below 512 rows: the transposed product on Zen 5, dot
+    // products (up to 256 rows) elsewhere; over a reduction of 256 and less packed panels
+    // everywhere, from 512 rows a transposed copy of W.
+    const KernelSpec data = parse_spec("backward_data:relu:save=mask:weight=kn");
+    const Shape batch256{256, 1024, 1024}, shallow{256, 256, 1024};  // {m, n, k}
+    CHECK(chosen(data, batch256, CpuKind::zen5).transposed_product);
+    CHECK(chosen(data, batch256, CpuKind::zen4).operand == OperandRead::dot);
+    CHECK_FALSE(chosen(data, batch256, CpuKind::zen4).transposed_product);
+    CHECK_FALSE(chosen(data, shallow, CpuKind::zen5).transposed_product);
+    CHECK(chosen(data, Shape{400, 1024, 1024}, CpuKind::zen5).transposed_product);
+    CHECK_FALSE(chosen(data, Shape{400, 1024, 1024}, CpuKind::intel_avx512).transposed_product);
+    CHECK_FALSE(chosen(data, Shape{512, 1024, 1024}, CpuKind::zen5).transposed_product);
 }
 
 TEST_CASE("the engine compiles a schedule given as a value, and refuses an invalid one", "[schedule][jit]") {
@@ -195,6 +218,42 @@ TEST_CASE("dot-product schedules compute transposed reads right at every tail, o
                 CHECK(dx_chunked.v == dx.v);
                 CHECK(y_one.v == y.v);
                 CHECK(dx_one.v == dx.v);
+            }
+        }
+    }
+}
+
+TEST_CASE("the transposed product computes backward_data right at every tail, on every ISA", "[schedule][jit]") {
+    // dX = dZ·Wᵀ as (W·dZᵀ)ᵀ: dZ and the product each transposed in tiles of one vector, so
+    // shapes on both sides of a vector and of a register block, in rows, columns and reduction.
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("transposed_product")));
+    const KernelSpec spec = parse_spec("backward_data:identity:prev_bias=0:weight=kn");
+    // (M, K, N): dX is M x K, the reduction N.
+    const int shapes[][3] = {{29, 37, 11}, {5, 3, 7}, {16, 16, 16}, {40, 70, 33}, {3, 100, 21}, {70, 17, 130}};
+    for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
+        if (isa > host_isa()) continue;
+        CpuSchedule packed{isa == Isa::avx512 ? 4 : 2, 6, 12, 16, false};
+        packed.transposed_product = true;
+        CpuSchedule direct = packed;
+        direct.operand = OperandRead::direct;
+        for (const CpuSchedule &s : {packed, direct}) {
+            const KernelHandle k = engine.get_scheduled(spec, isa, s);
+            for (const auto &[M, K, N] : shapes) {
+                INFO(to_string(isa) << " " << to_string(s) << " " << M << "x" << K << "x" << N);
+                ref::Mat dz(M, N), w(K, N), dx(M, K, -7);
+                ref::fill_uniform(dz, 21);
+                ref::fill_uniform(w, 22);
+                run_kernel(k, {Tensor::matrix(dz.v.data(), M, N), Tensor::matrix(w.v.data(), K, N),
+                               Tensor::matrix(dx.v.data(), M, K)});
+                int wrong = 0;
+                for (int i = 0; i < M; i++) {
+                    for (int j = 0; j < K; j++) {
+                        double sum = 0, mag = 0;
+                        for (int n = 0; n < N; n++) sum += double(dz(i, n)) * w(j, n), mag += std::abs(double(dz(i, n)) * w(j, n));
+                        wrong += !(std::abs(dx(i, j) - sum) <= 4 * (N + 2) * std::ldexp(1.0, -24) * mag);
+                    }
+                }
+                CHECK(wrong == 0);
             }
         }
     }

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <cstdio>
@@ -288,6 +289,25 @@ TEST_CASE("the quick space is a dozen valid neighbours of the default, without i
             }
         }
     }
+}
+
+TEST_CASE("backward_data over [K,N] weights searches the transposed product and the dot products", "[tuning]") {
+    const KernelSpec data = parse_spec("backward_data:identity:weight=kn"), nk = parse_spec("backward_data:identity:weight=nk");
+    auto has = [](const std::vector<CpuSchedule> &space, bool product, OperandRead read) {
+        return std::any_of(space.begin(), space.end(),
+                           [&](const CpuSchedule &s) { return s.transposed_product == product && s.operand == read; });
+    };
+    const CpuSchedule dot{6, 4, 48, 16, false, false, OperandRead::dot};
+    CHECK(has(cpu_quick_space(data, Isa::avx512, dot), true, OperandRead::packed));
+    CpuSchedule product{4, 6, 48, 16, false};
+    product.transposed_product = true;
+    const auto around_product = cpu_quick_space(data, Isa::avx512, product);
+    CHECK(has(around_product, false, OperandRead::dot));
+    CHECK(has(around_product, true, OperandRead::direct));
+    CHECK(has(cpu_search_space(data, Isa::avx2), true, OperandRead::direct));
+    // Elsewhere the field changes nothing, and no candidate sets it.
+    CHECK_FALSE(has(cpu_search_space(nk, Isa::avx512), true, OperandRead::packed));
+    CHECK_FALSE(has(cpu_quick_space(nk, Isa::avx512, CpuSchedule{}), true, OperandRead::packed));
 }
 
 TEST_CASE("the JIT engine runs tuned variants for their bucket and reports untuned kernels", "[tuning][jit]") {

@@ -30,6 +30,7 @@ struct ColumnSum {
 struct Pass {
     Halide::Func f;
     Halide::Expr cols;  // extent of f's first dimension
+    Halide::Expr rows;  // ... and of its second (undefined: Algorithm::rows)
 };
 
 struct Algorithm {
@@ -52,6 +53,12 @@ struct Algorithm {
     // vector as one word.
     Halide::Expr cols_aligned;
     Halide::Func operand_source{"operand_source"};
+    // operand_source(j, r) = operand_rows(r, j): the tensor as it is stored, along r.
+    Halide::Func operand_rows{"operand_rows"};
+    // backward_data built as dXᵀ = W·dZᵀ (build_algorithm's transposed_product): operand_source
+    // is dZᵀ, which a schedule computes at root (dz's columns gathered once), tiled is dXᵀ (an
+    // intermediate, rows W's K and columns the batch), and the first pass writes dX from it.
+    bool transposed_product = false;
     Halide::RDom r;
     // The matmul as dot products (build_algorithm's dot_lanes, where the operand is read
     // transposed, so that both operands are contiguous along the reduction): then acc(j, i) =
@@ -86,6 +93,9 @@ struct Algorithm {
 // reads rows and columns past the result's edge from its last row and column (GPU schedules
 // compute whole tiles and guard only the stores). With dot_lanes > 0, a matmul whose operand is
 // read transposed is built as dot products in vectors of that many lanes (a power of two >= 2).
-Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads = false, int dot_lanes = 0);
+// With transposed_product, backward_data over [K,N] weights is built as dXᵀ = W·dZᵀ (CPU
+// schedules only; others ignore it).
+Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads = false, int dot_lanes = 0,
+                          bool transposed_product = false);
 
 }  // namespace reluforge::gen

@@ -50,12 +50,19 @@ struct CpuSchedule {
     // few and the reduction deep (backward_weight over a large batch), when one task covers all
     // rows: the operand is packed once per task and chunk.
     int reduction_block = 0;
+    // backward_data over [K,N] weights as the transposed product dXᵀ = W·dZᵀ: W's rows are the
+    // left operand (read along the reduction, as X is in forward), dZ is copied once transposed
+    // (M x N, where gathering W's columns costs K x N), and dXᵀ is transposed into dX on its way
+    // out. The rest of the schedule applies to that product, rows being W's K, columns the batch.
+    // Every other kernel ignores it.
+    bool transposed_product = false;
 
     bool operator==(const CpuSchedule &o) const {
         return block_vectors == o.block_vectors && block_rows == o.block_rows &&
                task_rows == o.task_rows && pass_rows == o.pass_rows && rows_outer == o.rows_outer &&
                stage_lhs == o.stage_lhs && operand == o.operand &&
-               acc_per_task == o.acc_per_task && reduction_block == o.reduction_block;
+               acc_per_task == o.acc_per_task && reduction_block == o.reduction_block &&
+               transposed_product == o.transposed_product;
     }
     bool operator!=(const CpuSchedule &o) const { return !(*this == o); }
 };
@@ -64,7 +71,8 @@ const char *to_string(OperandRead o);
 
 // Canonical text, e.g.
 // "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block";
-// with acc=task a chunked reduction reads "acc=task:kc=512".
+// with acc=task a chunked reduction reads "acc=task:kc=512", and a transposed product ends in
+// ":product=transposed".
 std::string to_string(const CpuSchedule &s);
 // The inverse of to_string; throws Error(bad_argument) naming the part that is wrong.
 CpuSchedule parse_cpu_schedule(std::string_view text);

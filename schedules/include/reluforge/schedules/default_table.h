@@ -16,6 +16,9 @@ struct ScheduleChoice {
     CpuSchedule schedule;
 };
 
+// Whether CpuSchedule::transposed_product changes spec's kernel: backward_data over [K,N] weights.
+bool has_transposed_product(const KernelSpec &spec);
+
 // The variants of spec on isa, in the order the runtime tries their rules; the last is for every
 // shape. Each variant becomes one compiled kernel.
 std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa isa);
