@@ -92,6 +92,20 @@ void stream_in_place(Func acc, const Tier &t, int block, RVar r) {
         .unroll(ii);
 }
 
+// f(j, i) = source(i, j) in tiles of n x n, each staged: n rows of source loaded whole into a
+// tile on the stack, then read down its columns a constant stride apart, rather than gathered
+// from source a row stride apart (Halide 14 gathers a strided load of run-time stride). The
+// transposed copies of schedule_matmul and dX from dXᵀ (Algorithm::transposed_product).
+void schedule_transpose(Func f, Func source, Expr cols, Expr rows, Var j, Var i, int n) {
+    Var jo("jo"), io("io"), ji("ji"), ii("ii");
+    Func block = source.in(f);
+    Expr whole = cols >= n && rows >= n;
+    f.specialize(whole).tile(j, i, jo, io, ji, ii, n, n, TailStrategy::ShiftInwards).vectorize(ji).unroll(ii).parallel(io);
+    f.tile(j, i, jo, io, ji, ii, n, n, TailStrategy::GuardWithIf).parallel(io);
+    block.compute_at(f, jo);
+    block.specialize(whole).vectorize(block.args()[0], n).unroll(block.args()[1], n);
+}
+
 // The matmul and its epilogue, tile by tile: column panels of block_vectors vectors by row tasks
 // of task_rows rows (both loops parallel; Halide nests them); each panel stages its slice of the
 // operand contiguously, and acc lives in registers per block of block_rows rows. Panels outermost
@@ -258,20 +272,13 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     }
     if (s.stage_lhs) a.lhs.reorder(a.lhs.args()[1], a.lhs.args()[0]);
     if ((s.operand == sched::OperandRead::transposed && a.operand_transposed) || a.transposed_product) {
-        // Tiles of 16 x 16, each staged: the tensor's 16 rows loaded whole into a tile on the
-        // stack, then read down its columns a constant stride apart, rather than gathered from
-        // the tensor a row stride apart. AMD EPYC Zen 5, 1 thread, alternating, backward_data
-        // with a transposed copy of W, gathered -> staged: 64x1024x4096 9.9-12.3 -> 7.7-8.6 ms,
-        // 512^3 1.58-1.77 -> 1.47-1.57, 16x1024x1024 0.87-1.24 -> 0.74-0.97.
-        Func t = a.operand_source, tile = a.operand_rows;
-        Var tj("tj"), tr("tr"), tji("tji"), tri("tri");
-        const Expr whole = a.cols >= 16 && a.r.x.extent() >= 16;
+        // A whole transposed copy in staged tiles of 16 x 16. AMD EPYC Zen 5, 1 thread,
+        // alternating, backward_data with a transposed copy of W, gathered -> staged:
+        // 64x1024x4096 9.9-12.3 -> 7.7-8.6 ms, 512^3 1.58-1.77 -> 1.47-1.57, 16x1024x1024
+        // 0.87-1.24 -> 0.74-0.97.
+        Func t = a.operand_source;
         t.compute_root();
-        t.specialize(whole).tile(t.args()[0], t.args()[1], tj, tr, tji, tri, 16, 16, TailStrategy::ShiftInwards)
-            .vectorize(tji).parallel(tr);
-        t.tile(t.args()[0], t.args()[1], tj, tr, tji, tri, 16, 16, TailStrategy::GuardWithIf).parallel(tr);
-        tile.compute_at(t, tj);
-        tile.specialize(whole).vectorize(tile.args()[0], 16).unroll(tile.args()[1], 16);
+        schedule_transpose(t, a.operand_rows, a.cols, a.r.x.extent(), t.args()[0], t.args()[1], 16);
     }
     tile(out, {Expr(), vec, 1, Expr(1), 1}, TailStrategy::GuardWithIf, 1);
     if (chunked) {
@@ -375,21 +382,6 @@ void schedule_pass(Func f, Expr cols, Expr all_rows, Var j, Var i, bool output, 
     f.split(i, io, ii, task, TailStrategy::ShiftInwards).parallel(io);
 }
 
-// dX from dXᵀ (Algorithm::transposed_product), in tiles of one vector by one vector, each staged
-// as above: dXᵀ's rows loaded whole into a tile on the stack, read down its columns. AMD EPYC
-// Zen 5, 1 thread, the identity's backward_data with rows of dX gathered from dXᵀ -> tiles:
-// 256x4096x1024 13.0-13.4 -> 11.7-12.4 ms (the product alone, as forward 4096x1024x256, 10.4).
-void schedule_transposing_pass(Func f, Func source, Expr cols, Expr rows, Var j, Var i, int vec) {
-    Var jo("jo"), io("io"), ji("ji"), ii("ii");
-    Func block = source.in(f);
-    Expr whole = cols >= vec && rows >= vec;
-    f.specialize(whole).tile(j, i, jo, io, ji, ii, vec, vec, TailStrategy::ShiftInwards)
-        .vectorize(ji).unroll(ii).parallel(io);
-    f.tile(j, i, jo, io, ji, ii, vec, vec, TailStrategy::GuardWithIf).parallel(io);
-    block.compute_at(f, jo);
-    block.specialize(whole).vectorize(block.args()[0], vec).unroll(block.args()[1], vec);
-}
-
 // act' from a mask, a row of a pass at a time ("ii" above) over whole bytes: a row starts at
 // column 0, so each group of 8 columns is one byte, loaded once and broadcast. In cache (64x256,
 // AVX-512, AMD EPYC Zen 4), relu's dZ from dY and the mask took 0.43 ns per element with each
@@ -450,7 +442,10 @@ void apply_cpu_schedule(gen::Algorithm &a, const CpuSchedule &s, const Target &t
     for (std::size_t k = 0; k < a.passes.size(); k++) {
         const gen::Pass &p = a.passes[k];
         if (a.transposed_product && k == 0) {
-            schedule_transposing_pass(p.f, a.tiled, p.cols, p.rows, a.j, a.i, vec);
+            // dX from dXᵀ in staged tiles of one vector. AMD EPYC Zen 5, 1 thread, the identity's
+            // backward_data with rows of dX gathered from dXᵀ -> tiles: 256x4096x1024 13.0-13.4
+            // -> 11.7-12.4 ms (the product alone, as forward 4096x1024x256, 10.4).
+            schedule_transpose(p.f, a.tiled, p.cols, p.rows, a.j, a.i, vec);
             continue;
         }
         schedule_pass(p.f, p.cols, p.rows.defined() ? p.rows : a.rows, a.j, a.i, true, s.pass_rows, vec, a.long_epilogue);

@@ -152,15 +152,15 @@ void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
 
 }  // namespace
 
+bool has_transposed_product(const KernelSpec &spec) {
+    return spec.op == Op::backward_data && spec.weight == WeightLayout::kn;
+}
+
 // Measurements: reluforge-bench --threads 1, fused forward relu, on this project's machines (AMD
 // EPYC with AVX-512 on 256-bit datapaths, measured FMA peak 112-117 GFLOP/s per core), same-run
 // ratios against oneDNN 2.6's matmul with a relu post-op, unless an entry names another CPU.
 // An entry measured to win on one kind of CPU only carries a "cpu=<kind>" clause (host_cpu());
 // every other kind runs the entries after it.
-bool has_transposed_product(const KernelSpec &spec) {
-    return spec.op == Op::backward_data && spec.weight == WeightLayout::kn;
-}
-
 std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa isa) {
     std::vector<ScheduleChoice> table;
     if (spec.weight == WeightLayout::packed) {

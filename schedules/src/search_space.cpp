@@ -38,6 +38,15 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                     for (bool stage_lhs : {false, true}) {
                         if (stage_lhs && spec.op != Op::backward_weight) continue;
                         for (OperandRead transpose : {OperandRead::packed, OperandRead::transposed, OperandRead::direct, OperandRead::dot}) {
+                            // backward_data over [K,N] weights as the transposed product: its
+                            // right operand (dZᵀ) is read along its rows, packed or in place.
+                            if (has_transposed_product(spec) && (transpose == OperandRead::packed || transpose == OperandRead::direct)) {
+                                CpuSchedule product{v, r, r * tasks, 16, rows_outer, false, transpose};
+                                product.transposed_product = true;
+                                add(product);
+                                product.acc_per_task = true;
+                                if (!rows_outer) add(product);
+                            }
                             // A transposed copy and dot products are for an operand read
                             // transposed, reading in place for one read along its rows.
                             if (transpose == OperandRead::direct ? transposed_read
@@ -61,25 +70,6 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                                 add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose, true, kc});
                             }
                         }
-                    }
-                }
-            }
-        }
-    }
-    // backward_data over [K,N] weights as the transposed product: the right operand (dZᵀ) is
-    // read along its rows, packed or in place.
-    for (int v = 1; v <= 6 && has_transposed_product(spec); v++) {
-        for (int r = 1; r <= 14; r++) {
-            if (v * r < 8 || v * r + v + 1 > regs) continue;
-            for (int tasks : {1, 2, 4, 8, 16, 32}) {
-                if (r * tasks > 384) continue;
-                for (bool rows_outer : {false, true}) {
-                    for (OperandRead read : {OperandRead::packed, OperandRead::direct}) {
-                        CpuSchedule s{v, r, r * tasks, 16, rows_outer, false, read};
-                        s.transposed_product = true;
-                        add(s);
-                        s.acc_per_task = true;
-                        if (!rows_outer) add(s);
                     }
                 }
             }

@@ -56,7 +56,7 @@ struct Algorithm {
     // operand_source(j, r) = operand_rows(r, j): the tensor as it is stored, along r.
     Halide::Func operand_rows{"operand_rows"};
     // backward_data built as dXᵀ = W·dZᵀ (build_algorithm's transposed_product): operand_source
-    // is dZᵀ, which a schedule computes at root (dz's columns gathered once), tiled is dXᵀ (an
+    // is dZᵀ, which a schedule computes at root (dZ transposed once), tiled is dXᵀ (an
     // intermediate, rows W's K and columns the batch), and the first pass writes dX from it.
     bool transposed_product = false;
     Halide::RDom r;
