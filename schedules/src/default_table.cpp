@@ -228,15 +228,25 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             table.push_back({ShapeRule::parse(rule).text(), {4, 4, task, 16, false, false, OperandRead::packed, true, 512}});
         }
         // backward_weight with a deep batch and few output columns ([K,N] weights, N <= 128):
-        // the batch in chunks of 256, each packed once for the task's blocks, rather than the
-        // staged Xᵀ below. AMD EPYC Zen 5 (peak 227 GFLOP/s),
-        // 1 thread: 4096x1024x64 4.24 -> 3.16 ms, 4096x512x64 2.17 -> 1.67, 4096x1024x128 7.42
+        // the batch in chunks, each packed once for the task's blocks, rather than the staged
+        // Xᵀ below. First as tasks of 96 rows in chunks of 256, AMD EPYC Zen 5 (peak 227
+        // GFLOP/s), 1 thread: 4096x1024x64 4.24 -> 3.16 ms, 4096x512x64 2.17 -> 1.67, 4096x1024x128 7.42
         // -> 6.76; 4096x1024x256 13.9 -> 13.4 and 1024^3 11.4 -> 12.1 (lost), so it stops at 128
         // (chunks of 512: 3.30 ms at 4096x1024x64, of 1024: 4.53). Zen 5 only: on AMD EPYC Zen 4
         // (peak 115.6 GFLOP/s) the staged Xᵀ won, 4096x1024x64 10.4-11.2 ms chunked against
         // 7.0-8.4 staged (chunks of 512: 10.7).
+        // Then tasks of 258 rows (4 at K = 1024) in chunks of 128: each packed chunk of dZ (32 KiB,
+        // in L1) serves 43 blocks rather than 16. Zen 5 (peak 237 GFLOP/s), 1 thread,
+        // alternating, tasks of 96 in chunks of 256 -> this: 4096x1024x64 3.7-4.1 -> 2.95-3.07
+        // ms, 4096x512x64 1.59-1.78 -> 1.39-1.42, 4096x1024x128 7.8-8.6 -> 5.9-6.4,
+        // 4096x1024x96 8.2-8.4 -> 6.0-6.2, 8192x512x100 6.8-8.0 -> 5.6-6.2, 1024x4096x64
+        // 4.2-4.5 -> 3.8-4.1, 2048x1024x64 1.52-1.57 -> 1.35-1.42, 8192x256x64 1.7-1.9 ->
+        // 1.55-1.75; 2 threads 4096x1024x64 2.0-2.1 -> 1.50-1.58, 4096x1024x128 4.0-4.3 ->
+        // 2.9-3.0. Tasks of 384 were as fast on 1 thread but made 3 tasks for 2 threads
+        // (4096x1024x64 1.87-2.01 ms); tasks of 48 lost (4.4-4.8); staging each chunk of Xᵀ
+        // as well lost (3.7-5.0).
         if (weight_gradient_kn(spec)) {
-            table.push_back({ShapeRule::parse("cpu=zen5,k>=96,m>=1024,n<=128").text(), {4, 6, 96, 16, false, false, OperandRead::packed, true, 256}});
+            table.push_back({ShapeRule::parse("cpu=zen5,k>=96,m>=1024,n<=128").text(), {4, 6, 258, 16, false, false, OperandRead::packed, true, 128}});
         }
         // backward_weight reduces over the batch, reading Xᵀ down its columns: rows of X a page
         // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X

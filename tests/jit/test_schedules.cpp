@@ -318,18 +318,22 @@ TEST_CASE("tasks sharing the rows evenly compute every row right", "[schedule][j
     }
 }
 
-TEST_CASE("backward_weight with Xᵀ staged per task computes dW right in whole and shifted tasks", "[schedule][jit]") {
+TEST_CASE("backward_weight with Xᵀ staged or the batch chunked per task computes dW right in whole and shifted tasks", "[schedule][jit]") {
     // Rows outermost in tasks of at most 9 rows of 3-row blocks, each task's columns of X staged
     // once for all panels: 40 output rows are 5 tasks of 9 (the last shifted inwards), 7 are
     // tasks of one block. Both weight layouts, so that X and dZ each serve as the staged side.
+    // Then panels outermost with the batch in chunks of 8 packed per task (the form of Zen 5's
+    // entry for few output columns): 53 and 20 rows of the batch end in a partial chunk.
     jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("staged_lhs")));
     const CpuSchedule staged{1, 3, 9, 16, true, true};
-    for (const char *text : {"backward_weight:bias=0:weight=kn", "backward_weight:bias=0:weight=nk"}) {
+    const CpuSchedule chunked{1, 3, 9, 16, false, false, OperandRead::packed, true, 8};
+    for (const auto &[text, s] : {std::pair{"backward_weight:bias=0:weight=kn", staged}, {"backward_weight:bias=0:weight=nk", staged},
+                                  {"backward_weight:bias=0:weight=kn", chunked}, {"backward_weight:bias=0:weight=nk", chunked}}) {
         const KernelSpec spec = parse_spec(text);
         const bool kn = spec.weight == WeightLayout::kn;
-        const KernelHandle k = engine.get_scheduled(spec, host_isa(), staged);
+        const KernelHandle k = engine.get_scheduled(spec, host_isa(), s);
         for (const auto &[M, K, N] : {std::array{53, 40, 37}, std::array{53, 7, 40}, std::array{20, 37, 40}}) {
-            INFO(text << " " << M << "x" << K << "x" << N);
+            INFO(text << " " << to_string(s) << " " << M << "x" << K << "x" << N);
             ref::Mat x(M, K), dz(M, N), dw(kn ? K : N, kn ? N : K, -1);
             ref::fill_uniform(x, 41);
             ref::fill_uniform(dz, 42);
