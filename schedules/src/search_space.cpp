@@ -4,6 +4,7 @@
 #include "reluforge/signature.h"
 
 #include <algorithm>
+#include <array>
 
 namespace reluforge::sched {
 
@@ -65,7 +66,7 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                             // Accumulators per task pay where the epilogue is expensive, and
                             // with a chunked reduction where the batch is deep (backward_weight).
                             if (!rows_outer) add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose, true});
-                            for (int kc : {256, 512, 1024}) {
+                            for (int kc : {128, 256, 512, 1024}) {
                                 if (rows_outer || spec.op != Op::backward_weight) break;
                                 add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose, true, kc});
                             }
@@ -157,9 +158,11 @@ std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const 
     acc.acc_per_task = !around.acc_per_task;
     acc.reduction_block = acc.acc_per_task ? around.reduction_block : 0;
     if (!acc.rows_outer || !acc.acc_per_task) add(acc);
-    for (int kc : {256, 1024}) {  // the reduction's chunks, where it is chunked or dot products
+    // The reduction's chunks, where it is chunked (half and twice) or dot products.
+    const int kc = around.reduction_block;
+    for (int other_kc : kc > 0 ? std::array{kc / 2, kc * 2} : std::array{256, 1024}) {
         CpuSchedule chunk = around;
-        chunk.reduction_block = kc;
+        chunk.reduction_block = other_kc;
         chunk.acc_per_task = chunk.acc_per_task || around.operand == OperandRead::dot;
         if (around.reduction_block > 0 || around.operand == OperandRead::dot) add(chunk);
     }
