@@ -69,9 +69,13 @@ ThreadCache::~ThreadCache() {
 
 std::size_t &capacity_of(char *base) { return *reinterpret_cast<std::size_t *>(base); }
 
-char *allocate_block(std::size_t capacity) {
+std::size_t round_up(std::size_t size, std::size_t multiple) { return (size + multiple - 1) / multiple * multiple; }
+
+// A block of `bytes` (a multiple of kAlignment, as aligned_alloc requires) recording `capacity`:
+// its size where it may be cached, 0 where it goes back to malloc when freed.
+char *allocate_block(std::size_t bytes, std::size_t capacity) {
     // The trailing kAlignment bytes are the readable margin past the end.
-    char *base = static_cast<char *>(std::aligned_alloc(kAlignment, kAlignment + capacity + kAlignment));
+    char *base = static_cast<char *>(std::aligned_alloc(kAlignment, kAlignment + bytes + kAlignment));
     if (base) capacity_of(base) = capacity;
     return base;
 }
@@ -80,14 +84,10 @@ char *allocate_block(std::size_t capacity) {
 
 extern "C" void *halide_malloc(void *, size_t size) {
     if (size < kSmallestCached || !kCaching) {
-        // Capacity 0: never cached. Rounded to the alignment, as aligned_alloc requires.
-        const std::size_t bytes = (size + 7 + kAlignment - 1) / kAlignment * kAlignment;
-        char *base = allocate_block(bytes);
-        if (!base) return nullptr;
-        capacity_of(base) = 0;
-        return base + kAlignment;
+        char *base = allocate_block(round_up(size, kAlignment), 0);
+        return base ? base + kAlignment : nullptr;
     }
-    const std::size_t capacity = (size + kGranule - 1) / kGranule * kGranule;
+    const std::size_t capacity = round_up(size, kGranule);
     if (!cache_gone) {
         // The smallest cached block that holds the request without wasting more than its size.
         int best = -1;
@@ -101,7 +101,7 @@ extern "C" void *halide_malloc(void *, size_t size) {
             return base + kAlignment;
         }
     }
-    char *base = allocate_block(capacity);
+    char *base = allocate_block(capacity, capacity);
     return base ? base + kAlignment : nullptr;
 }
 
