@@ -1,5 +1,7 @@
-// The machine's measured peak fp32 FMA rate for one thread (GFLOP/s), in the same run.
+// The machine's measured peak fp32 FMA rate (GFLOP/s), in the same run.
 #pragma once
 
-// With AVX-512 FMAs when allowed and present, else AVX2.
-double measure_peak_gflops(bool allow_avx512);
+// With AVX-512 FMAs when allowed and present, else AVX2: the best of several rounds, each
+// running the FMA loop on `threads` threads at once and summing their rates. On a shared
+// machine N threads together can fall short of N times one (shared cores or a busy host).
+double measure_peak_gflops(bool allow_avx512, int threads = 1);

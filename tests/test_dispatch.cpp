@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -174,6 +175,38 @@ TEST_CASE("the thread count is set and changes nothing in the results", "[dispat
     CHECK(num_threads() == 2);
     run(y2);
     CHECK(std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)) == 0);
+    set_num_threads(0);
+}
+
+// The process's threads, from /proc (Linux).
+std::size_t process_threads() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto &entry : std::filesystem::directory_iterator("/proc/self/task")) n++;
+    return n;
+}
+
+TEST_CASE("a lower thread count takes effect after kernels ran on more threads", "[dispatch]") {
+    const int M = 256, K = 64, N = 128;  // several parallel tasks
+    std::vector<float> x(M * K, 0.5f), w(K * N, 0.25f), b(N), y(M * N);
+    Linear layer(parse_activation("gelu"), true, WeightLayout::kn);  // the kernel of the test above
+    ForwardArgs a;
+    a.x = Tensor::matrix(x.data(), M, K);
+    a.w = Tensor::matrix(w.data(), K, N);
+    a.b = Tensor::vector(b.data(), N);
+    a.y = Tensor::matrix(y.data(), M, N);
+    set_num_threads(1);
+    layer.forward(a);
+    const std::size_t alone = process_threads();
+    set_num_threads(3);
+    layer.forward(a);
+    CHECK(process_threads() == alone + 2);  // the pool's two workers
+    set_num_threads(1);
+    layer.forward(a);
+    CHECK(process_threads() == alone);  // Halide 14 on its own kept both
+    set_num_threads(2);
+    layer.forward(a);
+    CHECK(process_threads() == alone + 1);
+    CHECK(y[0] == Approx(64 * 0.5f * 0.25f));  // gelu(8) is 8 to float precision
     set_num_threads(0);
 }
 

@@ -249,7 +249,9 @@ PYBIND11_MODULE(_reluforge, m) {
         "('aot' or 'jit').");
     m.def("default_save", [](const std::string &act) { return to_string(default_save(parse_activation(act))); },
           py::arg("activation"), "What a layer of this activation saves for backward: none, mask or z.");
-    m.def("set_num_threads", &set_num_threads, py::arg("n"), "Threads each kernel call uses (0: one per core).");
+    // Without the GIL: it waits for kernel calls on other threads, which run without it too.
+    m.def("set_num_threads", &set_num_threads, py::arg("n"), py::call_guard<py::gil_scoped_release>(),
+          "Threads each kernel call uses (0: one per core); waits for kernel calls on other threads.");
     m.def("num_threads", &num_threads);
     m.def("mask_bytes_per_row", &mask_bytes_per_row, py::arg("cols"));
     m.def("mask_row_bytes", &mask_row_bytes, py::arg("cols"),

@@ -1,6 +1,7 @@
 // Checking tensors against a kernel's signature and calling it through Halide buffers.
 #include "argument_check.h"
 #include "kernel_lookup.h"
+#include "thread_pool.h"
 #include "reluforge/cuda.h"
 #include "reluforge/opencl.h"
 #include "reluforge/error.h"
@@ -13,7 +14,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <cstdint>
@@ -254,6 +254,7 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
             }
         }
     }
+    const auto pool = detail::kernel_call_lock();
     if (int rc = kernel.fn(argv.data()); rc != 0) {
         const std::string where = device == Device::cuda     ? fmt::format("sm_{}", kernel.cuda_capability)
                                   : device == Device::opencl ? std::string("opencl")
@@ -278,21 +279,6 @@ void run_kernel(const KernelHandle &kernel, const std::vector<Tensor> &args) {
 
 void run_kernel(std::string_view canonical_spec, std::initializer_list<Tensor> args) {
     run_kernel(parse_spec(canonical_spec), std::vector<Tensor>(args));
-}
-
-namespace {
-std::atomic<int> g_threads{0};  // 0: default_thread_count() (Halide has no getter)
-}  // namespace
-
-void set_num_threads(int n) {
-    if (n < 0) throw Error(ErrorCode::bad_argument, fmt::format("thread count {} is negative", n));
-    halide_set_num_threads(n);
-    g_threads = n;
-}
-
-int num_threads() {
-    const int n = g_threads.load();
-    return n > 0 ? n : default_thread_count();
 }
 
 }  // namespace reluforge

@@ -53,7 +53,9 @@ void run_kernel(std::string_view canonical_spec, std::initializer_list<Tensor> a
 // The same checks, then this particular kernel (a variant from the JIT engine, say).
 void run_kernel(const KernelHandle &kernel, const std::vector<Tensor> &args);
 
-// Worker threads used by every kernel (Halide's thread pool); 0 means one per core.
+// Threads every CPU kernel runs on (Halide's thread pool, the calling thread included); 0 means
+// one per core (or HL_NUM_THREADS). Waits for kernel calls running on other threads to finish;
+// a lower count than before stops the pool's extra threads.
 void set_num_threads(int n);
 int num_threads();
 
