@@ -48,3 +48,5 @@ int num_threads() {
 }
 
 }  // namespace reluforge
+
+extern "C" int reluforge_kernel_threads() { return reluforge::num_threads(); }

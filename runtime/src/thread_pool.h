@@ -10,3 +10,6 @@ namespace reluforge::detail {
 std::shared_lock<std::shared_mutex> kernel_call_lock();
 
 }  // namespace reluforge::detail
+
+// num_threads() for the kernels, which ask at each call how many threads share their work.
+extern "C" int reluforge_kernel_threads();

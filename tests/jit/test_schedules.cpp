@@ -318,6 +318,30 @@ TEST_CASE("tasks sharing the rows evenly compute every row right", "[schedule][j
     }
 }
 
+TEST_CASE("panels outermost over many panels per thread, each panel's rows one task, compute every row right", "[schedule][jit]") {
+    // One-vector panels: 200 columns are at least 4 panels per thread at 1 to 3 threads (all rows
+    // in one task per panel), not at 4 (tasks of 12 rows). Rows: whole and shifted blocks, one
+    // block, a task's worth and more.
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("panel_tasks")));
+    const KernelSpec spec = parse_spec("forward:relu:bias=1");
+    const KernelHandle k = engine.get_scheduled(spec, host_isa(), CpuSchedule{1, 3, 12, 16, false});
+    const int K = 9, N = 200;
+    for (int threads : {1, 2, 3, 4}) {
+        set_num_threads(threads);
+        for (int M : {3, 4, 13, 25, 194}) {
+            INFO(threads << " threads, " << M << "x" << K << "x" << N);
+            ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1);
+            ref::fill_uniform(x, 41);
+            ref::fill_uniform(w, 42);
+            ref::fill_uniform(b, 43);
+            run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
+                           Tensor::matrix(y.v.data(), M, N)});
+            CHECK(wrong_relu_outputs(x, w, b, y) == 0);
+        }
+    }
+    set_num_threads(0);
+}
+
 TEST_CASE("backward_weight with Xᵀ staged or the batch chunked per task computes dW right in whole and shifted tasks", "[schedule][jit]") {
     // Rows outermost in tasks of at most 9 rows of 3-row blocks, each task's columns of X staged
     // once for all panels: 40 output rows are 5 tasks of 9 (the last shifted inwards), 7 are
