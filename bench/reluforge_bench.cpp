@@ -146,7 +146,11 @@ int run_scaling(const std::vector<Shape> &shapes, const std::vector<std::string>
                 for (int r = -1; r < reps; r++) {  // r = -1 warms up both
                     double ms[2];
                     for (int k = 0; k < 2; k++) {
+                        // Going down to 1 stops the pool's workers; each switch is followed by an
+                        // untimed call, so that restarted workers (their stacks, their scratch) are
+                        // not timed.
                         reluforge::set_num_threads(k == 0 ? 1 : threads);
+                        pass == 0 ? impl->forward(p) : impl->backward(p);
                         const auto t0 = std::chrono::steady_clock::now();
                         pass == 0 ? impl->forward(p) : impl->backward(p);
                         ms[k] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
