@@ -271,8 +271,8 @@ int main(int argc, char **argv) {
     fmt::print("CPU: {} ({} family {} model {}, kind {}, {}-bit FMA; L1d {} KiB, L2 {} KiB, L3 {} MiB)\n", cpu.model_name,
                cpu.vendor, cpu.family, cpu.model, reluforge::to_string(cpu.kind), cpu.fma_bits, cpu.l1d_bytes >> 10,
                cpu.l2_bytes >> 10, cpu.l3_bytes >> 20);
-    fmt::print("machine peak: {:.1f} GFLOP/s on 1 thread, {:.1f} on {} thread(s) together ({} FMA, measured)\n", peak1, peak, threads,
-               wide ? "avx512" : "avx2");
+    fmt::print("machine peak: {:.1f} GFLOP/s on 1 thread{} ({} FMA, measured)\n", peak1,
+               threads > 1 ? fmt::format(", {:.1f} on {} threads together", peak, threads) : "", wide ? "avx512" : "avx2");
     fmt::print("reluforge kernels: {}; OpenBLAS core: {}{}; oneDNN: {}\n", reluforge::to_string(std::min(reluforge::host_isa(), reluforge::isa_limit())),
                openblas_core() ? openblas_core() : "not built in",
                openblas_better_core() && isa_text == "host" ? " (narrower than this CPU's vectors: its column is no comparison)" : "",
