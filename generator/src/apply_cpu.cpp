@@ -32,6 +32,9 @@ struct Tier {
     // A streamed tier (stream_in_place): the reduction in chunks of this many steps, each over
     // the whole panel in register blocks; 0: not streamed.
     int stream_chunk = 0;
+    // Rows outermost: a task's panels run in turn on the thread that took the task, not as
+    // parallel tasks of their own (see kTasksPerThread).
+    bool serial_panels = false;
 };
 
 // Vectors an activation of exps and polynomials (Algorithm::long_epilogue) is computed on at
@@ -66,6 +69,16 @@ Expr kernel_threads() { return Internal::Call::make(Int(32), "reluforge_kernel_t
 // alternating, row tasks of 48 -> one: 1024^3 5.6-5.9 -> 5.2-5.6 ms, 512^3 0.74-0.78 -> 0.64-0.72,
 // 64x1024x4096 (rows in one-block tasks before) 2.95-3.1 -> 1.72-1.95; 1 thread even.
 constexpr int kPanelsPerThread = 4;
+
+// Rows outermost over at least this many row tasks per thread: each task's panels one after
+// another on its thread. With the panels parallel as well, a thread that ran out of tasks took
+// panels of the other's task, reading rows (or a staged Xᵀ) cached in the other core. AMD EPYC
+// Zen 5 (peak 226-236 GFLOP/s), 2 threads, alternating, parallel -> serial panels:
+// backward_weight (staged Xᵀ, tasks of 288) 1024^3 7.2-7.7 -> 5.8-6.6 ms, 2048^3 61-65 ->
+// 53-55; forward relu, tasks of 192, 16384x32x128 0.72-0.90 -> 0.55-0.57, 8192x64x256
+// 0.86-0.96 -> 0.80-0.87, 1024x32x1024 0.34-0.37 -> 0.30-0.33, 1024x64x512 0.21-0.22 ->
+// 0.20-0.21; 1 thread even (1024^3 10.4-10.7 either way).
+constexpr int kTasksPerThread = 2;
 
 // Rows of one task: at most task_rows, in as many tasks as that takes, with the rows shared
 // evenly and rounded up to whole blocks. The last task, shifted inwards, then recomputes fewer
@@ -184,7 +197,14 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         if (s.task_rows >= two_blocks) add_small_batch(a.rows >= two_blocks, s.block_rows, Expr(two_blocks));
         add_small_batch(a.rows >= s.block_rows, s.block_rows, Expr(s.block_rows));
     } else {
-        tiers.push_back({a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec});
+        const Tier whole{a.cols >= panel && a.rows >= s.block_rows, panel, s.block_rows, task_rows, vec};
+        if (s.rows_outer) {
+            Tier own_panels = whole;
+            own_panels.when = whole.when && (a.rows + task_rows - 1) / task_rows >= kTasksPerThread * kernel_threads();
+            own_panels.serial_panels = true;
+            tiers.push_back(own_panels);
+        }
+        tiers.push_back(whole);
     }
     if (small_batch) {
         for (int rows = stream ? s.block_rows - 1 : s.block_rows / 2; rows >= 1; rows = stream ? rows - 1 : rows / 2) {
@@ -226,8 +246,8 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
             .split(ji, ju, jv, epilogue_width, tail)
             .reorder(s.rows_outer ? std::vector<VarOrRVar>{jv, ju, ii, io, jo, it}
                                   : std::vector<VarOrRVar>{jv, ju, ii, io, it, jo})
-            .parallel(it)
-            .parallel(jo);
+            .parallel(it);
+        if (!t.serial_panels) st.parallel(jo);
         // Only acc's FMA loop is unrolled: the epilogue runs once per element, and unrolling it
         // across the block multiplied code size (and compile and JIT-link time) by up to 24.
         if (t.width > 1) st.vectorize(jv);

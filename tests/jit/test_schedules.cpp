@@ -342,12 +342,37 @@ TEST_CASE("panels outermost over many panels per thread, each panel's rows one t
     set_num_threads(0);
 }
 
+TEST_CASE("rows outermost with many tasks per thread, each task's panels on its thread, compute every row right", "[schedule][jit]") {
+    // Rows outermost in tasks of 12 rows of 3-row blocks, one-vector panels over 50 columns (the
+    // last shifted inwards). 194 rows are 17 tasks: panels in turn on each task's thread at 1 to
+    // 4 threads; 25 rows are 3 tasks: so only at 1 thread, parallel panels from 2 threads up.
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("row_tasks")));
+    const KernelSpec spec = parse_spec("forward:relu:bias=1");
+    const KernelHandle k = engine.get_scheduled(spec, host_isa(), CpuSchedule{1, 3, 12, 16, true});
+    const int K = 9, N = 50;
+    for (int threads : {1, 2, 3, 4}) {
+        set_num_threads(threads);
+        for (int M : {3, 13, 25, 48, 97, 194}) {
+            INFO(threads << " threads, " << M << "x" << K << "x" << N);
+            ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1);
+            ref::fill_uniform(x, 51);
+            ref::fill_uniform(w, 52);
+            ref::fill_uniform(b, 53);
+            run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
+                           Tensor::matrix(y.v.data(), M, N)});
+            CHECK(wrong_relu_outputs(x, w, b, y) == 0);
+        }
+    }
+    set_num_threads(0);
+}
+
 TEST_CASE("backward_weight with Xᵀ staged or the batch chunked per task computes dW right in whole and shifted tasks", "[schedule][jit]") {
     // Rows outermost in tasks of at most 9 rows of 3-row blocks, each task's columns of X staged
     // once for all panels: 40 output rows are 5 tasks of 9 (the last shifted inwards), 7 are
     // tasks of one block. Both weight layouts, so that X and dZ each serve as the staged side.
     // Then panels outermost with the batch in chunks of 8 packed per task (the form of Zen 5's
-    // entry for few output columns): 53 and 20 rows of the batch end in a partial chunk.
+    // entry for few output columns): 53 and 20 rows of the batch end in a partial chunk. 40 rows
+    // in 5 staged tasks run each task's panels on its thread at 1 and 2 threads, not at 3.
     jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("staged_lhs")));
     const CpuSchedule staged{1, 3, 9, 16, true, true};
     const CpuSchedule chunked{1, 3, 9, 16, false, false, OperandRead::packed, true, 8};
@@ -356,8 +381,10 @@ TEST_CASE("backward_weight with Xᵀ staged or the batch chunked per task comput
         const KernelSpec spec = parse_spec(text);
         const bool kn = spec.weight == WeightLayout::kn;
         const KernelHandle k = engine.get_scheduled(spec, host_isa(), s);
-        for (const auto &[M, K, N] : {std::array{53, 40, 37}, std::array{53, 7, 40}, std::array{20, 37, 40}}) {
-            INFO(text << " " << to_string(s) << " " << M << "x" << K << "x" << N);
+        for (const auto &[M, K, N, threads] : {std::array{53, 40, 37, 1}, std::array{53, 40, 37, 2}, std::array{53, 40, 37, 3},
+                                               std::array{53, 7, 40, 1}, std::array{20, 37, 40, 2}}) {
+            set_num_threads(threads);
+            INFO(text << " " << to_string(s) << " " << M << "x" << K << "x" << N << " on " << threads << " threads");
             ref::Mat x(M, K), dz(M, N), dw(kn ? K : N, kn ? N : K, -1);
             ref::fill_uniform(x, 41);
             ref::fill_uniform(dz, 42);
@@ -377,6 +404,7 @@ TEST_CASE("backward_weight with Xᵀ staged or the batch chunked per task comput
             CHECK(wrong == 0);
         }
     }
+    set_num_threads(0);
 }
 
 TEST_CASE("column sums over outputs wider than a strip, with a tail strip, on every ISA", "[schedule][jit]") {
