@@ -273,6 +273,18 @@ int wrong_relu_outputs(const ref::Mat &x, const ref::Mat &w, const ref::Mat &b, 
     }
     return wrong;
 }
+
+// Runs forward relu kernel k on M x K x N inputs filled from seeds seed to seed + 2; returns its
+// wrong outputs.
+int wrong_relu_run(const KernelHandle &k, int M, int K, int N, unsigned seed) {
+    ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1);
+    ref::fill_uniform(x, seed);
+    ref::fill_uniform(w, seed + 1);
+    ref::fill_uniform(b, seed + 2);
+    run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
+                   Tensor::matrix(y.v.data(), M, N)});
+    return wrong_relu_outputs(x, w, b, y);
+}
 }  // namespace
 
 TEST_CASE("schedules whose shape tiers coincide compile and compute right", "[schedule][jit]") {
@@ -307,13 +319,7 @@ TEST_CASE("tasks sharing the rows evenly compute every row right", "[schedule][j
         const int K = 7, N = 20;
         for (int M : {13, 25, 37, 194, 9, 7, 11, 5}) {
             INFO(to_string(s) << " " << M << "x" << K << "x" << N);
-            ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1);
-            ref::fill_uniform(x, 31);
-            ref::fill_uniform(w, 32);
-            ref::fill_uniform(b, 33);
-            run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
-                           Tensor::matrix(y.v.data(), M, N)});
-            CHECK(wrong_relu_outputs(x, w, b, y) == 0);
+            CHECK(wrong_relu_run(k, M, K, N, 31) == 0);
         }
     }
 }
@@ -330,13 +336,7 @@ TEST_CASE("panels outermost over many panels per thread, each panel's rows one t
         set_num_threads(threads);
         for (int M : {3, 4, 13, 25, 194}) {
             INFO(threads << " threads, " << M << "x" << K << "x" << N);
-            ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1);
-            ref::fill_uniform(x, 41);
-            ref::fill_uniform(w, 42);
-            ref::fill_uniform(b, 43);
-            run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
-                           Tensor::matrix(y.v.data(), M, N)});
-            CHECK(wrong_relu_outputs(x, w, b, y) == 0);
+            CHECK(wrong_relu_run(k, M, K, N, 41) == 0);
         }
     }
     set_num_threads(0);
@@ -354,13 +354,7 @@ TEST_CASE("rows outermost with many tasks per thread, each task's panels on its 
         set_num_threads(threads);
         for (int M : {3, 13, 25, 48, 97, 194}) {
             INFO(threads << " threads, " << M << "x" << K << "x" << N);
-            ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1);
-            ref::fill_uniform(x, 51);
-            ref::fill_uniform(w, 52);
-            ref::fill_uniform(b, 53);
-            run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
-                           Tensor::matrix(y.v.data(), M, N)});
-            CHECK(wrong_relu_outputs(x, w, b, y) == 0);
+            CHECK(wrong_relu_run(k, M, K, N, 51) == 0);
         }
     }
     set_num_threads(0);
