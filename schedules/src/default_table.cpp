@@ -147,6 +147,19 @@ void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
     table.push_back({"m<=5", few_rows});
     table.push_back({ShapeRule::parse("m>=7,m<=8").text(), few_rows});
     table.push_back({"k<=64", {vectors, 6, 192, 16, true, false, OperandRead::direct}});
+    // Zen 5, K >= 4096: a panel of W (64 columns x K, 1 MiB at K = 4096) no longer fits L2 beside
+    // the rows, and each block of 6 rows streamed it whole from L3. The reduction in chunks of
+    // 1024 (a 256 KiB slice of the panel), each read from L2 by every block of a task, tasks of up
+    // to 132 rows (a batch of 256 is 2). AMD EPYC Zen 5 (Turin, peak 226-247 GFLOP/s), 1 thread,
+    // alternating, relu, tasks of 48 -> this: 256x4096x1024 11.3-12.5 -> 10.7-11.5 ms,
+    // 128x8192x512 6.5-6.7 -> 5.8-5.9, 2048x4096x512 52-54 -> 48-50, 512x4096x512 12.0-12.2 ->
+    // 11.5-11.6, 1024x4096x1024 48-52 -> 48, 64x4096x1024 even (3.2-3.4); gelu 256x4096x1024
+    // 13.4-13.7 -> 12.2-12.7, silu 12.8-13.1 -> 12.0-12.4; 2 threads relu 6.6-7.4 -> 6.2-6.5. At
+    // K = 2048 it lost (256x2048x1024 5.7-5.8 -> 5.9-6.1, 2048^3 92-94 -> 94-96), and under 64
+    // rows (16x4096x4096 5.9-6.5 -> 7.0-7.7). Not measured on other kinds.
+    if (isa == Isa::avx512) {
+        table.push_back({ShapeRule::parse("cpu=zen5,k>=4096,m>=64").text(), {vectors, 6, 132, 16, false, false, OperandRead::direct, true, 1024}});
+    }
     table.push_back({"", {vectors, 6, 48, 16, false, false, OperandRead::direct}});
 }
 

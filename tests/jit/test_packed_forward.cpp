@@ -2,12 +2,15 @@
 // the double-precision reference, bit for bit against the same layer over a [K,N] W, on every
 // x86 ISA, and with their shapes checked against the packed W.
 #include "jit_test_support.h"
+#include "reluforge/jit/engine.h"
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/default_table.h"
 #include "support/harness.h"
 
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -87,6 +90,40 @@ TEST_CASE("forward over packed weights gives the bits of forward over [K,N] weig
                 CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
             }
         }
+    }
+}
+
+TEST_CASE("packed weights read in place with the reduction in chunks per task compute right, bit for bit", "[jit][packed]") {
+    // The form of Zen 5's entry for K >= 4096 at test sizes: one 16-column panel per block, 6-row
+    // blocks in tasks of 12 rows, the reduction in chunks of 16 (K = 50 and 70 end in a partial
+    // chunk), against the double reference and bit for bit against the whole reduction.
+    jit::Engine engine(quiet_options(fresh_dir("packed-chunks")));
+    const KernelSpec spec = parse_spec("forward:relu:bias=1:weight=packed");
+    const int vectors = host_isa() == Isa::avx512 ? 1 : 2;  // a panel of 16 columns
+    const KernelHandle chunked = engine.get_scheduled(spec, host_isa(), {vectors, 6, 12, 16, false, false, sched::OperandRead::direct, true, 16});
+    const KernelHandle whole = engine.get_scheduled(spec, host_isa(), {vectors, 6, 12, 16, false, false, sched::OperandRead::direct});
+    for (const auto &[M, K, N] : {std::array{13, 50, 48}, std::array{40, 70, 32}, std::array{130, 40, 80}, std::array{6, 16, 16}}) {
+        INFO(M << "x" << K << "x" << N);
+        std::vector<float> x(size_t(M) * K), w(size_t(K) * N), b(static_cast<size_t>(N)), y(size_t(M) * N, -1), y_whole(y);
+        for (size_t k = 0; k < x.size(); k++) x[k] = float(int(k * 37 % 101) - 50) / 32.0f;
+        for (size_t k = 0; k < w.size(); k++) w[k] = float(int(k * 53 % 89) - 44) / 64.0f;
+        for (size_t k = 0; k < b.size(); k++) b[k] = float(int(k % 7) - 3) / 8.0f;
+        const PackedWeights packed(Tensor::matrix(w.data(), K, N), WeightLayout::kn);
+        run_kernel(chunked, {Tensor::matrix(x.data(), M, K), packed.tensor(), Tensor::vector(b.data(), N), Tensor::matrix(y.data(), M, N)});
+        run_kernel(whole, {Tensor::matrix(x.data(), M, K), packed.tensor(), Tensor::vector(b.data(), N), Tensor::matrix(y_whole.data(), M, N)});
+        int wrong = 0;
+        for (int i = 0; i < M; i++) {
+            for (int j = 0; j < N; j++) {
+                double z = b[size_t(j)], mag = std::abs(z);
+                for (int k = 0; k < K; k++) {
+                    const double term = double(x[size_t(i) * K + k]) * w[size_t(k) * N + j];
+                    z += term, mag += std::abs(term);
+                }
+                wrong += std::abs(y[size_t(i) * N + j] - (z > 0 ? z : 0)) > 4 * (K + 2) * std::ldexp(1.0, -24) * mag;
+            }
+        }
+        CHECK(wrong == 0);
+        CHECK(std::memcmp(y.data(), y_whole.data(), y.size() * sizeof(float)) == 0);
     }
 }
 
