@@ -6,6 +6,7 @@
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/default_table.h"
 #include "support/harness.h"
+#include "support/relu_check.h"
 
 #include <catch2/catch.hpp>
 
@@ -104,26 +105,17 @@ TEST_CASE("packed weights read in place with the reduction in chunks per task co
     const KernelHandle whole = engine.get_scheduled(spec, host_isa(), {vectors, 6, 12, 16, false, false, sched::OperandRead::direct});
     for (const auto &[M, K, N] : {std::array{13, 50, 48}, std::array{40, 70, 32}, std::array{130, 40, 80}, std::array{6, 16, 16}}) {
         INFO(M << "x" << K << "x" << N);
-        std::vector<float> x(size_t(M) * K), w(size_t(K) * N), b(static_cast<size_t>(N)), y(size_t(M) * N, -1), y_whole(y);
-        for (size_t k = 0; k < x.size(); k++) x[k] = float(int(k * 37 % 101) - 50) / 32.0f;
-        for (size_t k = 0; k < w.size(); k++) w[k] = float(int(k * 53 % 89) - 44) / 64.0f;
-        for (size_t k = 0; k < b.size(); k++) b[k] = float(int(k % 7) - 3) / 8.0f;
-        const PackedWeights packed(Tensor::matrix(w.data(), K, N), WeightLayout::kn);
-        run_kernel(chunked, {Tensor::matrix(x.data(), M, K), packed.tensor(), Tensor::vector(b.data(), N), Tensor::matrix(y.data(), M, N)});
-        run_kernel(whole, {Tensor::matrix(x.data(), M, K), packed.tensor(), Tensor::vector(b.data(), N), Tensor::matrix(y_whole.data(), M, N)});
-        int wrong = 0;
-        for (int i = 0; i < M; i++) {
-            for (int j = 0; j < N; j++) {
-                double z = b[size_t(j)], mag = std::abs(z);
-                for (int k = 0; k < K; k++) {
-                    const double term = double(x[size_t(i) * K + k]) * w[size_t(k) * N + j];
-                    z += term, mag += std::abs(term);
-                }
-                wrong += std::abs(y[size_t(i) * N + j] - (z > 0 ? z : 0)) > 4 * (K + 2) * std::ldexp(1.0, -24) * mag;
-            }
+        ref::Mat x(M, K), w(K, N), b(1, N), y(M, N, -1), y_whole(M, N, -1);
+        ref::fill_uniform(x, unsigned(M));
+        ref::fill_uniform(w, unsigned(M) + 1);
+        ref::fill_uniform(b, unsigned(M) + 2);
+        const PackedWeights packed(Tensor::matrix(w.v.data(), K, N), WeightLayout::kn);
+        for (auto [kernel, out] : {std::pair{&chunked, &y}, std::pair{&whole, &y_whole}}) {
+            run_kernel(*kernel, {Tensor::matrix(x.v.data(), M, K), packed.tensor(), Tensor::vector(b.v.data(), N),
+                                 Tensor::matrix(out->v.data(), M, N)});
         }
-        CHECK(wrong == 0);
-        CHECK(std::memcmp(y.data(), y_whole.data(), y.size() * sizeof(float)) == 0);
+        CHECK(cases::wrong_relu_outputs(x, w, b, y) == 0);
+        CHECK(std::memcmp(y.v.data(), y_whole.v.data(), y.v.size() * sizeof(float)) == 0);
     }
 }
 

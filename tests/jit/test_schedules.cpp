@@ -9,6 +9,7 @@
 #include "reluforge/generator/compile.h"
 #include "reluforge/schedules/default_table.h"
 #include "support/harness.h"
+#include "support/relu_check.h"
 
 #include <catch2/catch.hpp>
 
@@ -260,20 +261,6 @@ TEST_CASE("the transposed product computes backward_data right at every tail, on
 }
 
 namespace {
-// Outputs of y = relu(x · w + b) off the double-precision result by more than the summation bound.
-int wrong_relu_outputs(const ref::Mat &x, const ref::Mat &w, const ref::Mat &b, const ref::Mat &y) {
-    const int M = x.rows, K = x.cols, N = w.cols;
-    int wrong = 0;
-    for (int i = 0; i < M; i++) {
-        for (int j = 0; j < N; j++) {
-            double z = b(0, j), mag = std::abs(b(0, j));
-            for (int k = 0; k < K; k++) z += double(x(i, k)) * w(k, j), mag += std::abs(double(x(i, k)) * w(k, j));
-            wrong += std::abs(y(i, j) - (z > 0 ? z : 0)) > 4 * (K + 2) * std::ldexp(1.0, -24) * mag;
-        }
-    }
-    return wrong;
-}
-
 // Runs forward relu kernel k on M x K x N inputs filled from seeds seed to seed + 2; returns its
 // wrong outputs.
 int wrong_relu_run(const KernelHandle &k, int M, int K, int N, unsigned seed) {
@@ -283,7 +270,7 @@ int wrong_relu_run(const KernelHandle &k, int M, int K, int N, unsigned seed) {
     ref::fill_uniform(b, seed + 2);
     run_kernel(k, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N), Tensor::vector(b.v.data(), N),
                    Tensor::matrix(y.v.data(), M, N)});
-    return wrong_relu_outputs(x, w, b, y);
+    return cases::wrong_relu_outputs(x, w, b, y);
 }
 }  // namespace
 
@@ -302,7 +289,7 @@ TEST_CASE("schedules whose shape tiers coincide compile and compute right", "[sc
         ref::Mat y(M, N, 0);
         run_kernel(engine.get_scheduled(spec, host_isa(), s), {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(w.v.data(), K, N),
                                                                Tensor::vector(b.v.data(), N), Tensor::matrix(y.v.data(), M, N)});
-        CHECK(wrong_relu_outputs(x, w, b, y) == 0);
+        CHECK(cases::wrong_relu_outputs(x, w, b, y) == 0);
     }
 }
 
