@@ -82,7 +82,6 @@ MlpProblem parse_mlp(const std::string &text, const reluforge::Activation &act) 
     return MlpProblem(batch, widths, act);
 }
 
-// Training steps of each MLP with each activation, reluforge and oneDNN taking turns.
 // The k-th implementation to run in rep r (from -1, the warm-up): each rep starts at the next
 // one. One that runs right after another that read the same inputs finds them in cache, and a
 // fixed order gave that head start to the same implementation every rep (oneDNN, after
@@ -91,6 +90,7 @@ MlpProblem parse_mlp(const std::string &text, const reluforge::Activation &act) 
 // 8192x64x256 1.18 -> 1.36x (4096x1024x64 even).
 std::size_t in_turn(std::size_t k, int rep, std::size_t count) { return (k + std::size_t(rep + 1)) % count; }
 
+// Training steps of each MLP with each activation, reluforge and oneDNN taking turns.
 int run_mlp(const std::vector<std::string> &mlp_texts, const std::vector<std::string> &act_texts, int reps, double peak) {
     fmt::print("\n{:<24} {:<11} {:<12} {:>9} {:>8} {:>6} {:>9}\n", "MLP (batch:widths)", "act", "implementation",
                "median ms", "GFLOP/s", "%peak", "ours/it");
