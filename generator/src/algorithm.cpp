@@ -425,6 +425,26 @@ private:
         Expr M = x.dim(1).extent(), K = x.dim(0).extent(), N = dz.dim(0).extent();
         // kn: dW[K,N] is dw(n, k) = Σ_m x(k, m) dz(n, m); nk: dW[N,K] is dw(k, n) likewise.
         a_.lhs_transposed = true;
+        if (kn && transposed_product_ && !clamp_reads_) {
+            // dWᵀ[N,K] as the [N,K] layout's product (vectors along K, however few dW's columns
+            // are), then dW from it (CpuSchedule::transposed_product).
+            a_.transposed_product = true;
+            matmul(zero, M, N, K, [&](Expr r, Expr row) { return dz(row, r); },
+                   [&](Expr col, Expr r) { return x(col, r); });
+            a_.cols = K;
+            a_.rows = N;
+            a_.tiled = Func("dwt");
+            a_.tiled_is_output = false;
+            a_.tiled(j, i) = a_.acc(j, i);
+            Func dwt = a_.tiled, dw("dw");
+            dw(j, i) = stored(dwt(i, j));
+            a_.passes.push_back({dw, N, K});
+            a_.outputs.push_back(dw);
+            if (spec_.bias) {
+                a_.outputs.push_back(column_sum("db", Float(32), N, M, [&](Expr row) { return dz(j, row); }).out);
+            }
+            return;
+        }
         if (kn) {
             matmul(zero, M, K, N, [&](Expr r, Expr row) { return x(row, r); },
                    [&](Expr col, Expr r) { return dz(col, r); });

@@ -308,7 +308,8 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
         if (!in_place) a.operand.specialize(t.when).vectorize(j, w);
     }
     if (s.stage_lhs) a.lhs.reorder(a.lhs.args()[1], a.lhs.args()[0]);
-    if ((s.operand == sched::OperandRead::transposed && a.operand_transposed) || a.transposed_product) {
+    if ((s.operand == sched::OperandRead::transposed && a.operand_transposed) ||
+        (a.transposed_product && a.operand_source.defined())) {
         // A whole transposed copy in staged tiles of 16 x 16. AMD EPYC Zen 5, 1 thread,
         // alternating, backward_data with a transposed copy of W, gathered -> staged:
         // 64x1024x4096 9.9-12.3 -> 7.7-8.6 ms, 512^3 1.58-1.77 -> 1.47-1.57, 16x1024x1024
@@ -479,7 +480,7 @@ void apply_cpu_schedule(gen::Algorithm &a, const CpuSchedule &s, const Target &t
     for (std::size_t k = 0; k < a.passes.size(); k++) {
         const gen::Pass &p = a.passes[k];
         if (a.transposed_product && k == 0) {
-            // dX from dXᵀ in staged tiles of one vector. AMD EPYC Zen 5, 1 thread, the identity's
+            // dX (or dW) from dXᵀ in staged tiles of one vector. AMD EPYC Zen 5, 1 thread, the identity's
             // backward_data with rows of dX gathered from dXᵀ -> tiles: 256x4096x1024 13.0-13.4
             // -> 11.7-12.4 ms (the product alone, as forward 4096x1024x256, 10.4).
             schedule_transpose(p.f, a.tiled, p.cols, p.rows, a.j, a.i, vec);

@@ -36,6 +36,15 @@ sched::GpuSchedule gpu_schedule_for(const LibraryRequest &req, const KernelSpec 
     return req.gpu_schedule ? *req.gpu_schedule : sched::default_gpu_schedule(spec);
 }
 
+// The first variant with variant v's schedule: a schedule chosen for several rules (one per kind
+// of CPU, say) is compiled once and registered under each.
+std::size_t compiled_variant(const std::vector<sched::ScheduleChoice> &variants, std::size_t v) {
+    for (std::size_t first = 0; first < v; first++) {
+        if (variants[first].schedule == variants[v].schedule) return first;
+    }
+    return v;
+}
+
 }  // namespace
 
 std::vector<sched::ScheduleChoice> library_variants(const LibraryRequest &req, const KernelSpec &spec, Isa isa) {
@@ -75,8 +84,9 @@ std::string registration_source(const LibraryRequest &req) {
         for (Isa isa : req.isas) {
             const auto variants = library_variants(req, spec, isa);
             for (std::size_t v = 0; v < variants.size(); v++) {
-                const std::string sym = kernel_symbol(req.name, spec, isa, v) + "_argv";
-                decls += fmt::format("int {}(void **);\n", sym);
+                const std::size_t compiled = compiled_variant(variants, v);
+                const std::string sym = kernel_symbol(req.name, spec, isa, compiled) + "_argv";
+                if (compiled == v) decls += fmt::format("int {}(void **);\n", sym);
                 entries += fmt::format("    {{\"{}\", {}, \"{}\", {}}},\n", to_string(spec), isa_enumerator(isa),
                                        variants[v].shape_rule, sym);
             }
@@ -122,6 +132,7 @@ void emit_library(const LibraryRequest &req) {
         for (Isa isa : req.isas) {
             const auto variants = library_variants(req, spec, isa);
             for (std::size_t v = 0; v < variants.size(); v++) {
+                if (compiled_variant(variants, v) != v) continue;
                 const std::string sym = kernel_symbol(req.name, spec, isa, v);
                 objects.push_back((work / (sym + ".o")).string());
                 compile_kernel_object(spec, isa, variants[v].schedule, sym, objects.back());

@@ -14,6 +14,14 @@ bool weight_gradient_kn(const KernelSpec &spec) {
     return spec.op == Op::backward_weight && spec.weight == WeightLayout::kn;
 }
 
+// One entry per kind of CPU in `kinds`, each with the rule `bounds` (ShapeRule text) for it.
+void add_on(std::vector<ScheduleChoice> &table, std::initializer_list<CpuKind> kinds, const std::string &bounds,
+            const CpuSchedule &schedule) {
+    for (CpuKind kind : kinds) {
+        table.push_back({ShapeRule::parse(fmt::format("cpu={}{}{}", to_string(kind), bounds.empty() ? "" : ",", bounds)).text(), schedule});
+    }
+}
+
 // The extent along a kernel's output rows (its columns), bounded from above; "" without a matmul.
 std::string narrow_rule(const KernelSpec &spec, int cols) {
     const bool n_cols = spec.op == Op::forward || weight_gradient_kn(spec);
@@ -72,7 +80,7 @@ bool heavy_epilogue(const KernelSpec &spec) {
 // activation lost with rows outermost (16384x32x128 relu 0.84 -> 1.40 ms; the streamed small
 // batches, rows outermost, keep theirs).
 // Entries restricted to one kind of CPU were measured as they stand, epilogue included, and
-// keep their accumulators (add_zen5_forward, the transposed product of backward_data).
+// keep their accumulators (add_wide_fma_forward, the transposed product of backward_data).
 std::vector<ScheduleChoice> with_heavy_epilogue(std::vector<ScheduleChoice> table, const KernelSpec &spec) {
     if (heavy_epilogue(spec)) {
         for (auto &choice : table) {
@@ -97,10 +105,15 @@ std::vector<ScheduleChoice> with_heavy_epilogue(std::vector<ScheduleChoice> tabl
 // 1024x256x1024 2.73-2.78 -> 2.63-2.65, 1024x512x1024 5.23-5.25 -> 5.10-5.12, 512^3 1.30-1.31
 // -> 1.27-1.28, 64x1024x4096 and 256x4096x1024 even. Not measured on other kinds, which keep
 // task accumulators.
-void add_zen5_forward(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
+// Intel Xeon (family 6 model 167, AVX-512 with two 512-bit FMA ports, peak 212-228 GFLOP/s), 1
+// thread, alternating, gelu, task -> block accumulators: 1024x128x1024 2.14-2.20 -> 1.89-2.00 ms,
+// 512^3 2.16-2.25 -> 2.01-2.09, 1024^3 15.5-16.3 -> 14.1-15.1; 16384x32x128 even (1.60, 1.55).
+// Panels outermost at K <= 64 did not win there (relu 16384x32x128 0.98 -> 1.04 ms, 8192x64x256
+// 1.71 -> 1.88, 2048x64x2048 3.72 -> 3.68, 4096x64x512 1.76 -> 1.73): Zen 5 only.
+void add_wide_fma_forward(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
     if (spec.op != Op::forward || reads_weight_transposed(spec)) return;
     table.push_back({ShapeRule::parse("cpu=zen5,k<=64,m>=2048").text(), {4, 6, 192, 16, false}});
-    if (heavy_epilogue(spec)) table.push_back({ShapeRule::parse("cpu=zen5,k>=65").text(), deep});
+    if (heavy_epilogue(spec)) add_on(table, {CpuKind::zen5, CpuKind::intel_avx512}, "k>=65", deep);
 }
 
 // Forward with [K,N] weights over 1 to 8 rows (a batch of a few, inference): W loaded in place
@@ -141,6 +154,21 @@ CpuSchedule small_batch_in_place(Isa isa) {
 // 8x1024x1024 0.147 -> 0.219, 7x2048x2048 0.61 -> 0.92, 8x4096x1024 0.71 -> 0.94; even from 9
 // to 12 rows, mixed above (16x1024x1024 0.291 -> 0.327, 18x1024x1024 0.364 -> 0.328); AVX2
 // 2x1024x1024 0.077 -> 0.291, 6x1024x1024 0.165 -> 0.116, 8x1024x1024 0.165 -> 0.227.
+// backward_weight over [K,N] weights with fewer than 16 columns (a classifier's 10): dW's rows
+// are narrower than a vector, so its blocks ran 8-lane vectors, or two of them shifted over the
+// columns. As the transposed product instead (CpuSchedule::transposed_product): dWᵀ in the ISA's
+// usual blocks along K, written out as dW in 16 x 16 tiles; the same FMAs in the same order, so
+// the same bits. AMD EPYC Zen 5 (Turin, peak 215-227 GFLOP/s), 1 thread, alternating, with db,
+// plain -> transposed: AVX-512 256x128x10 17-20 -> 10-11 us, 256x64x10 10 -> 6, 784x256x10
+// 101-103 -> 49, 1024x1024x10 1.35-1.42 -> 0.28-0.30 ms; AVX2 (2x6 blocks) 256x128x10 16-18 ->
+// 13-15 us, 1024x1024x10 1.60-1.63 -> 0.70-0.83 ms. It lost under 32 rows of dW (37x19x10 1 ->
+// 2 us) and from 16 columns (256x128x32 13 -> 18 us, 1024x1024x32 0.42-0.46 -> 0.55 ms).
+void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const KernelSpec &spec, CpuSchedule product) {
+    if (!weight_gradient_kn(spec)) return;
+    product.transposed_product = true;
+    table.push_back({ShapeRule::parse("n<=15,k>=32").text(), product});
+}
+
 void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
     const int vectors = isa == Isa::avx512 ? 4 : 2;
     const CpuSchedule few_rows{vectors, 4, 8, 16, false, false, OperandRead::direct};
@@ -166,7 +194,7 @@ void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
 }  // namespace
 
 bool has_transposed_product(const KernelSpec &spec) {
-    return spec.op == Op::backward_data && spec.weight == WeightLayout::kn;
+    return (spec.op == Op::backward_data || spec.op == Op::backward_weight) && spec.weight == WeightLayout::kn;
 }
 
 // Measurements: reluforge-bench --threads 1, fused forward relu, on this project's machines (AMD
@@ -191,6 +219,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // oneDNN), 16384x32x128 49 -> 67 (0.88x -> 1.15x); at K = 128 rows outermost lost
         // (1024x128x1024 84 -> 75).
         const CpuSchedule shallow{4, 6, 192, 16, true};
+        add_narrow_weight_gradient(table, spec, deep);
         // backward_weight ([K,N] weights) with 32 to 63 output columns over a large X: that
         // entry reads Xᵀ down columns a row of X apart (4 KiB at K = 1024) and fell to 30-45
         // GFLOP/s; stage each task's Xᵀ instead, with dZ's rows (at most a cache line) read in
@@ -225,7 +254,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }
-        add_zen5_forward(table, spec, deep);
+        add_wide_fma_forward(table, spec, deep);
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, shallow});
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
         // covers all of them, the batch in chunks of 512 with each chunk of dZ packed once for
@@ -258,8 +287,11 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 2.9-3.0. Tasks of 384 were as fast on 1 thread but made 3 tasks for 2 threads
         // (4096x1024x64 1.87-2.01 ms); tasks of 48 lost (4.4-4.8); staging each chunk of Xᵀ
         // as well lost (3.7-5.0).
+        // Intel Xeon (family 6 model 167, peak 212-228 GFLOP/s), 1 thread, alternating, against
+        // the staged Xᵀ below: 4096x1024x64 7.06 -> 5.24 ms, 4096x512x64 3.91 -> 2.21,
+        // 8192x512x100 30.2 -> 15.0, 4096x1024x128 13.9 -> 13.4.
         if (weight_gradient_kn(spec)) {
-            table.push_back({ShapeRule::parse("cpu=zen5,k>=96,m>=1024,n<=128").text(), {4, 6, 258, 16, false, false, OperandRead::packed, true, 128}});
+            add_on(table, {CpuKind::zen5, CpuKind::intel_avx512}, "k>=96,m>=1024,n<=128", {4, 6, 258, 16, false, false, OperandRead::packed, true, 128});
         }
         // backward_weight reduces over the batch, reading Xᵀ down its columns: rows of X a page
         // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X
@@ -275,6 +307,17 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // same CPU capped, 2x6 blocks) in place lost (4096x1024x64 10.9 -> 15.6 ms).
         if (weight_gradient_kn(spec)) {
             table.push_back({ShapeRule::parse("k>=96,m>=1024,n<=127").text(), {4, 6, 96, 16, true, true, OperandRead::direct}});
+        }
+        // Intel Xeon (family 6 model 167, peak 212-228 GFLOP/s): the staged Xᵀ in tasks of 288
+        // rows wins below M = 1024 too. 1 thread, alternating, the deep entry -> staged, [K,N]:
+        // 512^3 2.05 -> 1.90 ms, 128x1024x1024 1.93 -> 1.67, 256x1024x1024 4.10 -> 3.59,
+        // 512x1024x1024 11.9 -> 8.0, 256x4096x1024 18.4 -> 15.7, 64x1024x4096 3.75 -> 3.53,
+        // 256x1024x4096 17.3 -> 15.7; [N,K]: 512x1024x1024 11.5 -> 7.7, 256x4096x1024 16.5 ->
+        // 14.2, 64x1024x4096 4.02 -> 3.55. Tasks of 96 were between the two.
+        if (spec.op == Op::backward_weight) {
+            const bool kn = spec.weight == WeightLayout::kn;
+            add_on(table, {CpuKind::intel_avx512}, fmt::format("{}>={},{}>=128", kn ? "k" : "n", kStagedWideTaskRows, kn ? "n" : "k"),
+                   {4, 6, kStagedWideTaskRows, 16, true, true});
         }
         add_staged_lhs(table, spec, 4);
         // W read transposed and few rows to amortize gathering it into panels: dot products,
@@ -322,11 +365,15 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             // entry above (1024x128x1024 1.5 -> 2.3, 4096x1024x64 3.9 -> 7.1 lost), from 512 rows
             // the transposed copy of W (against it 512^3 1.56 -> 1.70, 768x1024x1024 10.0 ->
             // 10.2, 2048x1024x1024 24.7 -> 27.4 lost; 512x1024x1024 7.2-8.2 -> 6.2-6.6 and
-            // 512x2048x2048 30.6 -> 27.6 won). Not measured on other kinds.
-            if (has_transposed_product(spec)) {
+            // 512x2048x2048 30.6 -> 27.6 won). Intel Xeon (family 6 model 167, peak 212-228
+            // GFLOP/s), 1 thread, alternating, relu with the mask, dot products -> transposed
+            // product: 256x4096x1024 20.3 -> 13.6 ms, 64x1024x4096 4.55 -> 3.32, 256x1024x1024
+            // 3.93 -> 3.32; against the transposed copy 384x1024x1024 5.06 -> 4.97, 512^3 1.75 ->
+            // 1.78 (so below 512 rows there too). Not measured on Zen 4.
+            if (spec.op == Op::backward_data) {
                 CpuSchedule product = deep;
                 product.transposed_product = true;
-                table.push_back({ShapeRule::parse("cpu=zen5,m<=511").text(), product});
+                add_on(table, {CpuKind::zen5, CpuKind::intel_avx512}, "m<=511", product);
             } else {
                 table.push_back({ShapeRule::parse("cpu=zen5,m<=128").text(), {6, 4, 64, 16, false, false, OperandRead::dot, true, 1024}});
             }
@@ -342,6 +389,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // Small batches ahead of the shallow entry, as on AVX-512. Zen 4 capped at AVX2, 1
         // thread, relu: 1x64x1024 0.052 -> 0.003 ms, 4x64x4096 0.80 -> 0.029, 8x32x4096 0.115 ->
         // 0.058.
+        if (isa == Isa::avx2) add_narrow_weight_gradient(table, spec, {2, 6, 48, 16, false});
         if (isa == Isa::avx2 && spec.op == Op::forward && !reads_weight_transposed(spec)) {
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }

@@ -39,8 +39,9 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                     for (bool stage_lhs : {false, true}) {
                         if (stage_lhs && spec.op != Op::backward_weight) continue;
                         for (OperandRead transpose : {OperandRead::packed, OperandRead::transposed, OperandRead::direct, OperandRead::dot}) {
-                            // backward_data over [K,N] weights as the transposed product: its
-                            // right operand (dZᵀ) is read along its rows, packed or in place.
+                            // backward_data and backward_weight over [K,N] weights as the
+                            // transposed product: its right operand (dZᵀ, X) is read along its
+                            // rows, packed or in place.
                             if (has_transposed_product(spec) && (transpose == OperandRead::packed || transpose == OperandRead::direct)) {
                                 CpuSchedule product{v, r, r * tasks, 16, rows_outer, false, transpose};
                                 product.transposed_product = true;
@@ -132,23 +133,29 @@ std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const 
     // The transposed product reads dZᵀ along its rows, as the operand of a kernel that reads W
     // along its rows. For backward_data over [K,N] weights it stands in for panels packed by
     // gathering W's columns, which lost to it at every shape measured (default_table.cpp), and
-    // its alternative is the dot products.
+    // its alternative is the dot products. For backward_weight it is the default for narrow dW
+    // only (default_table.cpp), and its neighbour is the plain product.
+    const bool data_product = has_transposed_product(spec) && reads_weight_transposed(spec);
     const bool transposed_read = reads_weight_transposed(spec) && !around.transposed_product;
     for (OperandRead read : {OperandRead::packed, OperandRead::transposed, OperandRead::direct, OperandRead::dot}) {
         CpuSchedule other = around;
         other.operand = read;
         const bool packed_or_direct = read == OperandRead::packed || read == OperandRead::direct;
-        if (read == OperandRead::packed && has_transposed_product(spec)) {
+        if (read == OperandRead::packed && data_product) {
             other.transposed_product = true;
             other.acc_per_task = other.reduction_block > 0;
         }
         if (transposed_read ? read != OperandRead::direct : packed_or_direct) add(other);
     }
-    if (around.transposed_product) {
+    if (around.transposed_product && data_product) {
         CpuSchedule dot = around;
         dot.transposed_product = false;
         dot.operand = OperandRead::dot;
         add(dot);
+    } else if (around.transposed_product) {
+        CpuSchedule plain = around;
+        plain.transposed_product = false;
+        add(plain);
     }
     CpuSchedule order = around;
     order.rows_outer = !around.rows_outer;

@@ -106,16 +106,19 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(relu, narrow, CpuKind::zen4).rows_outer);
     CHECK(chosen(relu, narrow, CpuKind::intel_avx512).rows_outer);
     CHECK(chosen(relu, fewer_rows, CpuKind::zen5).rows_outer);
-    // gelu (erf) keeps block accumulators on Zen 5, task accumulators elsewhere.
+    // gelu (erf) keeps block accumulators on Zen 5 and Intel from K = 65, task accumulators
+    // elsewhere.
     CHECK_FALSE(chosen(gelu, narrow, CpuKind::zen5).acc_per_task);
     CHECK_FALSE(chosen(gelu, k128, CpuKind::zen5).acc_per_task);
+    CHECK_FALSE(chosen(gelu, k128, CpuKind::intel_avx512).acc_per_task);
+    CHECK(chosen(gelu, narrow, CpuKind::intel_avx512).acc_per_task);
     CHECK(chosen(gelu, k128, CpuKind::zen4).acc_per_task);
     CHECK_FALSE(chosen(relu, k128, CpuKind::zen4).acc_per_task);
     // Transposed reads and other ops are untouched.
     CHECK(chosen(parse_spec("forward:relu:bias=1:weight=nk"), narrow, CpuKind::zen5).rows_outer);
-    // backward_data over [K,N] weights below 512 rows: the transposed product on Zen 5, dot
-    // products (up to 256 rows) elsewhere; over a reduction of 256 and less packed panels
-    // everywhere, from 512 rows a transposed copy of W.
+    // backward_data over [K,N] weights below 512 rows: the transposed product on Zen 5 and
+    // Intel, dot products (up to 256 rows) on Zen 4; over a reduction of 256 and less packed
+    // panels everywhere, from 512 rows a transposed copy of W.
     const KernelSpec data = parse_spec("backward_data:relu:save=mask:weight=kn");
     const Shape batch256{256, 1024, 1024}, shallow{256, 256, 1024};  // {m, n, k}
     CHECK(chosen(data, batch256, CpuKind::zen5).transposed_product);
@@ -123,8 +126,31 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK_FALSE(chosen(data, batch256, CpuKind::zen4).transposed_product);
     CHECK_FALSE(chosen(data, shallow, CpuKind::zen5).transposed_product);
     CHECK(chosen(data, Shape{400, 1024, 1024}, CpuKind::zen5).transposed_product);
-    CHECK_FALSE(chosen(data, Shape{400, 1024, 1024}, CpuKind::intel_avx512).transposed_product);
+    CHECK(chosen(data, Shape{400, 1024, 1024}, CpuKind::intel_avx512).transposed_product);
+    CHECK(chosen(data, batch256, CpuKind::intel_avx512).transposed_product);
+    CHECK_FALSE(chosen(data, Shape{400, 1024, 1024}, CpuKind::zen4).transposed_product);
     CHECK_FALSE(chosen(data, Shape{512, 1024, 1024}, CpuKind::zen5).transposed_product);
+    // backward_weight over [K,N] weights with a dW under 16 columns and from 32 rows: the
+    // transposed product on every kind; not from 16 columns, not under 32 rows, not for [N,K].
+    const KernelSpec weight = parse_spec("backward_weight:bias=1:weight=kn");
+    for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
+        CHECK(chosen(weight, Shape{256, 10, 128}, kind).transposed_product);
+        CHECK(chosen(weight, Shape{1024, 15, 1024}, kind).transposed_product);
+        CHECK_FALSE(chosen(weight, Shape{256, 16, 128}, kind).transposed_product);
+        CHECK_FALSE(chosen(weight, Shape{37, 10, 19}, kind).transposed_product);
+        CHECK_FALSE(chosen(parse_spec("backward_weight:bias=1:weight=nk"), Shape{256, 10, 128}, kind).transposed_product);
+    }
+    // backward_weight, [K,N]: few columns over a deep batch chunked per task on Zen 5 and Intel,
+    // staged Xᵀ on Zen 4; wide outputs staged from 1024 rows, on Intel at any batch.
+    auto chunked = [&](const Shape &shape, CpuKind kind) { return chosen(weight, shape, kind).reduction_block == 128; };
+    CHECK(chunked(Shape{4096, 64, 1024}, CpuKind::zen5));
+    CHECK(chunked(Shape{4096, 64, 1024}, CpuKind::intel_avx512));
+    CHECK_FALSE(chunked(Shape{4096, 64, 1024}, CpuKind::zen4));
+    CHECK(chosen(weight, Shape{256, 1024, 1024}, CpuKind::intel_avx512).stage_lhs);
+    CHECK(chosen(parse_spec("backward_weight:bias=1:weight=nk"), Shape{256, 1024, 1024}, CpuKind::intel_avx512).stage_lhs);
+    CHECK_FALSE(chosen(weight, Shape{256, 1024, 1024}, CpuKind::zen4).stage_lhs);
+    CHECK_FALSE(chosen(weight, Shape{256, 1024, 1024}, CpuKind::zen5).stage_lhs);
+    CHECK(chosen(weight, Shape{1024, 1024, 1024}, CpuKind::zen4).stage_lhs);
 }
 
 TEST_CASE("the engine compiles a schedule given as a value, and refuses an invalid one", "[schedule][jit]") {
@@ -256,6 +282,47 @@ TEST_CASE("the transposed product computes backward_data right at every tail, on
                 }
                 CHECK(wrong == 0);
             }
+        }
+    }
+}
+
+TEST_CASE("the transposed product computes backward_weight right at every tail, on every ISA", "[schedule][jit]") {
+    // dW = Xᵀ·dZ as (dZᵀ·X)ᵀ, the product's vectors along K and dW written in tiles of one
+    // vector: shapes on both sides of a vector and of a register block in K, N and the batch.
+    // dW and db against the double reference, and dW bit for bit against the plain product (the
+    // same FMAs in the same order).
+    jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("transposed_weight_gradient")));
+    const KernelSpec spec = parse_spec("backward_weight:bias=1:weight=kn");
+    const int shapes[][3] = {{29, 37, 11}, {5, 3, 7}, {16, 16, 16}, {40, 70, 3}, {3, 100, 15}, {300, 130, 10}, {1, 33, 1}};
+    for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
+        if (isa > host_isa()) continue;
+        const CpuSchedule plain{isa == Isa::avx512 ? 4 : 2, 6, 12, 16, false};
+        CpuSchedule product = plain;
+        product.transposed_product = true;
+        const KernelHandle k_plain = engine.get_scheduled(spec, isa, plain), k_product = engine.get_scheduled(spec, isa, product);
+        for (const auto &[M, K, N] : shapes) {
+            INFO(to_string(isa) << " " << M << "x" << K << "x" << N);
+            ref::Mat x(M, K), dz(M, N), dw(K, N, -7), db(1, N, -7), dw_plain(K, N, -9), db_plain(1, N, -9);
+            ref::fill_uniform(x, 31);
+            ref::fill_uniform(dz, 32);
+            run_kernel(k_product, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(dz.v.data(), M, N),
+                                   Tensor::matrix(dw.v.data(), K, N), Tensor::vector(db.v.data(), N)});
+            run_kernel(k_plain, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(dz.v.data(), M, N),
+                                 Tensor::matrix(dw_plain.v.data(), K, N), Tensor::vector(db_plain.v.data(), N)});
+            ref::MatD mag(K, N);
+            const ref::MatD want = ref::matmul(x, dz, true, false, &mag);
+            int wrong = 0;
+            for (int r = 0; r < K; r++) {
+                for (int c = 0; c < N; c++) wrong += !(std::abs(dw(r, c) - want(r, c)) <= ref::reduction_bound(M, mag(r, c)));
+            }
+            for (int c = 0; c < N; c++) {
+                double sum = 0, size = 0;
+                for (int m = 0; m < M; m++) sum += dz(m, c), size += std::abs(double(dz(m, c)));
+                wrong += !(std::abs(db(0, c) - sum) <= ref::reduction_bound(M, size));
+            }
+            CHECK(wrong == 0);
+            CHECK(dw.v == dw_plain.v);
+            CHECK(db.v == db_plain.v);
         }
     }
 }

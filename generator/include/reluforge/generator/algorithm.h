@@ -58,6 +58,8 @@ struct Algorithm {
     // backward_data built as dXᵀ = W·dZᵀ (build_algorithm's transposed_product): operand_source
     // is dZᵀ, which a schedule computes at root (dZ transposed once), tiled is dXᵀ (an
     // intermediate, rows W's K and columns the batch), and the first pass writes dX from it.
+    // backward_weight over [K,N] weights likewise computes dWᵀ (the [N,K] layout's product, its
+    // operand X as stored, so operand_source is undefined) and its first pass writes dW.
     bool transposed_product = false;
     Halide::RDom r;
     // The matmul as dot products (build_algorithm's dot_lanes, where the operand is read
@@ -93,8 +95,8 @@ struct Algorithm {
 // reads rows and columns past the result's edge from its last row and column (GPU schedules
 // compute whole tiles and guard only the stores). With dot_lanes > 0, a matmul whose operand is
 // read transposed is built as dot products in vectors of that many lanes (a power of two >= 2).
-// With transposed_product, backward_data over [K,N] weights is built as dXᵀ = W·dZᵀ (CPU
-// schedules only; others ignore it).
+// With transposed_product, backward_data over [K,N] weights is built as dXᵀ = W·dZᵀ and
+// backward_weight over [K,N] weights as dWᵀ = dZᵀ·X (CPU schedules only; others ignore it).
 Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads = false, int dot_lanes = 0,
                           bool transposed_product = false);
 

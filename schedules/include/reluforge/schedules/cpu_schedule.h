@@ -54,6 +54,8 @@ struct CpuSchedule {
     // left operand (read along the reduction, as X is in forward), dZ is copied once transposed
     // (M x N, where gathering W's columns costs K x N), and dXᵀ is transposed into dX on its way
     // out. The rest of the schedule applies to that product, rows being W's K, columns the batch.
+    // backward_weight over [K,N] weights likewise computes dWᵀ = dZᵀ·X, the [N,K] layout's
+    // product (vectors along K however narrow dW is), and transposes it into dW on its way out.
     // Every other kernel ignores it.
     bool transposed_product = false;
 

@@ -16,7 +16,8 @@ struct ScheduleChoice {
     CpuSchedule schedule;
 };
 
-// Whether CpuSchedule::transposed_product changes spec's kernel: backward_data over [K,N] weights.
+// Whether CpuSchedule::transposed_product changes spec's kernel: backward_data and
+// backward_weight over [K,N] weights.
 bool has_transposed_product(const KernelSpec &spec);
 
 // The variants of spec on isa, in the order the runtime tries their rules; the last is for every
