@@ -49,9 +49,12 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     // k<=1024,m<=128,m>=6,n<=1024: AVX-512's (W read in place); m<=8: AVX-512's and AVX2's
     // cpu=zen5,k<=64,m>=2048: AVX-512's (column panels outermost on Zen 5)
     CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048"});
-    // cpu=zen5,m<=511 (the transposed product) and m>=512: AVX-512's
-    CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511", "m<=256"});
+    // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product) and m>=512: AVX-512's
+    CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
+                                             "cpu=intel_avx512,m<=511", "m<=256"});
     const bool zen5 = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::zen5;
+    const bool intel = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::intel_avx512;
+    const std::string product = zen5 ? "cpu=zen5,m<=511" : "cpu=intel_avx512,m<=511";
     CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == (zen5 ? "cpu=zen5,k<=64,m>=2048" : "k<=64"));
     CHECK(find_kernel(fwd, {1024, 1024, 64}).shape_rule == "k<=64");
     CHECK(find_kernel(fwd, {4096, 32, 1024}).shape_rule == "n<=63");
@@ -71,10 +74,10 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(fwd, {32, 4096, 1024}).shape_rule == "");    // a wide output
     CHECK(find_kernel(fwd, {256, 1024, 1024}).shape_rule == "");
     CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule == "n<=64");
-    // Zen 5: the transposed product; elsewhere dot products.
-    CHECK(find_kernel(bwd, {64, 1024, 1024}).shape_rule == (zen5 ? "cpu=zen5,m<=511" : "m<=256"));
-    CHECK(find_kernel(bwd, {200, 1024, 1024}).shape_rule == (zen5 ? "cpu=zen5,m<=511" : "m<=256"));
-    CHECK(find_kernel(bwd, {400, 1024, 1024}).shape_rule == (zen5 ? "cpu=zen5,m<=511" : ""));
+    // Zen 5 and Intel: the transposed product; elsewhere dot products.
+    CHECK(find_kernel(bwd, {64, 1024, 1024}).shape_rule == (zen5 || intel ? product : "m<=256"));
+    CHECK(find_kernel(bwd, {200, 1024, 1024}).shape_rule == (zen5 || intel ? product : "m<=256"));
+    CHECK(find_kernel(bwd, {400, 1024, 1024}).shape_rule == (zen5 || intel ? product : ""));
     CHECK(find_kernel(bwd, {200, 256, 1024}).shape_rule == "n<=256");  // a shallow reduction: packed panels
     CHECK(find_kernel(bwd, {1024, 1024, 1024}).shape_rule == (host_isa() == Isa::avx512 ? "m>=512" : ""));
     ForcedRule forced("");
@@ -93,25 +96,30 @@ TEST_CASE("gelu (erf) reads W transposed through dot products up to 256 rows on 
 }
 
 TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]") {
-    // The default table's chunked backward_weight won on Zen 5 only; other kinds stage Xᵀ.
+    // The default table's chunked backward_weight won on Zen 5 and Intel; Zen 4 stages Xᵀ, and
+    // Intel stages it at any batch.
     const KernelSpec spec = parse_spec("backward_weight:bias=0:weight=kn");
     std::set<std::string> rules;
     for (const auto &v : registered_variants()) {
         if (v.spec == to_string(spec) && v.isa == Isa::avx512) rules.insert(v.shape_rule);
     }
     REQUIRE(rules.count("cpu=zen5,k>=96,m>=1024,n<=128"));  // carried whatever CPU built it
+    REQUIRE(rules.count("cpu=intel_avx512,k>=96,m>=1024,n<=128"));
+    REQUIRE(rules.count("cpu=intel_avx512,k>=288,n>=128"));
     REQUIRE(rules.count("k>=96,m>=1024"));
     REQUIRE(rules.count("k>=96,m>=1024,n<=127"));
     REQUIRE(rules.count("k>=512,m>=2048,n<=63,n>=32"));
     if (host_isa() == Isa::avx512) {
-        const bool zen5 = host_cpu().kind == CpuKind::zen5;
-        CHECK(find_kernel(spec, {4096, 64, 1024}).shape_rule == (zen5 ? "cpu=zen5,k>=96,m>=1024,n<=128" : "k>=96,m>=1024,n<=127"));
+        const bool zen5 = host_cpu().kind == CpuKind::zen5, intel = host_cpu().kind == CpuKind::intel_avx512;
+        CHECK(find_kernel(spec, {4096, 64, 1024}).shape_rule ==
+              (zen5 ? "cpu=zen5,k>=96,m>=1024,n<=128" : intel ? "cpu=intel_avx512,k>=96,m>=1024,n<=128" : "k>=96,m>=1024,n<=127"));
         // 32 to 63 columns: Xᵀ staged over a large X, else the narrow panels.
         CHECK(find_kernel(spec, {4096, 48, 1024}).shape_rule == "k>=512,m>=2048,n<=63,n>=32");
         CHECK(find_kernel(spec, {1024, 48, 512}).shape_rule == "n<=63");
         CHECK(find_kernel(spec, {4096, 16, 1024}).shape_rule == "n<=63");
         CHECK(find_kernel(spec, {4096, 256, 270}).shape_rule == "k>=96,m>=1024");
-        CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == "k>=288,m>=1024,n>=128");
+        CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=288,n>=128" : "k>=288,m>=1024,n>=128"));
+        CHECK(find_kernel(spec, {256, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=288,n>=128" : ""));
     }
 }
 
