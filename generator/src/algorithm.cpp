@@ -425,11 +425,14 @@ private:
         Expr M = x.dim(1).extent(), K = x.dim(0).extent(), N = dz.dim(0).extent();
         // kn: dW[K,N] is dw(n, k) = Σ_m x(k, m) dz(n, m); nk: dW[N,K] is dw(k, n) likewise.
         a_.lhs_transposed = true;
+        Var c("c"), m("m");
+        Func lhs_rows = a_.lhs_rows;
         if (kn && transposed_product_ && !clamp_reads_) {
             // dWᵀ[N,K] as the [N,K] layout's product (vectors along K, however few dW's columns
             // are), then dW from it (CpuSchedule::transposed_product).
             a_.transposed_product = true;
-            matmul(zero, M, N, K, [&](Expr r, Expr row) { return dz(row, r); },
+            lhs_rows(c, m) = dz(c, m);
+            matmul(zero, M, N, K, [&](Expr r, Expr row) { return lhs_rows(row, r); },
                    [&](Expr col, Expr r) { return x(col, r); });
             a_.cols = K;
             a_.rows = N;
@@ -446,12 +449,14 @@ private:
             return;
         }
         if (kn) {
-            matmul(zero, M, K, N, [&](Expr r, Expr row) { return x(row, r); },
+            lhs_rows(c, m) = x(c, m);
+            matmul(zero, M, K, N, [&](Expr r, Expr row) { return lhs_rows(row, r); },
                    [&](Expr col, Expr r) { return dz(col, r); });
             a_.cols = N;
             a_.rows = K;
         } else {
-            matmul(zero, M, N, K, [&](Expr r, Expr row) { return dz(row, r); },
+            lhs_rows(c, m) = dz(c, m);
+            matmul(zero, M, N, K, [&](Expr r, Expr row) { return lhs_rows(row, r); },
                    [&](Expr col, Expr r) { return x(col, r); });
             a_.cols = K;
             a_.rows = N;

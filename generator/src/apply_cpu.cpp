@@ -237,6 +237,11 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     if (s.stage_lhs) {
         // Stored row by row of the reduction, so one step's block_rows values are adjacent.
         a.lhs.compute_at(out, it).reorder_storage(a.i, a.lhs.args()[0]);
+    } else if (s.transpose_lhs && a.lhs_transposed) {
+        // The whole left operand transposed once: the blocks then read its rows along the
+        // reduction in place, as forward reads X (see the default table for where it pays).
+        a.lhs.compute_root();
+        schedule_transpose(a.lhs, a.lhs_rows, a.r.x.extent(), a.rows, a.lhs.args()[0], a.lhs.args()[1], 16);
     }
 
     auto tile = [&](Stage st, const Tier &t, TailStrategy tail, int epilogue_width) {

@@ -21,7 +21,7 @@ const char *to_string(OperandRead o) {
 std::string to_string(const CpuSchedule &s) {
     return fmt::format("cpu:block={}x{}:task_rows={}:pass_rows={}:order={}:lhs={}:operand={}:acc={}", s.block_vectors,
                        s.block_rows, s.task_rows, s.pass_rows, s.rows_outer ? "rows" : "panels",
-                       s.stage_lhs ? "staged" : "inline", to_string(s.operand),
+                       s.stage_lhs ? "staged" : s.transpose_lhs ? "transposed" : "inline", to_string(s.operand),
                        s.acc_per_task ? "task" : "block") +
            (s.reduction_block != 0 ? fmt::format(":kc={}", s.reduction_block) : "") +  // any value round-trips
            (s.transposed_product ? ":product=transposed" : "");
@@ -82,8 +82,11 @@ CpuSchedule parse_cpu_schedule(std::string_view text) {
             if (value != "rows" && value != "panels") bad(text, fmt::format("order is '{}', not rows or panels", value));
             s.rows_outer = value == "rows";
         } else if (prefix == "lhs=") {
-            if (value != "staged" && value != "inline") bad(text, fmt::format("lhs is '{}', not staged or inline", value));
+            if (value != "staged" && value != "inline" && value != "transposed") {
+                bad(text, fmt::format("lhs is '{}', not inline, staged or transposed", value));
+            }
             s.stage_lhs = value == "staged";
+            s.transpose_lhs = value == "transposed";
         } else if (prefix == "operand=") {
             bool known = false;
             for (OperandRead o : {OperandRead::packed, OperandRead::transposed, OperandRead::direct, OperandRead::dot}) {
@@ -119,6 +122,7 @@ std::string cpu_schedule_problem(const CpuSchedule &s, int vector_registers) {
                            s.block_rows, s.block_vectors * s.block_rows + s.block_vectors + 1, vector_registers);
     }
     if (s.reduction_block < 0 || s.reduction_block > 65536) return "kc must be within 0..65536";
+    if (s.stage_lhs && s.transpose_lhs) return "lhs is staged or transposed, not both";
     if (s.reduction_block > 0 && !s.acc_per_task) return "kc (a chunked reduction) needs acc=task";
     if (s.transposed_product && s.operand != OperandRead::packed && s.operand != OperandRead::direct) {
         return "product=transposed reads dZ's transposed copy along its rows: operand must be packed or direct";

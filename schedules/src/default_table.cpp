@@ -314,10 +314,23 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 512x1024x1024 11.9 -> 8.0, 256x4096x1024 18.4 -> 15.7, 64x1024x4096 3.75 -> 3.53,
         // 256x1024x4096 17.3 -> 15.7; [N,K]: 512x1024x1024 11.5 -> 7.7, 256x4096x1024 16.5 ->
         // 14.2, 64x1024x4096 4.02 -> 3.55. Tasks of 96 were between the two.
+        // From 128 rows of the batch, better still: the whole left operand (X or dZ) copied
+        // transposed once and the product run as forward runs (lhs=transposed), panels outermost.
+        // Intel Xeon (model 167), 1 thread, alternating, staged -> transposed, [K,N]: 1024^3 18.5
+        // -> 14.9 ms, 2048^3 166 -> 113, 512x1024x1024 7.97 -> 7.16, 256x4096x1024 15.4 -> 14.6,
+        // 2048x1024x1024 40.6 -> 28.1, 1024x2048x2048 65 -> 54, 1024x4096x1024 66 -> 58,
+        // 1024x512x1024 8.0 -> 6.9, 4096x1024x256 28 -> 22, 128x1024x1024 and 1024x1024x256 even;
+        // 2 threads 1024^3 9.0 -> 7.3, 2048^3 81 -> 54; [N,K] 1024^3 16.5 -> 13.5, 512x1024x1024
+        // 7.6 -> 6.7, 256x4096x1024 14.4 -> 13.6. At 64 rows it lost a little (64x1024x4096, [N,K],
+        // 3.43 -> 3.61 ms); over few columns the chunked entry above won (4096x1024x64 5.5 ->
+        // 10.6 transposed). Bit for bit the plain product's results.
         if (spec.op == Op::backward_weight) {
             const bool kn = spec.weight == WeightLayout::kn;
-            add_on(table, {CpuKind::intel_avx512}, fmt::format("{}>={},{}>=128", kn ? "k" : "n", kStagedWideTaskRows, kn ? "n" : "k"),
-                   {4, 6, kStagedWideTaskRows, 16, true, true});
+            const std::string wide = fmt::format("{}>={},{}>=128", kn ? "k" : "n", kStagedWideTaskRows, kn ? "n" : "k");
+            CpuSchedule transposed = deep;
+            transposed.transpose_lhs = true;
+            add_on(table, {CpuKind::intel_avx512}, wide + ",m>=128", transposed);
+            add_on(table, {CpuKind::intel_avx512}, wide, {4, 6, kStagedWideTaskRows, 16, true, true});
         }
         add_staged_lhs(table, spec, 4);
         // W read transposed and few rows to amortize gathering it into panels: dot products,

@@ -64,6 +64,13 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                                 continue;
                             }
                             add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose});
+                            // backward_weight's left operand copied transposed once, instead of
+                            // staged per task.
+                            if (spec.op == Op::backward_weight && stage_lhs) {
+                                CpuSchedule whole{v, r, r * tasks, 16, rows_outer, false, transpose};
+                                whole.transpose_lhs = true;
+                                add(whole);
+                            }
                             // Accumulators per task pay where the epilogue is expensive, and
                             // with a chunked reduction where the batch is deep (backward_weight).
                             if (!rows_outer) add({v, r, r * tasks, 16, rows_outer, stage_lhs, transpose, true});
@@ -87,7 +94,7 @@ namespace {
 CpuSchedule effective(CpuSchedule s) {
     if (s.operand == OperandRead::dot) {
         // The dot form's lanes live per task exactly when the reduction is chunked.
-        s.rows_outer = s.stage_lhs = false;
+        s.rows_outer = s.stage_lhs = s.transpose_lhs = false;
         s.acc_per_task = s.reduction_block > 0;
     }
     return s;
@@ -156,6 +163,12 @@ std::vector<CpuSchedule> cpu_quick_space(const KernelSpec &spec, Isa isa, const 
         CpuSchedule plain = around;
         plain.transposed_product = false;
         add(plain);
+    }
+    if (around.transpose_lhs) {
+        CpuSchedule staged = around;
+        staged.transpose_lhs = false;
+        staged.stage_lhs = staged.rows_outer = true;
+        add(staged);
     }
     CpuSchedule order = around;
     order.rows_outer = !around.rows_outer;

@@ -40,6 +40,12 @@ TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]")
     product.transposed_product = true;
     CHECK(to_string(product) == "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=inline:operand=packed:acc=block:product=transposed");
     CHECK(parse_cpu_schedule(to_string(product)) == product);
+    CpuSchedule whole_lhs;
+    whole_lhs.transpose_lhs = true;
+    CHECK(to_string(whole_lhs) == "cpu:block=4x6:task_rows=48:pass_rows=16:order=panels:lhs=transposed:operand=packed:acc=block");
+    CHECK(parse_cpu_schedule(to_string(whole_lhs)) == whole_lhs);
+    whole_lhs.stage_lhs = true;
+    CHECK(cpu_schedule_problem(whole_lhs, 32) == "lhs is staged or transposed, not both");
     product.acc_per_task = true;
     product.reduction_block = 256;
     CHECK(parse_cpu_schedule(to_string(product)) == product);
@@ -52,6 +58,7 @@ TEST_CASE("a CPU schedule round-trips through its canonical text", "[schedule]")
         {"cpu:block=4:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed", "block is not <vectors>x<rows>"},
         {"cpu:block=4x6:task_rows=4x:pass_rows=16:order=rows:lhs=inline:operand=packed", "task_rows has '4x', not a number"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=diagonal:lhs=inline:operand=packed", "order is 'diagonal'"},
+        {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=flipped:operand=packed", "lhs is 'flipped', not inline, staged or transposed"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=staged:operand=flipped", "operand is 'flipped', not packed, transposed, direct or dot"},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:x=1", "'x=1' is not acc=..."},
         {"cpu:block=4x6:task_rows=48:pass_rows=16:order=rows:lhs=inline:operand=packed:acc=block:x=1", "'x=1' is not kc=..."},
@@ -145,8 +152,12 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chunked(Shape{4096, 64, 1024}, CpuKind::zen5));
     CHECK(chunked(Shape{4096, 64, 1024}, CpuKind::intel_avx512));
     CHECK_FALSE(chunked(Shape{4096, 64, 1024}, CpuKind::zen4));
-    CHECK(chosen(weight, Shape{256, 1024, 1024}, CpuKind::intel_avx512).stage_lhs);
-    CHECK(chosen(parse_spec("backward_weight:bias=1:weight=nk"), Shape{256, 1024, 1024}, CpuKind::intel_avx512).stage_lhs);
+    // On Intel, X (or dZ) transposed whole from 128 rows of the batch, staged per task below.
+    CHECK(chosen(weight, Shape{256, 1024, 1024}, CpuKind::intel_avx512).transpose_lhs);
+    CHECK(chosen(parse_spec("backward_weight:bias=1:weight=nk"), Shape{256, 1024, 1024}, CpuKind::intel_avx512).transpose_lhs);
+    CHECK(chosen(weight, Shape{64, 1024, 1024}, CpuKind::intel_avx512).stage_lhs);
+    CHECK_FALSE(chosen(weight, Shape{1024, 1024, 1024}, CpuKind::zen4).transpose_lhs);
+    CHECK_FALSE(chosen(weight, Shape{1024, 1024, 1024}, CpuKind::zen5).transpose_lhs);
     CHECK_FALSE(chosen(weight, Shape{256, 1024, 1024}, CpuKind::zen4).stage_lhs);
     CHECK_FALSE(chosen(weight, Shape{256, 1024, 1024}, CpuKind::zen5).stage_lhs);
     CHECK(chosen(weight, Shape{1024, 1024, 1024}, CpuKind::zen4).stage_lhs);
@@ -413,7 +424,7 @@ TEST_CASE("rows outermost with many tasks per thread, each task's panels on its 
     set_num_threads(0);
 }
 
-TEST_CASE("backward_weight with Xᵀ staged or the batch chunked per task computes dW right in whole and shifted tasks", "[schedule][jit]") {
+TEST_CASE("backward_weight with Xᵀ staged, transposed whole, or the batch chunked per task computes dW right in whole and shifted tasks", "[schedule][jit]") {
     // Rows outermost in tasks of at most 9 rows of 3-row blocks, each task's columns of X staged
     // once for all panels: 40 output rows are 5 tasks of 9 (the last shifted inwards), 7 are
     // tasks of one block. Both weight layouts, so that X and dZ each serve as the staged side.
@@ -423,8 +434,13 @@ TEST_CASE("backward_weight with Xᵀ staged or the batch chunked per task comput
     jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("staged_lhs")));
     const CpuSchedule staged{1, 3, 9, 16, true, true};
     const CpuSchedule chunked{1, 3, 9, 16, false, false, OperandRead::packed, true, 8};
+    // Then the left operand transposed whole in 16 x 16 tiles (7 and 20 rows and 53 columns end
+    // in partial tiles).
+    CpuSchedule transposed{1, 3, 9, 16, false};
+    transposed.transpose_lhs = true;
     for (const auto &[text, s] : {std::pair{"backward_weight:bias=0:weight=kn", staged}, {"backward_weight:bias=0:weight=nk", staged},
-                                  {"backward_weight:bias=0:weight=kn", chunked}, {"backward_weight:bias=0:weight=nk", chunked}}) {
+                                  {"backward_weight:bias=0:weight=kn", chunked}, {"backward_weight:bias=0:weight=nk", chunked},
+                                  {"backward_weight:bias=0:weight=kn", transposed}, {"backward_weight:bias=0:weight=nk", transposed}}) {
         const KernelSpec spec = parse_spec(text);
         const bool kn = spec.weight == WeightLayout::kn;
         const KernelHandle k = engine.get_scheduled(spec, host_isa(), s);

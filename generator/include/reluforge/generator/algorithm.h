@@ -45,8 +45,11 @@ struct Algorithm {
     // with [K,N]), operand(j, r) = operand_source(j, r), the transposed read; a schedule may
     // compute it at root (a whole transposed copy) so that packing reads rows.
     bool operand_transposed = false;
-    // Where lhs(r, i) reads its tensor along i rather than r (backward_weight: Xᵀ, dZᵀ).
+    // Where lhs(r, i) reads its tensor along i rather than r (backward_weight: Xᵀ, dZᵀ), as
+    // lhs(r, i) = lhs_rows(i, r), lhs_rows being the tensor as stored; a schedule may compute lhs
+    // at root (a whole transposed copy) so that the product reads it along r.
     bool lhs_transposed = false;
+    Halide::Func lhs_rows{"lhs_rows"};
     // Where whole vectors need tiles whose columns start at multiples of 16, the condition under
     // which they do (undefined: none), for which schedules add tiers of their own: there a packed
     // W (packed_weights.h) loads its panels whole, and a bit mask (mask_factors) its 16 bits per

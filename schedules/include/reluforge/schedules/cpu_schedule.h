@@ -58,11 +58,15 @@ struct CpuSchedule {
     // product (vectors along K however narrow dW is), and transposes it into dW on its way out.
     // Every other kernel ignores it.
     bool transposed_product = false;
+    // Rather than stage_lhs: the whole left operand copied transposed (in 16 x 16 tiles) before
+    // the product, which then reads its rows in place as forward reads X's ("lhs=transposed").
+    // Only backward_weight reads its left operand down the columns; elsewhere it changes nothing.
+    bool transpose_lhs = false;
 
     bool operator==(const CpuSchedule &o) const {
         return block_vectors == o.block_vectors && block_rows == o.block_rows &&
                task_rows == o.task_rows && pass_rows == o.pass_rows && rows_outer == o.rows_outer &&
-               stage_lhs == o.stage_lhs && operand == o.operand &&
+               stage_lhs == o.stage_lhs && transpose_lhs == o.transpose_lhs && operand == o.operand &&
                acc_per_task == o.acc_per_task && reduction_block == o.reduction_block &&
                transposed_product == o.transposed_product;
     }
