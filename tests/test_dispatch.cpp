@@ -51,7 +51,7 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048"});
     // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product) and m>=512: AVX-512's
     CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
-                                             "cpu=intel_avx512,m<=511", "m<=256"});
+                                             "cpu=intel_avx512,m<=511", "m<=256", "cpu=intel_avx512,k>=512,n<=64"});
     const bool zen5 = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::zen5;
     const bool intel = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::intel_avx512;
     const std::string product = zen5 ? "cpu=zen5,m<=511" : "cpu=intel_avx512,m<=511";
@@ -73,7 +73,8 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(fwd, {32, 1024, 4096}).shape_rule == "");    // a deep reduction
     CHECK(find_kernel(fwd, {32, 4096, 1024}).shape_rule == "");    // a wide output
     CHECK(find_kernel(fwd, {256, 1024, 1024}).shape_rule == "");
-    CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule == "n<=64");
+    CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=512,n<=64" : "n<=64"));
+    CHECK(find_kernel(bwd, {4096, 64, 256}).shape_rule == "n<=64");
     // Zen 5 and Intel: the transposed product; elsewhere dot products.
     CHECK(find_kernel(bwd, {64, 1024, 1024}).shape_rule == (zen5 || intel ? product : "m<=256"));
     CHECK(find_kernel(bwd, {200, 1024, 1024}).shape_rule == (zen5 || intel ? product : "m<=256"));

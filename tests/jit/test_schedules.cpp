@@ -135,6 +135,11 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(data, Shape{400, 1024, 1024}, CpuKind::intel_avx512).transposed_product);
     CHECK(chosen(data, batch256, CpuKind::intel_avx512).transposed_product);
     CHECK_FALSE(chosen(data, Shape{400, 1024, 1024}, CpuKind::zen4).transposed_product);
+    // A reduction of at most 64 into 512 columns or more: panels outermost on Intel, rows
+    // outermost elsewhere.
+    CHECK_FALSE(chosen(data, Shape{4096, 64, 1024}, CpuKind::intel_avx512).rows_outer);
+    CHECK(chosen(data, Shape{4096, 64, 1024}, CpuKind::zen4).rows_outer);
+    CHECK(chosen(data, Shape{4096, 64, 256}, CpuKind::intel_avx512).rows_outer);
     CHECK_FALSE(chosen(data, Shape{512, 1024, 1024}, CpuKind::zen5).transposed_product);
     // backward_weight over [K,N] weights with a dW under 16 columns and from 32 rows: the
     // transposed product on every kind; not from 16 columns, not under 32 rows, not for [N,K].
