@@ -107,7 +107,9 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
     REQUIRE(rules.count("cpu=zen5,k>=96,m>=1024,n<=128"));  // carried whatever CPU built it
     REQUIRE(rules.count("cpu=intel_avx512,k>=96,m>=1024,n<=128"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=288,n>=128"));
-    REQUIRE(rules.count("cpu=intel_avx512,k>=288,m>=128,n>=128"));
+    REQUIRE(rules.count("cpu=intel_avx512,k>=256,m>=128,n>=128"));
+    REQUIRE(rules.count("cpu=intel_avx512,k>=64,m>=128,n>=512"));
+    REQUIRE(rules.count("cpu=intel_avx512,k>=1024,m>=1024,n<=128,n>=96"));
     REQUIRE(rules.count("k>=96,m>=1024"));
     REQUIRE(rules.count("k>=96,m>=1024,n<=127"));
     REQUIRE(rules.count("k>=512,m>=2048,n<=63,n>=32"));
@@ -120,8 +122,12 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
         CHECK(find_kernel(spec, {1024, 48, 512}).shape_rule == "n<=63");
         CHECK(find_kernel(spec, {4096, 16, 1024}).shape_rule == "n<=63");
         CHECK(find_kernel(spec, {4096, 256, 270}).shape_rule == "k>=96,m>=1024");
-        CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=288,m>=128,n>=128" : "k>=288,m>=1024,n>=128"));
-        CHECK(find_kernel(spec, {256, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=288,m>=128,n>=128" : ""));
+        CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : "k>=288,m>=1024,n>=128"));
+        CHECK(find_kernel(spec, {256, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : ""));
+        // Intel: X transposed whole for a wide dW from 64 rows, and with the transposed product
+        // over 96 to 128 columns of a deep one.
+        CHECK(find_kernel(spec, {1024, 1024, 128}).shape_rule == (intel ? "cpu=intel_avx512,k>=64,m>=128,n>=512" : "k<=255,k>=128"));
+        if (intel) CHECK(find_kernel(spec, {4096, 128, 1024}).shape_rule == "cpu=intel_avx512,k>=1024,m>=1024,n<=128,n>=96");
         CHECK(find_kernel(spec, {64, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=288,n>=128" : ""));
     }
 }

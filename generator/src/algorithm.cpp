@@ -196,6 +196,14 @@ private:
         return Expr(1.0f);
     }
 
+    // tiled as the raw accumulators, an intermediate the passes after it read.
+    Func raw_tiles(const char *name) {
+        a_.tiled = Func(name);
+        a_.tiled_is_output = false;
+        a_.tiled(j, i) = a_.acc(j, i);
+        return a_.tiled;
+    }
+
     ColumnSum column_sum(const std::string &name, Type t, Expr cols, Expr rows,
                          const std::function<Expr(Expr)> &term, bool is_output = true) {
         ColumnSum c{Func(name), Func(name + "_partial"), RDom(0, rows, name + "_rows"), cols, is_output};
@@ -284,10 +292,7 @@ private:
         }
         // Mask and counts read Z again, and a long epilogue after dot products runs apart: keep Z
         // in a temporary and derive the outputs in passes.
-        a_.tiled = Func("z_tiles");
-        a_.tiled_is_output = false;
-        a_.tiled(j, i) = a_.acc(j, i);
-        Func z = a_.tiled;
+        Func z = raw_tiles("z_tiles");
         Func y(spec_.save == Save::z ? "y_z" : "y");
         if (spec_.save == Save::z) {
             y(j, i) = Tuple(stored(activation(spec_.act, z(j, i), slope)), stored(z(j, i)));
@@ -361,10 +366,7 @@ private:
                    [&](Expr col, Expr r) { return dzt(col, r); });
             a_.cols = M;
             a_.rows = K;
-            a_.tiled = Func("dxt");
-            a_.tiled_is_output = false;
-            a_.tiled(j, i) = a_.acc(j, i);
-            Func dxt = a_.tiled;
+            Func dxt = raw_tiles("dxt");
             Func out(chained ? "dz_prev" : "dx");
             Expr e = dxt(i, j);
             if (chained) e = strict_float(e * derivative_from_aux(in("prev_aux"), j, i, slope_at("prev_slope", j)));
@@ -391,10 +393,7 @@ private:
                 // The slope gradient needs dX itself, and a long epilogue after dot products runs
                 // apart: keep dX in a temporary.
                 Input aux = in("prev_aux");
-                a_.tiled = Func("dx_tiles");
-                a_.tiled_is_output = false;
-                a_.tiled(j, i) = a_.acc(j, i);
-                Func dx = a_.tiled;
+                Func dx = raw_tiles("dx_tiles");
                 Func out("dz_prev");
                 out(j, i) = stored(strict_float(dx(j, i) * derivative_from_aux(aux, j, i, slope_at("prev_slope", j))));
                 a_.passes.push_back({out, K});
@@ -423,47 +422,30 @@ private:
         Input x = in("x"), dz = in("dz");
         const bool kn = spec_.weight == WeightLayout::kn;
         Expr M = x.dim(1).extent(), K = x.dim(0).extent(), N = dz.dim(0).extent();
-        // kn: dW[K,N] is dw(n, k) = Σ_m x(k, m) dz(n, m); nk: dW[N,K] is dw(k, n) likewise.
+        // kn: dW[K,N] is dw(n, k) = Σ_m x(k, m) dz(n, m); nk: dW[N,K] is dw(k, n) likewise. Over
+        // [K,N] weights the transposed product computes dWᵀ, the [N,K] layout's product (vectors
+        // along K however few dW's columns are), and writes dW from it
+        // (CpuSchedule::transposed_product).
         a_.lhs_transposed = true;
+        a_.transposed_product = kn && transposed_product_ && !clamp_reads_;
+        const bool dz_left = !kn || a_.transposed_product;  // dZᵀ·X, else Xᵀ·dZ
         Var c("c"), m("m");
         Func lhs_rows = a_.lhs_rows;
-        if (kn && transposed_product_ && !clamp_reads_) {
-            // dWᵀ[N,K] as the [N,K] layout's product (vectors along K, however few dW's columns
-            // are), then dW from it (CpuSchedule::transposed_product).
-            a_.transposed_product = true;
-            lhs_rows(c, m) = dz(c, m);
-            matmul(zero, M, N, K, [&](Expr r, Expr row) { return lhs_rows(row, r); },
-                   [&](Expr col, Expr r) { return x(col, r); });
-            a_.cols = K;
-            a_.rows = N;
-            a_.tiled = Func("dwt");
-            a_.tiled_is_output = false;
-            a_.tiled(j, i) = a_.acc(j, i);
-            Func dwt = a_.tiled, dw("dw");
+        lhs_rows(c, m) = dz_left ? dz(c, m) : x(c, m);
+        a_.rows = dz_left ? N : K;
+        a_.cols = dz_left ? K : N;
+        matmul(zero, M, a_.rows, a_.cols, [&](Expr r, Expr row) { return lhs_rows(row, r); },
+               [&](Expr col, Expr r) { return dz_left ? x(col, r) : dz(col, r); });
+        if (a_.transposed_product) {
+            Func dwt = raw_tiles("dwt"), dw("dw");
             dw(j, i) = stored(dwt(i, j));
             a_.passes.push_back({dw, N, K});
             a_.outputs.push_back(dw);
-            if (spec_.bias) {
-                a_.outputs.push_back(column_sum("db", Float(32), N, M, [&](Expr row) { return dz(j, row); }).out);
-            }
-            return;
-        }
-        if (kn) {
-            lhs_rows(c, m) = x(c, m);
-            matmul(zero, M, K, N, [&](Expr r, Expr row) { return lhs_rows(row, r); },
-                   [&](Expr col, Expr r) { return dz(col, r); });
-            a_.cols = N;
-            a_.rows = K;
         } else {
-            lhs_rows(c, m) = dz(c, m);
-            matmul(zero, M, N, K, [&](Expr r, Expr row) { return lhs_rows(row, r); },
-                   [&](Expr col, Expr r) { return x(col, r); });
-            a_.cols = K;
-            a_.rows = N;
+            a_.tiled = Func("dw");
+            a_.tiled(j, i) = stored(a_.acc(j, i));
+            a_.outputs.push_back(a_.tiled);
         }
-        a_.tiled = Func("dw");
-        a_.tiled(j, i) = stored(a_.acc(j, i));
-        a_.outputs.push_back(a_.tiled);
         if (spec_.bias) {
             a_.outputs.push_back(column_sum("db", Float(32), N, M, [&](Expr row) { return dz(j, row); }).out);
         }

@@ -169,6 +169,34 @@ void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const Kernel
     table.push_back({ShapeRule::parse("n<=15,k>=32").text(), product});
 }
 
+// Intel, backward_weight: the left operand (Xᵀ or dZᵀ) copied transposed once (lhs=transposed)
+// wherever dW is wide, from 64 rows: the staged and chunked entries below were measured on AMD.
+// Intel Xeon (family 6 model 167, peak 212-228 GFLOP/s), 1 thread, alternating, [K,N], the
+// entry the shape had -> transposed: 1024x128x1024 2.43 -> 2.14 ms, 4096x128x512 5.00 -> 4.67,
+// 2048x200x1024 8.2 -> 6.1, 256x128x1024 0.53 -> 0.47, 128x128x1024 0.264 -> 0.223, 1024x64x1024
+// 1.45 -> 1.25, 4096x64x512 3.05 -> 2.64; [N,K] 1024x1024x128 2.31 -> 2.03, 4096x512x64 2.63 ->
+// 2.42, 1024x1024x64 1.28 -> 1.18. Narrower dW lost or held ([K,N] 8192x128x256 4.96 -> 6.94,
+// 8192x200x300 10.9 -> 12.4, 1024x128x384 even; 2048x32x1024 even), so from 512 columns. 2
+// threads 1024x128x1024 1.29 -> 1.10.
+// Over 96 to 128 columns of a deep dW ([K,N], K >= 1024), the transposed product as well (dWᵀ
+// = dZᵀ·X, dZ the operand copied transposed, 1 MiB at 4096x128): against the chunked entry,
+// 4096x1024x128 11.8 -> 8.8 ms, 2048x1024x128 5.1 -> 4.3, 1024x1024x128 2.41 -> 2.07,
+// 4096x1024x96 10.5 -> 7.1, 8192x1024x100 35.7 -> 22.7, 4096x2048x128 30.5 -> 18.2; 2 threads
+// 4096x1024x128 5.10 -> 4.39. Even at 64 columns (4096x1024x64 5.16, 5.20), lost over shallower
+// X (4096x512x128 4.68 -> 4.88, 2048x256x128 1.04 -> 1.20). Bit for bit the plain product's.
+void add_intel_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
+    if (spec.op != Op::backward_weight) return;
+    const bool kn = spec.weight == WeightLayout::kn;
+    CpuSchedule transposed = deep;
+    transposed.transpose_lhs = true;
+    if (kn) {
+        CpuSchedule product = transposed;
+        product.transposed_product = true;
+        add_on(table, {CpuKind::intel_avx512}, "k>=1024,m>=1024,n>=96,n<=128", product);
+    }
+    add_on(table, {CpuKind::intel_avx512}, fmt::format("{}>=64,{}>=512,m>=128", kn ? "k" : "n", kn ? "n" : "k"), transposed);
+}
+
 void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
     const int vectors = isa == Isa::avx512 ? 4 : 2;
     const CpuSchedule few_rows{vectors, 4, 8, 16, false, false, OperandRead::direct};
@@ -220,6 +248,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // (1024x128x1024 84 -> 75).
         const CpuSchedule shallow{4, 6, 192, 16, true};
         add_narrow_weight_gradient(table, spec, deep);
+        add_intel_transposed_lhs(table, spec, deep);
         // backward_weight ([K,N] weights) with 32 to 63 output columns over a large X: that
         // entry reads Xᵀ down columns a row of X apart (4 KiB at K = 1024) and fell to 30-45
         // GFLOP/s; stage each task's Xᵀ instead, with dZ's rows (at most a cache line) read in
@@ -335,14 +364,17 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 2 threads 1024^3 9.0 -> 7.3, 2048^3 81 -> 54; [N,K] 1024^3 16.5 -> 13.5, 512x1024x1024
         // 7.6 -> 6.7, 256x4096x1024 14.4 -> 13.6. At 64 rows it lost a little (64x1024x4096, [N,K],
         // 3.43 -> 3.61 ms); over few columns the chunked entry above won (4096x1024x64 5.5 ->
-        // 10.6 transposed). Bit for bit the plain product's results.
+        // 10.6 transposed). Bit for bit the plain product's results. From 256 rows of dW (the
+        // entries above end at 255), where the Zen 4 entry staging Xᵀ in tasks of 96 took them:
+        // [K,N] 4096x256x256 6.9 -> 4.3 ms, 4096x256x1024 28.7 -> 16.3.
         if (spec.op == Op::backward_weight) {
             const bool kn = spec.weight == WeightLayout::kn;
-            const std::string wide = fmt::format("{}>={},{}>=128", kn ? "k" : "n", kStagedWideTaskRows, kn ? "n" : "k");
+            const char *rows = kn ? "k" : "n", *cols = kn ? "n" : "k";
             CpuSchedule transposed = deep;
             transposed.transpose_lhs = true;
-            add_on(table, {CpuKind::intel_avx512}, wide + ",m>=128", transposed);
-            add_on(table, {CpuKind::intel_avx512}, wide, {4, 6, kStagedWideTaskRows, 16, true, true});
+            add_on(table, {CpuKind::intel_avx512}, fmt::format("{}>=256,{}>=128,m>=128", rows, cols), transposed);
+            add_on(table, {CpuKind::intel_avx512}, fmt::format("{}>={},{}>=128", rows, kStagedWideTaskRows, cols),
+                   {4, 6, kStagedWideTaskRows, 16, true, true});
         }
         add_staged_lhs(table, spec, 4);
         // W read transposed and few rows to amortize gathering it into panels: dot products,

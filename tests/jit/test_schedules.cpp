@@ -161,6 +161,18 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(weight, Shape{256, 1024, 1024}, CpuKind::intel_avx512).transpose_lhs);
     CHECK(chosen(parse_spec("backward_weight:bias=1:weight=nk"), Shape{256, 1024, 1024}, CpuKind::intel_avx512).transpose_lhs);
     CHECK(chosen(weight, Shape{64, 1024, 1024}, CpuKind::intel_avx512).stage_lhs);
+    // ... and from 64 rows into 512 columns or more ([K,N] 1024x128x1024; [N,K] 4096x512x64),
+    // with the transposed product over 96 to 128 columns of a deep [K,N] dW (4096x1024x128).
+    const KernelSpec weight_nk = parse_spec("backward_weight:bias=1:weight=nk");
+    CHECK(chosen(weight, Shape{1024, 1024, 128}, CpuKind::intel_avx512).transpose_lhs);
+    CHECK(chosen(weight_nk, Shape{4096, 64, 512}, CpuKind::intel_avx512).transpose_lhs);
+    const CpuSchedule deep_narrow = chosen(weight, Shape{4096, 128, 1024}, CpuKind::intel_avx512);
+    CHECK((deep_narrow.transpose_lhs && deep_narrow.transposed_product));
+    for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5}) {
+        CHECK_FALSE(chosen(weight, Shape{1024, 1024, 128}, kind).transpose_lhs);
+        CHECK_FALSE(chosen(weight_nk, Shape{4096, 64, 512}, kind).transpose_lhs);
+        CHECK_FALSE(chosen(weight, Shape{4096, 128, 1024}, kind).transposed_product);
+    }
     CHECK_FALSE(chosen(weight, Shape{1024, 1024, 1024}, CpuKind::zen4).transpose_lhs);
     CHECK_FALSE(chosen(weight, Shape{1024, 1024, 1024}, CpuKind::zen5).transpose_lhs);
     CHECK_FALSE(chosen(weight, Shape{256, 1024, 1024}, CpuKind::zen4).stage_lhs);
@@ -314,30 +326,36 @@ TEST_CASE("the transposed product computes backward_weight right at every tail, 
         const CpuSchedule plain{isa == Isa::avx512 ? 4 : 2, 6, 12, 16, false};
         CpuSchedule product = plain;
         product.transposed_product = true;
-        const KernelHandle k_plain = engine.get_scheduled(spec, isa, plain), k_product = engine.get_scheduled(spec, isa, product);
-        for (const auto &[M, K, N] : shapes) {
-            INFO(to_string(isa) << " " << M << "x" << K << "x" << N);
-            ref::Mat x(M, K), dz(M, N), dw(K, N, -7), db(1, N, -7), dw_plain(K, N, -9), db_plain(1, N, -9);
-            ref::fill_uniform(x, 31);
-            ref::fill_uniform(dz, 32);
-            run_kernel(k_product, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(dz.v.data(), M, N),
-                                   Tensor::matrix(dw.v.data(), K, N), Tensor::vector(db.v.data(), N)});
-            run_kernel(k_plain, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(dz.v.data(), M, N),
-                                 Tensor::matrix(dw_plain.v.data(), K, N), Tensor::vector(db_plain.v.data(), N)});
-            ref::MatD mag(K, N);
-            const ref::MatD want = ref::matmul(x, dz, true, false, &mag);
-            int wrong = 0;
-            for (int r = 0; r < K; r++) {
-                for (int c = 0; c < N; c++) wrong += !(std::abs(dw(r, c) - want(r, c)) <= ref::reduction_bound(M, mag(r, c)));
+        // Also with dZ copied transposed whole before the product (lhs=transposed).
+        CpuSchedule product_transposed_lhs = product;
+        product_transposed_lhs.transpose_lhs = true;
+        const KernelHandle k_plain = engine.get_scheduled(spec, isa, plain);
+        for (const CpuSchedule &schedule : {product, product_transposed_lhs}) {
+            const KernelHandle k_product = engine.get_scheduled(spec, isa, schedule);
+            for (const auto &[M, K, N] : shapes) {
+                INFO(to_string(isa) << " " << to_string(schedule) << " " << M << "x" << K << "x" << N);
+                ref::Mat x(M, K), dz(M, N), dw(K, N, -7), db(1, N, -7), dw_plain(K, N, -9), db_plain(1, N, -9);
+                ref::fill_uniform(x, 31);
+                ref::fill_uniform(dz, 32);
+                run_kernel(k_product, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(dz.v.data(), M, N),
+                                       Tensor::matrix(dw.v.data(), K, N), Tensor::vector(db.v.data(), N)});
+                run_kernel(k_plain, {Tensor::matrix(x.v.data(), M, K), Tensor::matrix(dz.v.data(), M, N),
+                                     Tensor::matrix(dw_plain.v.data(), K, N), Tensor::vector(db_plain.v.data(), N)});
+                ref::MatD mag(K, N);
+                const ref::MatD want = ref::matmul(x, dz, true, false, &mag);
+                int wrong = 0;
+                for (int r = 0; r < K; r++) {
+                    for (int c = 0; c < N; c++) wrong += !(std::abs(dw(r, c) - want(r, c)) <= ref::reduction_bound(M, mag(r, c)));
+                }
+                for (int c = 0; c < N; c++) {
+                    double sum = 0, size = 0;
+                    for (int m = 0; m < M; m++) sum += dz(m, c), size += std::abs(double(dz(m, c)));
+                    wrong += !(std::abs(db(0, c) - sum) <= ref::reduction_bound(M, size));
+                }
+                CHECK(wrong == 0);
+                CHECK(dw.v == dw_plain.v);
+                CHECK(db.v == db_plain.v);
             }
-            for (int c = 0; c < N; c++) {
-                double sum = 0, size = 0;
-                for (int m = 0; m < M; m++) sum += dz(m, c), size += std::abs(double(dz(m, c)));
-                wrong += !(std::abs(db(0, c) - sum) <= ref::reduction_bound(M, size));
-            }
-            CHECK(wrong == 0);
-            CHECK(dw.v == dw_plain.v);
-            CHECK(db.v == db_plain.v);
         }
     }
 }
