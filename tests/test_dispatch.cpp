@@ -106,6 +106,7 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
     }
     REQUIRE(rules.count("cpu=zen5,k>=96,m>=1024,n<=128"));  // carried whatever CPU built it
     REQUIRE(rules.count("cpu=intel_avx512,k>=96,m>=1024,n<=128"));
+    REQUIRE(rules.count("cpu=intel_avx512,k>=96,m>=1024,n<=80"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=288,n>=128"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=256,m>=128,n>=128"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=64,m>=128,n>=512"));
@@ -116,7 +117,7 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
     if (host_isa() == Isa::avx512) {
         const bool zen5 = host_cpu().kind == CpuKind::zen5, intel = host_cpu().kind == CpuKind::intel_avx512;
         CHECK(find_kernel(spec, {4096, 64, 1024}).shape_rule ==
-              (zen5 ? "cpu=zen5,k>=96,m>=1024,n<=128" : intel ? "cpu=intel_avx512,k>=96,m>=1024,n<=128" : "k>=96,m>=1024,n<=127"));
+              (zen5 ? "cpu=zen5,k>=96,m>=1024,n<=128" : intel ? "cpu=intel_avx512,k>=96,m>=1024,n<=80" : "k>=96,m>=1024,n<=127"));
         // 32 to 63 columns: Xᵀ staged over a large X, else the narrow panels.
         CHECK(find_kernel(spec, {4096, 48, 1024}).shape_rule == "k>=512,m>=2048,n<=63,n>=32");
         CHECK(find_kernel(spec, {1024, 48, 512}).shape_rule == "n<=63");

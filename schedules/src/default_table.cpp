@@ -330,9 +330,19 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // as well lost (3.7-5.0).
         // Intel Xeon (family 6 model 167, peak 212-228 GFLOP/s), 1 thread, alternating, against
         // the staged Xᵀ below: 4096x1024x64 7.06 -> 5.24 ms, 4096x512x64 3.91 -> 2.21,
-        // 8192x512x100 30.2 -> 15.0, 4096x1024x128 13.9 -> 13.4.
+        // 8192x512x100 30.2 -> 15.0, 4096x1024x128 13.9 -> 13.4. There shorter chunks won: each
+        // reads a page-strided row of X per step, and a chunk of 128 steps touched 128 pages.
+        // Intel (model 167), 1 thread, alternating, chunks of 128 -> 64 -> 32: 4096x1024x64 4.24
+        // -> 3.82 -> 3.37 ms, 2048x1024x64 2.03 -> 1.85 -> 1.70, 1024x4096x64 4.23 -> 3.92 -> 3.63,
+        // 4096x512x64 1.91 -> 1.79 -> 1.77, 2048x768x64 1.48 -> 1.33 -> 1.24, 8192x1024x80 20.3
+        // -> 17.4 -> 13.6; but 4096x512x96 3.90 -> 3.51 -> 3.65, 4096x512x128 3.92 -> 3.65 ->
+        // 3.71, 8192x512x100 7.5 -> 6.7 -> 7.1 (8192x256x64, 4096x256x128 even); 2 threads
+        // 4096x1024x64 3.30 -> 3.06 -> 2.52. So chunks of 32 up to 80 columns, of 64 above.
         if (weight_gradient_kn(spec)) {
-            add_on(table, {CpuKind::zen5, CpuKind::intel_avx512}, "k>=96,m>=1024,n<=128", {4, 6, 258, 16, false, false, OperandRead::packed, true, 128});
+            auto chunked = [](int steps) { return CpuSchedule{4, 6, 258, 16, false, false, OperandRead::packed, true, steps}; };
+            add_on(table, {CpuKind::zen5}, "k>=96,m>=1024,n<=128", chunked(128));
+            add_on(table, {CpuKind::intel_avx512}, "k>=96,m>=1024,n<=80", chunked(32));
+            add_on(table, {CpuKind::intel_avx512}, "k>=96,m>=1024,n<=128", chunked(64));
         }
         // backward_weight reduces over the batch, reading Xᵀ down its columns: rows of X a page
         // apart. From M = 1024 (and 96 output rows, one task), stage each task's columns of X
@@ -366,7 +376,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 3.43 -> 3.61 ms); over few columns the chunked entry above won (4096x1024x64 5.5 ->
         // 10.6 transposed). Bit for bit the plain product's results. From 256 rows of dW (the
         // entries above end at 255), where the Zen 4 entry staging Xᵀ in tasks of 96 took them:
-        // [K,N] 4096x256x256 6.9 -> 4.3 ms, 4096x256x1024 28.7 -> 16.3.
+        // [K,N] 4096x256x256 6.9 -> 4.3 ms, 4096x270x256 7.1 -> 4.4, 4096x256x1024 28.7 -> 16.3.
         if (spec.op == Op::backward_weight) {
             const bool kn = spec.weight == WeightLayout::kn;
             const char *rows = kn ? "k" : "n", *cols = kn ? "n" : "k";
