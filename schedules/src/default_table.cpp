@@ -304,10 +304,18 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 1024x128x1024 118 -> 176, 8192x100x256 52 -> 112; no gain at 4096x1024x64. On AMD
         // EPYC Zen 4 (peak 115.6) they hold against 4x6 panels: 8192x64x256 6.01 -> 5.44 ms,
         // 16384x32x128 2.74 -> 2.31, 1024x128x1024 3.20 -> 3.14.
+        // Intel ([K,N], 32 to 127 rows): chunks of 128. Intel Xeon (model 167), 1 thread,
+        // alternating, 512 -> 128: 16384x32x128 1.48 -> 1.35 ms, 2048x32x256 0.321 -> 0.292,
+        // 8192x32x512 3.25 -> 2.98, 8192x64x256 2.54 -> 2.40, 16384x64x256 5.06 -> 4.76,
+        // 1024x64x256 0.220 -> 0.202; from 128 rows mixed (1024x128x256 0.421 -> 0.380, 8192x128x256
+        // 4.04 -> 4.24), so not there.
         for (const auto &[lowest, task] : {std::pair{32, 32}, {64, 64}, {128, 128}}) {
             if (spec.op != Op::backward_weight) break;
             const char *rows = spec.weight == WeightLayout::kn ? "k" : "n";
             const std::string rule = fmt::format("{0}>={1},{0}<={2}", rows, lowest, 2 * lowest - 1);
+            if (weight_gradient_kn(spec) && lowest < 128) {
+                add_on(table, {CpuKind::intel_avx512}, rule, {4, 4, task, 16, false, false, OperandRead::packed, true, 128});
+            }
             table.push_back({ShapeRule::parse(rule).text(), {4, 4, task, 16, false, false, OperandRead::packed, true, 512}});
         }
         // backward_weight with a deep batch and few output columns ([K,N] weights, N <= 128):

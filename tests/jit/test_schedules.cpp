@@ -159,6 +159,11 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chunk(Shape{4096, 64, 1024}, CpuKind::intel_avx512) == 32);
     CHECK(chunk(Shape{4096, 128, 512}, CpuKind::intel_avx512) == 64);
     CHECK(chunk(Shape{4096, 64, 1024}, CpuKind::zen4) == 0);
+    // ... and the 4x4 tasks over 32 to 127 rows of dW in chunks of 128 (512 elsewhere).
+    CHECK(chunk(Shape{16384, 128, 32}, CpuKind::intel_avx512) == 128);
+    CHECK(chunk(Shape{8192, 256, 64}, CpuKind::intel_avx512) == 128);
+    CHECK(chunk(Shape{8192, 256, 128}, CpuKind::intel_avx512) == 512);
+    CHECK(chunk(Shape{16384, 128, 32}, CpuKind::zen5) == 512);
     // On Intel, X (or dZ) transposed whole from 128 rows of the batch, staged per task below.
     CHECK(chosen(weight, Shape{256, 1024, 1024}, CpuKind::intel_avx512).transpose_lhs);
     CHECK(chosen(parse_spec("backward_weight:bias=1:weight=nk"), Shape{256, 1024, 1024}, CpuKind::intel_avx512).transpose_lhs);
