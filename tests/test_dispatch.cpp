@@ -49,9 +49,11 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     // k<=1024,m<=128,m>=6,n<=1024: AVX-512's (W read in place); m<=8: AVX-512's and AVX2's
     // cpu=zen5,k<=64,m>=2048: AVX-512's (column panels outermost on Zen 5)
     CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048"});
-    // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product) and m>=512: AVX-512's
+    // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product), m>=512 and
+    // cpu=intel_avx512,m>=512 (W's panels packed from a transposed copy, and from W): AVX-512's
     CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
-                                             "cpu=intel_avx512,m<=511", "m<=256", "cpu=intel_avx512,k>=512,n<=64"});
+                                             "cpu=intel_avx512,m<=511", "m<=256", "cpu=intel_avx512,k>=512,n<=64",
+                                             "cpu=intel_avx512,m>=512"});
     const bool zen5 = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::zen5;
     const bool intel = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::intel_avx512;
     const std::string product = zen5 ? "cpu=zen5,m<=511" : "cpu=intel_avx512,m<=511";
@@ -80,7 +82,8 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(bwd, {200, 1024, 1024}).shape_rule == (zen5 || intel ? product : "m<=256"));
     CHECK(find_kernel(bwd, {400, 1024, 1024}).shape_rule == (zen5 || intel ? product : ""));
     CHECK(find_kernel(bwd, {200, 256, 1024}).shape_rule == "n<=256");  // a shallow reduction: packed panels
-    CHECK(find_kernel(bwd, {1024, 1024, 1024}).shape_rule == (host_isa() == Isa::avx512 ? "m>=512" : ""));
+    CHECK(find_kernel(bwd, {1024, 1024, 1024}).shape_rule ==
+          (intel ? "cpu=intel_avx512,m>=512" : host_isa() == Isa::avx512 ? "m>=512" : ""));
     ForcedRule forced("");
     CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == "");
 }

@@ -169,9 +169,16 @@ void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const Kernel
     table.push_back({ShapeRule::parse("n<=15,k>=32").text(), product});
 }
 
+// backward_weight's bounds on the rows and columns of dW, which are K and N for [K,N] weights and
+// N and K for [N,K]: at least `rows` rows and `cols` columns.
+std::string weight_gradient_bounds(const KernelSpec &spec, int rows, int cols) {
+    const bool kn = spec.weight == WeightLayout::kn;
+    return fmt::format("{}>={},{}>={}", kn ? "k" : "n", rows, kn ? "n" : "k", cols);
+}
+
 // Intel, backward_weight: the left operand (Xᵀ or dZᵀ) copied transposed once (lhs=transposed)
 // wherever dW is wide, from 64 rows: the staged and chunked entries below were measured on AMD.
-// Intel Xeon (family 6 model 167, peak 212-228 GFLOP/s), 1 thread, alternating, [K,N], the
+// Intel Xeon (family 6 model 167, peak 241-247 GFLOP/s), 1 thread, alternating, [K,N], the
 // entry the shape had -> transposed: 1024x128x1024 2.43 -> 2.14 ms, 4096x128x512 5.00 -> 4.67,
 // 2048x200x1024 8.2 -> 6.1, 256x128x1024 0.53 -> 0.47, 128x128x1024 0.264 -> 0.223, 1024x64x1024
 // 1.45 -> 1.25, 4096x64x512 3.05 -> 2.64; [N,K] 1024x1024x128 2.31 -> 2.03, 4096x512x64 2.63 ->
@@ -186,15 +193,14 @@ void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const Kernel
 // X (4096x512x128 4.68 -> 4.88, 2048x256x128 1.04 -> 1.20). Bit for bit the plain product's.
 void add_intel_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
     if (spec.op != Op::backward_weight) return;
-    const bool kn = spec.weight == WeightLayout::kn;
     CpuSchedule transposed = deep;
     transposed.transpose_lhs = true;
-    if (kn) {
+    if (spec.weight == WeightLayout::kn) {
         CpuSchedule product = transposed;
         product.transposed_product = true;
         add_on(table, {CpuKind::intel_avx512}, "k>=1024,m>=1024,n>=96,n<=128", product);
     }
-    add_on(table, {CpuKind::intel_avx512}, fmt::format("{}>=64,{}>=512,m>=128", kn ? "k" : "n", kn ? "n" : "k"), transposed);
+    add_on(table, {CpuKind::intel_avx512}, weight_gradient_bounds(spec, 64, 512) + ",m>=128", transposed);
 }
 
 void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
@@ -386,12 +392,10 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // entries above end at 255), where the Zen 4 entry staging Xᵀ in tasks of 96 took them:
         // [K,N] 4096x256x256 6.9 -> 4.3 ms, 4096x270x256 7.1 -> 4.4, 4096x256x1024 28.7 -> 16.3.
         if (spec.op == Op::backward_weight) {
-            const bool kn = spec.weight == WeightLayout::kn;
-            const char *rows = kn ? "k" : "n", *cols = kn ? "n" : "k";
             CpuSchedule transposed = deep;
             transposed.transpose_lhs = true;
-            add_on(table, {CpuKind::intel_avx512}, fmt::format("{}>=256,{}>=128,m>=128", rows, cols), transposed);
-            add_on(table, {CpuKind::intel_avx512}, fmt::format("{}>={},{}>=128", rows, kStagedWideTaskRows, cols),
+            add_on(table, {CpuKind::intel_avx512}, weight_gradient_bounds(spec, 256, 128) + ",m>=128", transposed);
+            add_on(table, {CpuKind::intel_avx512}, weight_gradient_bounds(spec, kStagedWideTaskRows, 128),
                    {4, 6, kStagedWideTaskRows, 16, true, true});
         }
         add_staged_lhs(table, spec, 4);
@@ -423,7 +427,16 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             // paid once per panel, the FMAs per row). Forward with W [N,K] held even (1024x512x512
             // 5.7-6.1 ms packed, 5.7 transposed), so it keeps its packed panels. On AVX2 (the same
             // CPU capped) the copy lost: 512^3 3.5-3.8 -> 3.9-4.5 ms, 1024^3 28-35 -> 37-38.
-            if (spec.op == Op::backward_data) table.push_back({"m>=512", {4, 6, 48, 16, false, false, OperandRead::transposed}});
+            // Intel gathers W's columns into the panels faster than it copies W transposed: Intel
+            // Xeon (family 6 model 167, peak 241-247 GFLOP/s), 1 thread, alternating, identity,
+            // transposed copy -> packed: 1024^3 12.8 -> 11.9 ms, 2048^3 104 -> 97, 1024x2048x512
+            // 13.4 -> 12.4, 512^3 1.54 -> 1.51; chained relu with the mask 1024^3 13.6 -> 12.9,
+            // 600x700x300 1.86 -> 1.80; 2 threads 1024^3 6.7 -> 6.2, 2048^3 50 -> 46. The same
+            // bits (both pack the panels; only where from differs).
+            if (spec.op == Op::backward_data) {
+                add_on(table, {CpuKind::intel_avx512}, "m>=512", {4, 6, 48, 16, false, false, OperandRead::packed});
+                table.push_back({"m>=512", {4, 6, 48, 16, false, false, OperandRead::transposed}});
+            }
             table.push_back({shallow_rule(spec, 256), deep});
             // Zen 5, backward_data below 512 rows: the transposed product dXᵀ = W·dZᵀ
             // (CpuSchedule::transposed_product) in the deep schedule's panels rather than dot

@@ -126,7 +126,7 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     // Intel, dot products (up to 256 rows) on Zen 4; over a reduction of 256 and less packed
     // panels everywhere, from 512 rows a transposed copy of W.
     const KernelSpec data = parse_spec("backward_data:relu:save=mask:weight=kn");
-    const Shape batch256{256, 1024, 1024}, shallow{256, 256, 1024};  // {m, n, k}
+    const Shape batch256{256, 1024, 1024}, batch512{512, 1024, 1024}, shallow{256, 256, 1024};  // {m, n, k}
     CHECK(chosen(data, batch256, CpuKind::zen5).transposed_product);
     CHECK(chosen(data, batch256, CpuKind::zen4).operand == OperandRead::dot);
     CHECK_FALSE(chosen(data, batch256, CpuKind::zen4).transposed_product);
@@ -141,6 +141,10 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(data, Shape{4096, 64, 1024}, CpuKind::zen4).rows_outer);
     CHECK(chosen(data, Shape{4096, 64, 256}, CpuKind::intel_avx512).rows_outer);
     CHECK_FALSE(chosen(data, Shape{512, 1024, 1024}, CpuKind::zen5).transposed_product);
+    // From 512 rows, panels packed from a transposed copy of W; on Intel gathered from W itself.
+    for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5}) CHECK(chosen(data, batch512, kind).operand == OperandRead::transposed);
+    CHECK(chosen(data, batch512, CpuKind::intel_avx512).operand == OperandRead::packed);
+    CHECK_FALSE(chosen(data, batch512, CpuKind::intel_avx512).transposed_product);
     // backward_weight over [K,N] weights with a dW under 16 columns and from 32 rows: the
     // transposed product on every kind; not from 16 columns, not under 32 rows, not for [N,K].
     const KernelSpec weight = parse_spec("backward_weight:bias=1:weight=kn");
@@ -166,11 +170,11 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chunk(Shape{16384, 128, 32}, CpuKind::zen5) == 512);
     // On Intel, X (or dZ) transposed whole from 128 rows of the batch, staged per task below.
     CHECK(chosen(weight, Shape{256, 1024, 1024}, CpuKind::intel_avx512).transpose_lhs);
-    CHECK(chosen(parse_spec("backward_weight:bias=1:weight=nk"), Shape{256, 1024, 1024}, CpuKind::intel_avx512).transpose_lhs);
+    const KernelSpec weight_nk = parse_spec("backward_weight:bias=1:weight=nk");
+    CHECK(chosen(weight_nk, Shape{256, 1024, 1024}, CpuKind::intel_avx512).transpose_lhs);
     CHECK(chosen(weight, Shape{64, 1024, 1024}, CpuKind::intel_avx512).stage_lhs);
     // ... and from 64 rows into 512 columns or more ([K,N] 1024x128x1024; [N,K] 4096x512x64),
     // with the transposed product over 96 to 128 columns of a deep [K,N] dW (4096x1024x128).
-    const KernelSpec weight_nk = parse_spec("backward_weight:bias=1:weight=nk");
     CHECK(chosen(weight, Shape{1024, 1024, 128}, CpuKind::intel_avx512).transpose_lhs);
     CHECK(chosen(weight_nk, Shape{4096, 64, 512}, CpuKind::intel_avx512).transpose_lhs);
     const CpuSchedule deep_narrow = chosen(weight, Shape{4096, 128, 1024}, CpuKind::intel_avx512);
