@@ -48,18 +48,21 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     }
     // k<=1024,m<=128,m>=6,n<=1024: AVX-512's (W read in place); m<=8: AVX-512's and AVX2's
     // cpu=zen5,k<=64,m>=2048: AVX-512's (column panels outermost on Zen 5)
-    CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048"});
+    // cpu=intel_avx512,n<=63 (blocks of 6 rows rather than 12 into fewer than 64 columns): AVX-512's
+    CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048",
+                                             "cpu=intel_avx512,n<=63"});
     // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product), m>=512 and
     // cpu=intel_avx512,m>=512 (W's panels packed from a transposed copy, and from W): AVX-512's
     CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
                                              "cpu=intel_avx512,m<=511", "m<=256", "cpu=intel_avx512,k>=512,n<=64",
-                                             "cpu=intel_avx512,m>=512"});
+                                             "cpu=intel_avx512,m>=512", "cpu=intel_avx512,k<=63"});
     const bool zen5 = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::zen5;
     const bool intel = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::intel_avx512;
     const std::string product = zen5 ? "cpu=zen5,m<=511" : "cpu=intel_avx512,m<=511";
     CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == (zen5 ? "cpu=zen5,k<=64,m>=2048" : "k<=64"));
     CHECK(find_kernel(fwd, {1024, 1024, 64}).shape_rule == "k<=64");
-    CHECK(find_kernel(fwd, {4096, 32, 1024}).shape_rule == "n<=63");
+    CHECK(find_kernel(fwd, {4096, 32, 1024}).shape_rule == (intel ? "cpu=intel_avx512,n<=63" : "n<=63"));
+    CHECK(find_kernel(bwd, {4096, 256, 32}).shape_rule == (intel ? "cpu=intel_avx512,k<=63" : "k<=63"));
     CHECK(find_kernel(fwd, {4096, 64, 1024}).shape_rule == "");
     CHECK(find_kernel(fwd).shape_rule == "");
     const std::string in_place = host_isa() == Isa::avx512 ? "k<=1024,m<=128,m>=6,n<=1024" : "";

@@ -270,7 +270,21 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // Fewer than 64 columns: 2 zmm x 12 rows, so that 32-63 columns still run whole blocks
         // (a 64-wide panel needs 64 columns; narrower ones fell to one-vector blocks).
         // 16384x32x128 backward_data 31 -> 79 GFLOP/s.
-        if (std::string rule = narrow_rule(spec, 63); !rule.empty()) table.push_back({rule, {2, 12, 48, 16, false}});
+        // Intel: 2 zmm x 6 rows. A block of 12 rows reads 12 rows of the left operand, more
+        // addresses than LLVM keeps in general registers: it computes the rest with vector
+        // instructions (vpaddq, vpextrq, vextracti128) that share port 5 with the second FMA
+        // unit. Intel Xeon (family 6 model 167, peak 229-247 GFLOP/s), 1 thread, alternating,
+        // 2x12 -> 2x6: backward_data 16384x32x128 1.24 -> 0.93 ms, 4096x48x1024 4.77 -> 3.36,
+        // 1024x32x1024 0.65 -> 0.47, 2048x60x512 1.28 -> 0.95 (chained relu with the mask alike,
+        // 16384x32x128 1.40 -> 1.10); forward relu 4096x1024x32 2.55 -> 1.84, 1024x512x48 0.70
+        // -> 0.51, 16384x128x32 1.39 -> 1.03, 256x1024x60 0.35 -> 0.22, 8192x256x40 2.49 ->
+        // 1.95, gelu with W [N,K] 4096x1024x32 2.61 -> 1.92; 16 columns even (8192x16x256).
+        // backward_weight lost (1024x512x48 0.76 -> 0.92, 1024x1024x32 0.87 -> 1.07), so keeps
+        // 2x12. Not measured on AMD.
+        if (std::string rule = narrow_rule(spec, 63); !rule.empty()) {
+            if (spec.op != Op::backward_weight) add_on(table, {CpuKind::intel_avx512}, rule, {2, 6, 48, 16, false});
+            table.push_back({rule, {2, 12, 48, 16, false}});
+        }
         // Forward with [K,N] weights over 6 to 128 rows: the blocks load W's rows in place, where
         // packing a panel cost more than its few rows saved. AMD EPYC Zen 4 (peak 115 GFLOP/s), 1
         // thread, relu, packed -> in place: 8x1024x1024 0.385 -> 0.277 ms, 16x1024x1024 0.465 ->

@@ -145,9 +145,19 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5}) CHECK(chosen(data, batch512, kind).operand == OperandRead::transposed);
     CHECK(chosen(data, batch512, CpuKind::intel_avx512).operand == OperandRead::packed);
     CHECK_FALSE(chosen(data, batch512, CpuKind::intel_avx512).transposed_product);
+    const KernelSpec weight = parse_spec("backward_weight:bias=1:weight=kn");
+    // Fewer than 64 output columns: blocks of 2 vectors by 12 rows, by 6 on Intel, where
+    // backward_weight keeps 12.
+    const Shape narrow_dx{4096, 256, 32}, narrow_y{4096, 32, 1024};  // {m, n, k}
+    for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5, CpuKind::intel_avx512}) {
+        const int rows = kind == CpuKind::intel_avx512 ? 6 : 12;
+        CHECK(chosen(data, narrow_dx, kind).block_vectors == 2);
+        CHECK(chosen(data, narrow_dx, kind).block_rows == rows);
+        CHECK(chosen(relu, narrow_y, kind).block_rows == rows);
+        CHECK(chosen(weight, Shape{1024, 48, 512}, kind).block_rows == 12);
+    }
     // backward_weight over [K,N] weights with a dW under 16 columns and from 32 rows: the
     // transposed product on every kind; not from 16 columns, not under 32 rows, not for [N,K].
-    const KernelSpec weight = parse_spec("backward_weight:bias=1:weight=kn");
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
         CHECK(chosen(weight, Shape{256, 10, 128}, kind).transposed_product);
         CHECK(chosen(weight, Shape{1024, 15, 1024}, kind).transposed_product);
