@@ -17,7 +17,7 @@ TEST_CASE("forward writes the documented bit mask and backward from it equals ba
     const float specials[] = {0.0f, -0.0f, 6.0f, -6.0f, 3.0f, NAN, INFINITY, -INFINITY, 1e-40f, -1e-40f, 5.9999995f};
     for (const char *text : {"relu", "leaky_relu(slope=0.01)", "relu6"}) {
         const Activation act = parse_activation(text);
-        for (int N : {1, 7, 8, 9, 64, 65, 130}) {
+        for (int N : {1, 7, 8, 9, 16, 64, 65, 128, 130, 144, 272}) {
             const int M = 19;
             std::vector<float> x(M), w(static_cast<size_t>(N)), b(static_cast<size_t>(N), 0.0f), y(static_cast<size_t>(M * N)), z(static_cast<size_t>(M * N));
             std::mt19937 gen{static_cast<unsigned>(N)};
@@ -42,11 +42,11 @@ TEST_CASE("forward writes the documented bit mask and backward from it equals ba
             int wrong_bits = 0, touched_padding = 0;
             for (int m = 0; m < M; m++) {
                 for (int n = 0; n < N; n++) {
-                    const bool bit = (mask[size_t(m * row_bytes + n / 8)] >> (n % 8)) & 1;
+                    const bool bit = (mask[size_t(m * row_bytes + ref::mask_byte(n))] >> ref::mask_shift(n)) & 1;
                     wrong_bits += bit != ref::mask_bit(act, z[size_t(m) * N + n]);
                 }
                 const int used = int(mask_bytes_per_row(N));
-                if (N % 8) wrong_bits += (mask[size_t(m * row_bytes + used - 1)] >> (N % 8)) != 0;
+                for (int n = N; n < used * 8; n++) wrong_bits += (mask[size_t(m * row_bytes + ref::mask_byte(n))] >> ref::mask_shift(n)) & 1;
                 for (int64_t byte = used; byte < row_bytes; byte++) touched_padding += mask[size_t(m * row_bytes + byte)] != 0x5A;
             }
             INFO(text << " N=" << N);

@@ -66,7 +66,7 @@ TEST_CASE("bad tensors are refused with an error naming the problem", "[errors]"
     expect_error(run([](ForwardArgs &a) { a.x.stride[1] = 2; }), ErrorCode::bad_layout, "innermost stride 2");
     expect_error(run([](ForwardArgs &a) { a.x.stride[0] = 3; }), ErrorCode::bad_layout, "row stride 3 smaller than its 4 columns");
     expect_error(run([&](ForwardArgs &a) { a.aux = Tensor::mask(f.mask.data(), 5, 9, 32); }), ErrorCode::bad_layout, "not a multiple of 64");
-    expect_error(run([&](ForwardArgs &a) { a.aux = Tensor::mask(f.mask.data(), 5, 17); }), ErrorCode::shape_mismatch, "'mask'");
+    expect_error(run([&](ForwardArgs &a) { a.aux = Tensor::mask(f.mask.data(), 5, 129); }), ErrorCode::shape_mismatch, "'mask'");
     expect_error(run([&](ForwardArgs &a) { a.y = Tensor::matrix(f.x.data(), 5, 9); }), ErrorCode::aliasing, "output 'y' of kernel");
     expect_error(run([&](ForwardArgs &a) { a.y = Tensor::matrix(f.x.data(), 5, 9); }), ErrorCode::aliasing, "overlaps input 'x'");
     expect_error(run([&](ForwardArgs &a) { a.aux.data = f.y.data() + 3; a.aux.dtype = DType::u8; }), ErrorCode::aliasing, "output 'y' of kernel 'forward:relu:bias=1:weight=kn:save=mask:counts=0:dtype=f32' overlaps output 'mask'");

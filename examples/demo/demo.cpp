@@ -159,7 +159,7 @@ int main() {
                               check_forward("forward relu", Act::relu, y1, w2, b2, y2),
                               check_forward("forward identity", Act::identity, y2, w3, b3, y3)};
     auto relu_grad_from_mask = [&](int m, int k) {
-        return double((mask2[size_t(m * mask_row_bytes(kHidden) + k / 8)] >> (k % 8)) & 1);
+        return double((mask2[size_t(m * mask_row_bytes(kHidden) + mask_bit_byte(k))] >> mask_bit_shift(k)) & 1);
     };
     auto gelu_grad = [&](int m, int k) { return grad_ref(Act::gelu, z1(m, k)); };
     checks.push_back(check_chained("backward dZ2 (relu' chained)", dy3, w3, relu_grad_from_mask, dz2));

@@ -162,31 +162,20 @@ private:
         a_.acc(j, i) = strict_float(init + (sum(0, j, i) + sum(1, j, i)) + a_.dot_tail(j, i));
     }
 
-    // act'(aux(col, row)) for the saved aux of spec_.save. With words (a matmul's epilogue over
-    // a_.cols columns), a mask is also read 16 bits at a time where a_.cols % 16 == 0.
-    Expr derivative_from_aux(const Input &aux, Expr col, Expr row, Expr slope, bool words = false) {
+    // act'(aux(col, row)) for the saved aux of spec_.save. A mask's bit of column j is bit
+    // (j / 16) % 8 of byte 16 (j / 128) + j % 16 (tensor.h): where a vector's columns start at a
+    // multiple of 16 (a pass's aligned groups, the tiers for cols_aligned), one shift of 16
+    // adjacent bytes, loaded whole.
+    Expr derivative_from_aux(const Input &aux, Expr col, Expr row, Expr slope) {
         switch (spec_.save) {
         case Save::z: return derivative(spec_.act, aux(col, row), slope);
         case Save::y: return derivative_from_y(spec_.act, aux(col, row));
         case Save::mask: {
             Func factor("mask_factor");
             auto u32 = [](Expr e) { return cast<uint32_t>(e); };
-            Expr bit = (u32(aux(j / 8, i)) & (u32(1) << u32(j % 8))) != u32(0);
-            if (words) {
-                // The same bit from the 16-bit word of columns [16g, 16g + 16). Where the tiles'
-                // columns start at multiples of 16 (the tiers for cols_aligned), g is one value per
-                // vector: a word loaded once and shifted per lane, rather than a byte gathered per
-                // lane. The clamp keeps the other tiers' reads of the second byte in the row.
-                // AMD EPYC Zen 4 (peak 117 GFLOP/s), 1 thread, chained relu backward_data, W
-                // [K,N], byte per lane -> word: 256x128x10 0.024 -> 0.012 ms, 256x1024x10 0.196 ->
-                // 0.106, 8192x256x64 3.62 -> 3.04, 1024x1024x64 1.85 -> 1.52 (W [N,K], leaky_relu:
-                // 8192x256x64 3.64 -> 2.95); where K % 16 != 0 both reads run, the select's two
-                // sides: 1000x500x100 1.175 -> 1.205, 1000^3 19.9 -> 20.2.
-                Expr g = j / 16, last = aux.dim(0).extent() - 1;
-                Expr word = u32(aux(min(2 * g, last), i)) | (u32(aux(min(2 * g + 1, last), i)) << u32(8));
-                Expr word_bit = ((word >> u32(j % 16)) & u32(1)) != u32(0);
-                bit = select(a_.cols % 16 == 0, word_bit, bit);
-            }
+            Expr group16 = j / 16;  // j / 128 as group16 / 8: Halide proves group16 one value per vector
+            Expr byte = aux(group16 / 8 * 16 + j % 16, i);
+            Expr bit = ((u32(byte) >> u32(group16 % 8)) & u32(1)) != u32(0);
             factor(j, i) = derivative_from_bit(spec_.act, bit);
             a_.mask_factors.push_back(factor);
             return factor(col, row);
@@ -312,17 +301,36 @@ private:
     }
 
     // The bit mask of forward's saved aux, a pass over source (Z, or Y where mask_from_y) with N
-    // columns: bit b of byte j in a row is mask_bit of column 8j + b, and 0 past N.
+    // columns, in tensor.h's format: bit b of byte 16g + l in a row is mask_bit of column 128g +
+    // 16b + l, and 0 past N. Where N % 16 == 0, each bit of a vector of bytes is one whole
+    // vector of the source (clamped below N - 16, which only ever moves vectors past N, whose bits
+    // are 0); else each lane reads its own column. Intel Xeon (family 6 model 167, peak 248
+    // GFLOP/s), 1 thread, forward relu with W [K,N] saving the mask, the format of a byte per 8
+    // columns (8 values gathered per lane) -> this: 256x128x128 0.055-0.066 -> 0.050 ms,
+    // 16384x32x128 1.46-1.51 -> 1.24, 8192x64x256 2.13-2.18 -> 1.84-1.89, 256x128x10 0.019 ->
+    // 0.016, 1024x512x1000 5.73-5.86 -> 5.47-5.50; 256x100x100 0.053 -> 0.055-0.058 (128 columns'
+    // bits where there were 100).
     void mask_pass(Func source, Expr N) {
         Func mask("mask");
+        Expr group = j / 16, lane = j % 16;
+        Expr aligned = N % 16 == 0;
         Expr byte = cast<uint8_t>(0);
         for (int b = 0; b < 8; b++) {
-            Expr col = j * 8 + b;
-            Expr bit = (col < N) && mask_bit(spec_.act, source(min(col, N - 1), i));
+            Expr first = group * 128 + b * 16, col = first + lane;
+            // In range either way; bounds inference cannot see it through the select.
+            Expr at = unsafe_promise_clamped(select(aligned, min(first, N - 16) + lane, min(col, N - 1)), 0, N - 1);
+            Expr bit = select(aligned, first < N, col < N) && mask_bit(spec_.act, source(at, i));
             byte = byte | select(bit, cast<uint8_t>(1 << b), cast<uint8_t>(0));
         }
-        mask(j, i) = byte;
-        a_.passes.push_back({mask, (N + 7) / 8});
+        // Under 16 columns only bit 0 of the first N bytes is used: one read per byte.
+        Expr narrow = N < 16;
+        Expr first_bit = lane < N && mask_bit(spec_.act, source(min(lane, N - 1), i));
+        mask(j, i) = select(narrow, select(first_bit, cast<uint8_t>(1), cast<uint8_t>(0)), byte);
+        // Whole groups of 16 bytes (from byte 0, as every output): a vector of them starts at a
+        // multiple of 16.
+        Expr bytes = 16 * ((N + 127) / 128);
+        mask.output_buffer().dim(0).set_extent(bytes);
+        a_.passes.push_back({mask, bytes, Expr(), {aligned, narrow}});
         a_.outputs.push_back(mask);
     }
 
@@ -383,11 +391,10 @@ private:
                 a_.tiled(j, i) = stored(a_.acc(j, i));
             } else if (!prelu() && !epilogue_as_pass()) {
                 Input aux = in("prev_aux");
-                // Only CPU schedules of register blocks have tiers for aligned columns: elsewhere the
-                // word read would only add a select.
+                // Only CPU schedules of register blocks have tiers for aligned columns.
                 const bool tiers = !a_.dot && !clamp_reads_;
                 a_.tiled = Func("dz_prev");
-                a_.tiled(j, i) = stored(strict_float(a_.acc(j, i) * derivative_from_aux(aux, j, i, Expr(), tiers)));
+                a_.tiled(j, i) = stored(strict_float(a_.acc(j, i) * derivative_from_aux(aux, j, i, Expr())));
                 if (tiers) a_.cols_aligned = K % 16 == 0;
             } else {
                 // The slope gradient needs dX itself, and a long epilogue after dot products runs

@@ -413,10 +413,16 @@ void schedule_matmul_dot(gen::Algorithm &a, const CpuSchedule &s, int lanes) {
 
 // Passes over (j, i): vectorized along j, rows split into parallel tasks of `rows` rows (all
 // of them where there are fewer), the last shifted inwards.
-void schedule_pass(Func f, Expr cols, Expr all_rows, Var j, Var i, bool output, int rows, int vec, bool long_epilogue) {
+void schedule_pass(Func f, Expr cols, Expr all_rows, Var j, Var i, bool output, int rows, int vec, bool long_epilogue,
+                   const std::vector<Expr> &cases = {}) {
     if (!output) f.compute_root();
     Var io("io"), ii("ii");
     Expr task = min(all_rows, rows);
+    for (const Expr &c : cases) {
+        // (Each condition alone, which Halide substitutes into f. The passes with cases are the
+        // bit mask's, whose columns are whole groups of 16 bytes.)
+        f.specialize(c).split(i, io, ii, task, TailStrategy::ShiftInwards).parallel(io).vectorize(j, std::max(vec, 16));
+    }
     if (long_epilogue) {
         const int wide = kLongEpilogueVectors * vec;
         f.specialize(cols >= wide).split(i, io, ii, task, TailStrategy::ShiftInwards).parallel(io).vectorize(j, wide);
@@ -425,8 +431,9 @@ void schedule_pass(Func f, Expr cols, Expr all_rows, Var j, Var i, bool output, 
     f.split(i, io, ii, task, TailStrategy::ShiftInwards).parallel(io);
 }
 
-// act' from a mask, a row of a pass at a time ("ii" above) over whole bytes: a row starts at
-// column 0, so each group of 8 columns is one byte, loaded once and broadcast. In cache (64x256,
+// act' from a mask, a row of a pass at a time ("ii" above) in groups of 16 columns: a row starts
+// at column 0, so each group is one bit of 16 adjacent bytes (tensor.h), loaded whole. With the
+// mask's earlier format of a byte per 8 columns, groups of 8 and the byte broadcast: in cache (64x256,
 // AVX-512, AMD EPYC Zen 4), relu's dZ from dY and the mask took 0.43 ns per element with each
 // lane's byte gathered, 0.16 so; activation_backward with db, 1 thread, 16384x128: relu and
 // leaky_relu 1.12-1.32 -> 0.72-1.00 ms (8192x256 and 1024x1024 within this VM's noise). In a
@@ -438,8 +445,8 @@ void schedule_mask_factors(gen::Algorithm &a) {
     for (Func factor : a.mask_factors) {
         Var col = factor.args()[0], group("group"), in_group("in_group");
         // Stored per task: its extent is not a constant, and stored per row it was allocated per row.
-        factor.compute_at(a.tiled, Var("ii")).store_at(a.tiled, Var("io")).align_bounds(col, 8)
-            .split(col, group, in_group, 8).vectorize(in_group);
+        factor.compute_at(a.tiled, Var("ii")).store_at(a.tiled, Var("io")).align_bounds(col, 16)
+            .split(col, group, in_group, 16).vectorize(in_group);
     }
 }
 
@@ -491,7 +498,8 @@ void apply_cpu_schedule(gen::Algorithm &a, const CpuSchedule &s, const Target &t
             schedule_transpose(p.f, a.tiled, p.cols, p.rows, a.j, a.i, vec);
             continue;
         }
-        schedule_pass(p.f, p.cols, p.rows.defined() ? p.rows : a.rows, a.j, a.i, true, s.pass_rows, vec, a.long_epilogue);
+        schedule_pass(p.f, p.cols, p.rows.defined() ? p.rows : a.rows, a.j, a.i, true, s.pass_rows, vec, a.long_epilogue,
+                      p.cases);
     }
     for (auto &c : a.column_sums) schedule_column_sum(c, a.j, vec);
     schedule_mask_factors(a);

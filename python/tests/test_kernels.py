@@ -116,7 +116,11 @@ def test_mask_and_counts_of_a_relu_layer():
     counts = np.full(n, -1, np.int32)
     reluforge.run_kernel("forward:relu:bias=0:save=mask:counts=1", {"x": x, "w": w, "y": y, "mask": mask, "counts": counts})
     z = x.astype(np.float64) @ w.astype(np.float64)
-    bits = np.unpackbits(mask, axis=1, bitorder="little")[:, :n]
+    # Column c is bit (c % 128) // 16 of byte 16 * (c // 128) + c % 16 (groups of 128 columns).
+    cols = np.arange(reluforge.mask_bytes_per_row(n) * 8)
+    all_bits = (mask[:, cols // 128 * 16 + cols % 16] >> ((cols % 128) // 16)) & 1
+    assert (all_bits[:, n:] == 0).all()  # columns past n
+    bits = all_bits[:, :n]
     clear = np.abs(z) > ref.reduction_bound(k, np.abs(x.astype(np.float64)) @ np.abs(w.astype(np.float64)))
     assert (bits[clear] == (z[clear] > 0)).all()
     assert (mask_rows[:, reluforge.mask_bytes_per_row(n):] == 0xA5).all()  # the padding is untouched

@@ -59,6 +59,7 @@ def test_jit_options_after_the_first_kernel_are_refused_by_name():
 
 
 def test_masks_rows_are_64_byte_aligned():
-    assert reluforge.mask_bytes_per_row(29) == 4
+    assert reluforge.mask_bytes_per_row(29) == 16
+    assert reluforge.mask_bytes_per_row(129) == 32
     assert reluforge.mask_row_bytes(29) == 64
     assert reluforge.mask_row_bytes(513) == 128

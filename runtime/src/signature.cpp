@@ -1,6 +1,7 @@
 #include "reluforge/signature.h"
 
 #include "reluforge/packed_weights.h"
+#include "reluforge/tensor.h"
 
 namespace reluforge {
 namespace {
@@ -92,8 +93,8 @@ std::int64_t extent_value(Extent e, std::int64_t M, std::int64_t N, std::int64_t
     case Extent::M: return M;
     case Extent::N: return N;
     case Extent::K: return K;
-    case Extent::mask_N: return (N + 7) / 8;
-    case Extent::mask_K: return (K + 7) / 8;
+    case Extent::mask_N: return mask_bytes_per_row(N);
+    case Extent::mask_K: return mask_bytes_per_row(K);
     case Extent::panels_N: return packed_weight_rows(N);
     case Extent::panel_K: return packed_weight_cols(K);
     }
@@ -111,8 +112,8 @@ const char *to_string(Extent e) {
     case Extent::M: return "M";
     case Extent::N: return "N";
     case Extent::K: return "K";
-    case Extent::mask_N: return "ceil(N/8)";
-    case Extent::mask_K: return "ceil(K/8)";
+    case Extent::mask_N: return "16*ceil(N/128)";
+    case Extent::mask_K: return "16*ceil(K/128)";
     case Extent::panels_N: return "ceil(N/16)";
     case Extent::panel_K: return "16K";
     }

@@ -16,6 +16,11 @@ double grad(const Activation &a, double z, double slope = 0.25);
 // Second derivative by central differences of grad(), for tolerances only.
 double grad2(const Activation &a, double z, double slope = 0.25);
 bool mask_bit(const Activation &a, double z);
+// Where column n's bit lives in its mask row, written out from docs/numerics.md rather than taken
+// from the runtime: groups of 128 columns, 16 bytes each, n at bit (n % 128) / 16 of byte
+// 16 * (n / 128) + n % 16.
+inline std::int64_t mask_byte(std::int64_t n) { return n / 128 * 16 + n % 16; }
+inline int mask_shift(std::int64_t n) { return int(n % 128 / 16); }
 
 struct Mat {
     int rows = 0, cols = 0;

@@ -94,7 +94,7 @@ Aux make_aux(const Linear &l, const Mat &z, const std::vector<float> &slopes) {
     for (int m = 0; m < z.rows; m++) {
         for (int n = 0; n < z.cols; n++) {
             a.y(m, n) = float(ref::act(l.activation(), z(m, n), slope_of(slopes, n)));
-            if (ref::mask_bit(l.activation(), z(m, n))) a.mask[size_t(m * a.row_bytes + n / 8)] |= uint8_t(1u << (n % 8));
+            if (ref::mask_bit(l.activation(), z(m, n))) a.mask[size_t(m * a.row_bytes + ref::mask_byte(n))] |= uint8_t(1u << ref::mask_shift(n));
         }
     }
     return a;
@@ -169,7 +169,7 @@ Comparison check_forward(const Linear &l, Shape s, unsigned seed, bool specials)
             const double carried = std::isfinite(zz) ? (bz + kEval * std::abs(zz)) * g : 0.0;
             cmp.add(y(m, n), want, carried + kEval * std::abs(want) + 1e-30, at("y", m, n));
             if (l.save() == Save::mask && !near_kink(act, zz, bz)) {
-                const bool bit = (mask[size_t(m * row_bytes + n / 8)] >> (n % 8)) & 1;
+                const bool bit = (mask[size_t(m * row_bytes + ref::mask_byte(n))] >> ref::mask_shift(n)) & 1;
                 cmp.add(bit, ref::mask_bit(act, zz), 0, at("mask bit", m, n));
             }
             // Undecided: a kink within Z's error, or an act' that underflows in float.
@@ -185,9 +185,9 @@ Comparison check_forward(const Linear &l, Shape s, unsigned seed, bool specials)
     if (l.save() == Save::mask) {
         for (int m = 0; m < s.M; m++) {
             const int used = int(mask_bytes_per_row(s.N));
-            if (s.N % 8) {
-                const uint8_t last = mask[size_t(m * row_bytes + used - 1)];
-                cmp.add(last >> (s.N % 8), 0, 0, at("mask padding bits", m, used - 1));
+            for (int n = s.N; n < used * 8; n++) {
+                const int bit = (mask[size_t(m * row_bytes + ref::mask_byte(n))] >> ref::mask_shift(n)) & 1;
+                cmp.add(bit, 0, 0, at("mask bit past the columns", m, n));
             }
             for (int byte = used; byte < row_bytes; byte++) {
                 cmp.add(mask[size_t(m * row_bytes + byte)], 0xA5, 0, at("mask bytes past the row", m, byte));

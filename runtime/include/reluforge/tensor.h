@@ -49,16 +49,21 @@ struct Tensor {
 
 const char *to_string(Device d);
 
-// Bit mask format (identical on every target): row-major over [M,N], one bit per element, the
-// bit being the "1 bit" predicate of the activation (relu: !(z <= 0); leaky_relu: z > 0; relu6:
-// !(z <= 0 || z >= 6)). Row m starts at byte m * row_bytes, row_bytes a multiple of 64; element n
-// is bit (n % 8), least significant first, of byte n / 8 in its row. A mask tensor is a u8 matrix
-// of shape [M, ceil(N/8)] with stride[0] = row_bytes; bytes past ceil(N/8) are never touched and
-// bits past N in the last byte are zero.
-constexpr std::int64_t mask_bytes_per_row(std::int64_t cols) { return (cols + 7) / 8; }
+// Bit mask format (identical on every target): one bit per element of [M,N], the bit being the
+// "1 bit" predicate of the activation (relu: !(z <= 0); leaky_relu: z > 0; relu6: !(z <= 0 || z >=
+// 6)). Row m starts at byte m * row_bytes, row_bytes a multiple of 64. A row's columns come in
+// groups of 128, each group 16 bytes: column n is bit (n % 128) / 16 of byte 16 * (n / 128) + n %
+// 16 (mask_bit_byte, mask_bit_shift). Sixteen adjacent columns are then one bit of sixteen
+// adjacent bytes, so a kernel writes and reads a vector of columns with whole-vector loads (a
+// byte per 8 columns made each lane gather 8 values). A mask tensor is a u8 matrix of shape [M,
+// 16 * ceil(N/128)] with stride[0] = row_bytes; bytes past that are never touched and bits of
+// columns past N are zero.
+constexpr std::int64_t mask_bytes_per_row(std::int64_t cols) { return (cols + 127) / 128 * 16; }
 constexpr std::int64_t mask_row_bytes(std::int64_t cols) {
     return (mask_bytes_per_row(cols) + 63) / 64 * 64;
 }
+constexpr std::int64_t mask_bit_byte(std::int64_t col) { return col / 128 * 16 + col % 16; }
+constexpr int mask_bit_shift(std::int64_t col) { return int(col % 128 / 16); }
 
 std::int64_t element_size(DType d);
 

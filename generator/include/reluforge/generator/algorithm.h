@@ -31,6 +31,9 @@ struct Pass {
     Halide::Func f;
     Halide::Expr cols;  // extent of f's first dimension
     Halide::Expr rows;  // ... and of its second (undefined: Algorithm::rows)
+    // Conditions f selects on, each making it cheaper where it holds (whole vectors, fewer
+    // reads): the CPU schedule specializes f on each in turn, and the select drops the rest.
+    std::vector<Halide::Expr> cases;
 };
 
 struct Algorithm {
@@ -52,8 +55,8 @@ struct Algorithm {
     Halide::Func lhs_rows{"lhs_rows"};
     // Where whole vectors need tiles whose columns start at multiples of 16, the condition under
     // which they do (undefined: none), for which schedules add tiers of their own: there a packed
-    // W (packed_weights.h) loads its panels whole, and a bit mask (mask_factors) its 16 bits per
-    // vector as one word.
+    // W (packed_weights.h) loads its panels whole, and a bit mask (mask_factors) a vector's bits
+    // from 16 adjacent bytes.
     Halide::Expr cols_aligned;
     Halide::Func operand_source{"operand_source"};
     // operand_source(j, r) = operand_rows(r, j): the tensor as it is stored, along r.
@@ -85,8 +88,9 @@ struct Algorithm {
     Halide::Expr cols, rows;  // extents of tiled, for shape specializations
 
     // act' from a saved bit mask, column by column: tiled reads it (activation_backward's dZ, the
-    // chained backward_data's epilogue). A CPU pass computes it a row at a time over whole bytes;
-    // a matmul's epilogue reads it inline, as one 16-bit word per vector where cols_aligned holds.
+    // chained backward_data's epilogue). A CPU pass computes it a row at a time in groups of 16
+    // columns; a matmul's epilogue reads it inline, 16 adjacent bytes per vector where
+    // cols_aligned holds.
     std::vector<Halide::Func> mask_factors;
 
     std::vector<Pass> passes;
