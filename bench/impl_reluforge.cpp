@@ -18,7 +18,7 @@ public:
     explicit Reluforge(Problem &p)
         : layer_(p.act.act, true, WeightLayout::kn), z_layer_(p.act.act, true, WeightLayout::kn, Save::z) {
         // Compile (or load) every kernel now, and leave Z for every implementation's backward.
-        if (layer_.save() == Save::mask) mask_.resize(static_cast<size_t>(p.s.M) * mask_stride(p));
+        if (layer_.save() == Save::mask) mask_.resize(static_cast<size_t>(p.s.M * mask_row_bytes(p.s.N)));
         z_layer_.forward(forward_args(p, Tensor::matrix(p.z.data(), p.s.M, p.s.N)));
         layer_.forward(forward_args(p, aux(p)));
         forward(p);
@@ -55,10 +55,8 @@ private:
     // The aux the layer saves: Z in the problem's z, or the bit mask here.
     Tensor aux(Problem &p) {
         if (layer_.save() != Save::mask) return Tensor::matrix(p.z.data(), p.s.M, p.s.N);
-        return Tensor::matrix(mask_.data(), DType::u8, p.s.M, (p.s.N + 7) / 8, mask_stride(p));
+        return Tensor::mask(mask_.data(), p.s.M, p.s.N);
     }
-    // Bytes a mask row takes: masks are read in whole 64-byte rows.
-    static std::int64_t mask_stride(const Problem &p) { return ((p.s.N + 7) / 8 + 63) / 64 * 64; }
 
     ForwardArgs forward_args(Problem &p, Tensor aux) {
         ForwardArgs a;
