@@ -11,9 +11,11 @@ tensors (anything that speaks DLPack) without copies.
 The numerics every kernel computes: docs/numerics.md.
 """
 from ._reluforge import (Error, Spec, __version__, canonical, find_kernel, host_isa, jit, kernel_policy,
-                         mask_bytes_per_row, mask_row_bytes, num_threads, pack_weights, packed_weight_shape,
-                         parse_spec, run_kernel, set_kernel_policy, set_num_threads, signature)
+                         mask_bit_byte, mask_bit_shift, mask_bytes_per_row, mask_row_bytes, num_threads,
+                         pack_weights, packed_weight_shape, parse_spec, run_kernel, set_kernel_policy,
+                         set_num_threads, signature)
 
 __all__ = ["Error", "Spec", "__version__", "canonical", "find_kernel", "host_isa", "jit", "kernel_policy",
-           "mask_bytes_per_row", "mask_row_bytes", "num_threads", "pack_weights", "packed_weight_shape",
-           "parse_spec", "run_kernel", "set_kernel_policy", "set_num_threads", "signature"]
+           "mask_bit_byte", "mask_bit_shift", "mask_bytes_per_row", "mask_row_bytes", "num_threads",
+           "pack_weights", "packed_weight_shape", "parse_spec", "run_kernel", "set_kernel_policy",
+           "set_num_threads", "signature"]

@@ -257,6 +257,8 @@ PYBIND11_MODULE(_reluforge, m) {
     m.def("mask_row_bytes", &mask_row_bytes, py::arg("cols"),
           "Bytes between mask rows (a multiple of 64): allocate [rows, mask_row_bytes(cols)] uint8 and pass "
           "its first mask_bytes_per_row(cols) columns.");
+    m.def("mask_bit_byte", &mask_bit_byte, py::arg("col"), "The byte of a mask row that holds column col's bit.");
+    m.def("mask_bit_shift", &mask_bit_shift, py::arg("col"), "Which bit of that byte (0 is the lowest) is column col's.");
     m.def("packed_weight_shape", [](std::int64_t k, std::int64_t n) { return py::make_tuple(packed_weight_rows(n), packed_weight_cols(k)); },
           py::arg("k"), py::arg("n"), "The shape a packed W of K inputs and N outputs takes: (ceil(N/16), 16K).");
     m.def(

@@ -63,3 +63,6 @@ def test_masks_rows_are_64_byte_aligned():
     assert reluforge.mask_bytes_per_row(129) == 32
     assert reluforge.mask_row_bytes(29) == 64
     assert reluforge.mask_row_bytes(513) == 128
+    # The layout docs/numerics.md writes down: groups of 128 columns, 16 bytes each.
+    for col, byte, shift in [(0, 0, 0), (15, 15, 0), (16, 0, 1), (127, 15, 7), (128, 16, 0), (300, 44, 2)]:
+        assert (reluforge.mask_bit_byte(col), reluforge.mask_bit_shift(col)) == (byte, shift)
