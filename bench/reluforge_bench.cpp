@@ -246,7 +246,9 @@ int main(int argc, char **argv) {
     app.add_flag("--forward-only", forward_only);
     app.add_flag("--backward-only", backward_only);
     bool breakdown = false;
-    app.add_flag("--breakdown", breakdown, "also time reluforge's backward kernel by kernel");
+    app.add_flag("--breakdown", breakdown,
+                 "also time reluforge's backward kernel by kernel, each over all rows (backward itself may run "
+                 "blocks of rows: Linear::backward_block_rows)");
     app.add_flag("--keep-openblas-coretype", keep_coretype, "keep an inherited OPENBLAS_CORETYPE");
     app.add_option("--isa", isa_text, "cap every implementation at this ISA: host, avx512, avx2, sse41")
         ->check(CLI::IsMember({"host", "avx512", "avx2", "sse41"}))->capture_default_str();
@@ -311,6 +313,7 @@ int main(int argc, char **argv) {
                 const double flops = (pass == 0 ? 2.0 : 4.0) * s.M * double(s.K) * s.N;
                 std::map<std::string, std::vector<double>> times;
                 std::map<std::string, std::vector<float>> results;
+                std::map<std::string, std::vector<float>> weight_gradients;  // backward: dW
                 for (int r = -1; r < reps; r++) {  // r = -1 warms up
                     for (std::size_t k = 0; k < impls.size(); k++) {
                         auto &impl = impls[in_turn(k, r, impls.size())];
@@ -320,6 +323,7 @@ int main(int argc, char **argv) {
                         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
                         if (r >= 0) times[impl->name()].push_back(ms);
                         if (r == -1) results[impl->name()] = pass == 0 ? p.y : p.dx;
+                        if (r == -1 && pass == 1) weight_gradients[impl->name()] = p.dw;
                     }
                 }
                 if (pass == 1 && breakdown) {
@@ -348,6 +352,10 @@ int main(int argc, char **argv) {
                     fmt::print("{:<16} {:<11} {:<4} {:<17} {:>9.3f} {:>8.1f} {:>5.0f}% {:>8.2f}x\n", row.shape, row.act, row.pass, row.impl, row.ms, row.gflops, row.peak_pct, row.ours_speedup);
                     const double diff = max_rel_diff(results[impl->name()], results["reluforge"]);
                     if (diff > 1e-3) fmt::print("  warning: {} differs from reluforge by {:.2e} (relative to the largest value)\n", impl->name(), diff);
+                    if (pass == 1) {
+                        const double dw_diff = max_rel_diff(weight_gradients[impl->name()], weight_gradients["reluforge"]);
+                        if (dw_diff > 1e-3) fmt::print("  warning: {}'s dW differs from reluforge's by {:.2e}\n", impl->name(), dw_diff);
+                    }
                 }
             }
         }

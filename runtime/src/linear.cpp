@@ -1,6 +1,9 @@
 #include "reluforge/linear.h"
 
 #include "argument_check.h"
+#include "backward_row_blocks.h"
+#include "host_scratch.h"
+#include "named_arguments.h"
 
 #include "reluforge/cuda.h"
 #include "reluforge/opencl.h"
@@ -35,18 +38,6 @@ KernelSpec make(Op op, const Activation &act, bool bias, WeightLayout w, Save sa
     return s;
 }
 
-// The tensors in the order of the kernel's signature, each found by its slot's name; a slot
-// with no tensor of its name gets an empty one (run_kernel then says it is missing).
-using Named = std::initializer_list<std::pair<std::string_view, Tensor>>;
-std::vector<Tensor> in_signature_order(const KernelSpec &spec, Named named) {
-    std::vector<Tensor> args;
-    for (const ArgSlot &slot : kernel_signature(spec)) {
-        const auto it = std::find_if(named.begin(), named.end(), [&](const auto &n) { return n.first == slot.name; });
-        args.push_back(it == named.end() ? Tensor{} : it->second);
-    }
-    return args;
-}
-
 // dZ scratch for backward() when the caller does not want dZ back: dy's dtype, on dy's device,
 // [M, N] as the checked arguments bind them (so nothing is allocated for a call that is refused).
 Tensor scratch_like(const Tensor &dy, const std::map<Extent, std::int64_t> &extents) {
@@ -62,19 +53,8 @@ Tensor scratch_like(const Tensor &dy, const std::map<Extent, std::int64_t> &exte
         if (device_buffer.size() < bytes) device_buffer = opencl::DeviceBuffer(bytes);
         return Tensor::matrix(device_buffer.data(), dy.dtype, rows, cols).on(Device::opencl);
     }
-    // Aligned to a cache line: the kernels' vector loads from a 16-byte-aligned dZ split lines.
-    struct Aligned {
-        std::unique_ptr<void, decltype(&std::free)> data{nullptr, &std::free};
-        size_t size = 0;
-    };
-    thread_local Aligned buffer;
-    if (buffer.size < bytes) {
-        const size_t rounded = (bytes + 63) / 64 * 64;
-        buffer.data.reset(std::aligned_alloc(64, rounded));
-        if (!buffer.data) throw std::bad_alloc();
-        buffer.size = rounded;
-    }
-    return Tensor::matrix(buffer.data.get(), dy.dtype, rows, cols);
+    thread_local HostScratch buffer;
+    return Tensor::matrix(buffer.get(bytes), dy.dtype, rows, cols);
 }
 
 }  // namespace
@@ -147,6 +127,10 @@ void Linear::backward(const BackwardArgs &a) const {
     if (a.db.given() && !bias_) {
         throw Error(ErrorCode::bad_argument, "bad argument: db given for a layer without bias");
     }
+    if (const std::int64_t rows = backward_block_rows(a)) {
+        const BackwardKernels kernels{activation_backward_spec(a.db.given()), backward_data_spec(), backward_weight_spec(false)};
+        if (backward_by_row_blocks(kernels, a, rows)) return;
+    }
     Tensor dz = a.dy;
     if (!identity) {
         const KernelSpec spec = activation_backward_spec(a.db.given());
@@ -167,6 +151,8 @@ void Linear::backward(const BackwardArgs &a) const {
         run_kernel(spec, in_signature_order(spec, {{"x", a.x}, {"dz", dz}, {"dw", a.dw}, {"db", a.db}}));
     }
 }
+
+std::int64_t Linear::backward_block_rows(const BackwardArgs &a) const { return reluforge::backward_block_rows(*this, a); }
 
 void Linear::backward_chained(const Linear &prev, const ChainedBackwardArgs &a) const {
     refuse_packed_backward(weight_);

@@ -55,6 +55,11 @@ public:
 
     void forward(const ForwardArgs &a) const;
     void backward(const BackwardArgs &a) const;
+    // Rows backward(a) takes at a time, or 0 for all at once. On one CPU thread, where dZ of a
+    // block of rows fits in L2 beside its X and dW is small, it runs the activation pass and both
+    // products block by block; dW, db and dslope are then sums of the blocks' sums, added in row
+    // order (docs/numerics.md).
+    std::int64_t backward_block_rows(const BackwardArgs &a) const;
     void backward_chained(const Linear &prev, const ChainedBackwardArgs &a) const;
 
 private:
