@@ -9,15 +9,20 @@ TEST_CASE("backward matches the reference for every activation, aux and shape", 
     cases::for_each_case("backward", 100, cases::check_backward);
 }
 
+namespace {
+// Runs a test on n kernel threads, and puts back the count it found.
+struct ThreadsRestored {
+    int before = reluforge::num_threads();
+    explicit ThreadsRestored(int n) { reluforge::set_num_threads(n); }
+    ~ThreadsRestored() { reluforge::set_num_threads(before); }
+};
+}  // namespace
+
 // One CPU thread, rows enough for several blocks of backward_block_rows and a last one shorter:
 // dZ block by block, dW, db and dslope summed over the blocks (runtime/src/backward_row_blocks.cpp).
-TEST_CASE("backward by row blocks matches the reference, with dZ asked for and without", "[backward]") {
+TEST_CASE("backward by row blocks matches the reference", "[backward]") {
     using namespace reluforge;
-    struct ThreadsRestored {
-        int before = num_threads();
-        ~ThreadsRestored() { set_num_threads(before); }
-    } restore;
-    set_num_threads(1);
+    const ThreadsRestored restore(1);
     const cases::Shape shape{2600, 37, 130};
     unsigned seed = 900;
     for (const char *text : {"relu", "prelu(slopes=per_column)", "prelu(slopes=shared)", "gelu(approximate=none)", "elu(alpha=0.5)", "hardswish"}) {
@@ -45,10 +50,7 @@ TEST_CASE("backward by row blocks matches the reference, with dZ asked for and w
 // with dZ given. Two threads take the whole matrix at once.
 TEST_CASE("backward by row blocks gives the same bits with dZ in scratch, and runs whole on two threads", "[backward]") {
     using namespace reluforge;
-    struct ThreadsRestored {
-        int before = num_threads();
-        ~ThreadsRestored() { set_num_threads(before); }
-    } restore;
+    const ThreadsRestored restore(1);
     const int M = 5000, K = 20, N = 70;  // blocks of 2048 rows, the last of 904
     ref::Mat x(M, K), w(K, N), dy(M, N), z(M, N);
     ref::fill_uniform(x, 1);
