@@ -18,4 +18,8 @@ namespace reluforge {
 std::map<Extent, std::int64_t> check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args,
                                                std::string_view unchecked);
 
+// Whether the bytes two tensors span meet (OpenCL tensors: whether they are the same cl_mem); a
+// tensor not given spans nothing.
+bool tensors_overlap(const Tensor &a, const Tensor &b);
+
 }  // namespace reluforge

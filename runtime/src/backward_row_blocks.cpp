@@ -39,20 +39,6 @@ Tensor rows_of(const Tensor &t, std::int64_t first, std::int64_t count) {
     return r;
 }
 
-struct Bytes {
-    const char *begin = nullptr, *end = nullptr;
-};
-Bytes bytes_of(const Tensor &t) {
-    if (!t.given() || t.data == nullptr) return {};
-    const auto *p = static_cast<const char *>(t.data);
-    const std::int64_t elements = t.rank == 2 ? (t.shape[0] - 1) * t.stride[0] + t.shape[1] : t.shape[0];
-    return {p, p + elements * element_size(t.dtype)};
-}
-bool overlap(const Tensor &a, const Tensor &b) {
-    const Bytes x = bytes_of(a), y = bytes_of(b);
-    return x.begin && y.begin && x.begin < y.end && y.begin < x.end;
-}
-
 // dst += partial, both float32 and of dst's shape; partial's rows are packed.
 void add_into(const Tensor &dst, const float *partial) {
     if (!dst.given()) return;
@@ -130,7 +116,7 @@ bool backward_by_row_blocks(const BackwardKernels &kernels, const BackwardArgs &
     // Later blocks read inputs after earlier blocks wrote the outputs.
     for (const Tensor *out : {&a.dx, &a.dw, &a.db, &a.dslope}) {
         for (const Tensor *in : {&a.dy, &a.aux, &a.x, &a.w, &a.slope}) {
-            if (overlap(*out, *in)) return false;
+            if (tensors_overlap(*out, *in)) return false;
         }
     }
 

@@ -141,6 +141,12 @@ std::pair<std::uintptr_t, std::uintptr_t> span(const Tensor &t) {
 
 }  // namespace
 
+bool tensors_overlap(const Tensor &a, const Tensor &b) {
+    const auto [a_begin, a_end] = span(a);
+    const auto [b_begin, b_end] = span(b);
+    return a_begin < b_end && b_begin < a_end;
+}
+
 namespace {
 
 // check_arguments with the spec's signature and canonical text already at hand.
@@ -167,11 +173,9 @@ std::map<Extent, std::int64_t> check_signature(const std::string &text, const st
     }
     for (size_t o = 0; o < slots.size(); o++) {
         if (!slots[o].output || slots[o].name == unchecked) continue;
-        auto [ob, oe] = span(args[o]);
         for (size_t k = 0; k < slots.size(); k++) {
             if (k == o || (slots[k].output && k < o) || slots[k].name == unchecked) continue;
-            auto [b, e] = span(args[k]);
-            if (ob < e && b < oe) {
+            if (tensors_overlap(args[o], args[k])) {
                 throw Error(ErrorCode::aliasing,
                             fmt::format("aliasing: output '{}' of kernel '{}' overlaps {} '{}'",
                                         slots[o].name, text, slots[k].output ? "output" : "input",
