@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -182,9 +183,7 @@ int run_scaling(const std::vector<Shape> &shapes, const std::vector<std::string>
     return 0;
 }
 
-}  // namespace
-
-int main(int argc, char **argv) {
+int bench_main(int argc, char **argv) {
     // OpenBLAS reads OPENBLAS_CORETYPE and oneDNN DNNL_MAX_CPU_ISA when they load. An inherited
     // OPENBLAS_CORETYPE (these machines set Haswell) forces OpenBLAS's AVX2 kernels; --isa caps
     // all three libraries alike. Start again with the environment that asks for.
@@ -410,4 +409,17 @@ int main(int argc, char **argv) {
         out << "]}\n";
     }
     return 0;
+}
+
+}  // namespace
+
+// A bad --acts or --shapes value (an activation the comparison cannot run, say) ends in a message.
+int main(int argc, char **argv) {
+    try {
+        return bench_main(argc, argv);
+    } catch (const std::exception &e) {
+        std::fflush(stdout);
+        fmt::print(stderr, "reluforge-bench: error: {}\n", e.what());
+        return 1;
+    }
 }

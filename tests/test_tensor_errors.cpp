@@ -123,6 +123,33 @@ TEST_CASE("run_kernel checks the argument count, the spec and that a kernel exis
                  ErrorCode::no_kernel, "no kernel registered for spec 'forward:softplus(beta=3,threshold=20):bias=0:weight=kn:save=none:counts=0:dtype=f32'");
 }
 
+TEST_CASE("run_kernel tells apart specs that differ in one field, however many it has seen", "[errors]") {
+    // Each thread keeps the text and signature of the last eight specs it ran: twelve specs in
+    // turn, each differing from another in one field (a float parameter's bits among them), must
+    // each be checked as itself. The error names the spec and its argument count.
+    Fixture f;
+    const std::pair<KernelSpec, const char *> specs[] = {
+        {parse_spec("forward:relu:bias=1"), "forward:relu:bias=1:weight=kn:save=none:counts=0:dtype=f32' takes 4"},
+        {parse_spec("forward:relu:bias=0"), "forward:relu:bias=0:weight=kn:save=none:counts=0:dtype=f32' takes 3"},
+        {parse_spec("forward:relu:bias=1:save=mask"), "forward:relu:bias=1:weight=kn:save=mask:counts=0:dtype=f32' takes 5"},
+        {parse_spec("forward:relu:bias=1:counts=1"), "forward:relu:bias=1:weight=kn:save=none:counts=1:dtype=f32' takes 5"},
+        {parse_spec("forward:relu:bias=1:weight=nk"), "forward:relu:bias=1:weight=nk:save=none:counts=0:dtype=f32' takes 4"},
+        {parse_spec("forward:relu:bias=1:dtype=f16"), "forward:relu:bias=1:weight=kn:save=none:counts=0:dtype=f16' takes 4"},
+        {parse_spec("forward:leaky_relu(slope=0.5)"), "forward:leaky_relu(slope=0.5):bias=1"},
+        {parse_spec("forward:leaky_relu(slope=0.25)"), "forward:leaky_relu(slope=0.25):bias=1"},
+        {parse_spec("forward:leaky_relu(slope=0)"), "forward:leaky_relu(slope=0):bias=1"},
+        {parse_spec("forward:leaky_relu(slope=-0)"), "forward:leaky_relu(slope=-0):bias=1"},
+        {parse_spec("forward:prelu(slopes=per_column)"), "forward:prelu(slopes=per_column):bias=1:weight=kn:save=none:counts=0:dtype=f32' takes 5"},
+        {parse_spec("backward_weight:bias=1"), "backward_weight:bias=1:weight=kn:dtype=f32' takes 4"},
+    };
+    for (int round = 0; round < 3; round++) {
+        for (const auto &[spec, message] : specs) {
+            expect_error([&] { run_kernel(spec, {Tensor::matrix(f.x.data(), Fixture::M, Fixture::K)}); },
+                         ErrorCode::bad_argument, message);
+        }
+    }
+}
+
 TEST_CASE("layer-level misuse is refused", "[errors]") {
     Fixture f;
     Linear with_y(Activation{Act::relu}, true, WeightLayout::kn, Save::y);

@@ -120,7 +120,7 @@ private:
         Expr jc = clamp_reads_ ? clamp(j, 0, cols - 1) : Expr(j);
         Expr ic = clamp_reads_ ? clamp(i, 0, rows - 1) : Expr(i);
         a_.lhs(rr, i) = lhs(rr, ic);
-        if (operand_transposed && dot_lanes_ > 0) {
+        if (has_dot_products(spec_) && dot_lanes_ > 0) {
             a_.operand(j, rr) = operand(jc, rr);
             dot_products(init(jc), extent);
             return;

@@ -5,17 +5,36 @@
 #include "reluforge/signature.h"
 #include "reluforge/tensor.h"
 
+#include <array>
 #include <cstdint>
-#include <map>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace reluforge {
 
+// The extents a call's arguments bind (an array by Extent: small calls pay for every allocation).
+class BoundExtents {
+public:
+    BoundExtents() { values_.fill(-1); }
+    bool has(Extent e) const { return values_[index(e)] >= 0; }
+    std::int64_t at(Extent e) const {
+        if (!has(e)) throw std::logic_error(std::string("extent ") + to_string(e) + " is not bound");
+        return values_[index(e)];
+    }
+    std::int64_t value_or(Extent e, std::int64_t otherwise) const { return has(e) ? values_[index(e)] : otherwise; }
+    void bind(Extent e, std::int64_t value) { values_[index(e)] = value; }
+
+private:
+    static std::size_t index(Extent e) { return static_cast<std::size_t>(e); }
+    std::array<std::int64_t, static_cast<std::size_t>(Extent::panel_K) + 1> values_;  // -1: not bound
+};
+
 // Throws Error naming the problem when args do not fit spec's signature (count, dtype, device,
 // shape, layout, size, aliasing); the slot named `unchecked` is left out of every check. Returns
 // the extents the arguments bind.
-std::map<Extent, std::int64_t> check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args,
+BoundExtents check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args,
                                                std::string_view unchecked);
 
 // Whether the bytes two tensors span meet (OpenCL tensors: whether they are the same cl_mem); a

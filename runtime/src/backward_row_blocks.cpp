@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <map>
 
 namespace reluforge {
 namespace {
@@ -97,9 +96,9 @@ bool backward_by_row_blocks(const BackwardKernels &kernels, const BackwardArgs &
     // the extents the three bind must agree.
     const auto act = check_arguments(kernels.activation_backward, activation_args(a, a.dz, a.db, a.dslope),
                                      user_dz ? "" : "dz");
-    const auto agrees = [&](const std::map<Extent, std::int64_t> &e) {
+    const auto agrees = [&](const BoundExtents &e) {
         for (Extent x : {Extent::M, Extent::N}) {
-            if (e.count(x) && e.at(x) != act.at(x)) return false;
+            if (e.has(x) && e.at(x) != act.at(x)) return false;
         }
         return true;
     };

@@ -18,7 +18,6 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
-#include <map>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -40,7 +39,7 @@ KernelSpec make(Op op, const Activation &act, bool bias, WeightLayout w, Save sa
 
 // dZ scratch for backward() when the caller does not want dZ back: dy's dtype, on dy's device,
 // [M, N] as the checked arguments bind them (so nothing is allocated for a call that is refused).
-Tensor scratch_like(const Tensor &dy, const std::map<Extent, std::int64_t> &extents) {
+Tensor scratch_like(const Tensor &dy, const BoundExtents &extents) {
     const std::int64_t rows = extents.at(Extent::M), cols = extents.at(Extent::N);
     const auto bytes = static_cast<size_t>(rows * cols * element_size(dy.dtype));
     if (dy.device == Device::cuda) {

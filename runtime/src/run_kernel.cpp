@@ -1,6 +1,7 @@
 // Checking tensors against a kernel's signature and calling it through Halide buffers.
 #include "argument_check.h"
 #include "kernel_lookup.h"
+#include "spec_facts.h"
 #include "thread_pool.h"
 #include "reluforge/cuda.h"
 #include "reluforge/opencl.h"
@@ -17,7 +18,6 @@
 #include <climits>
 #include <cstdlib>
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -47,7 +47,7 @@ halide_type_t halide_type(DType d) {
 struct Checker {
     const std::string &spec;
     Device device;  // where the first tensor lives; every other must live there too
-    std::map<Extent, std::int64_t> extents;
+    BoundExtents extents;
 
     [[noreturn]] void fail(ErrorCode code, const ArgSlot &slot, const std::string &what) const {
         throw Error(code, fmt::format("{}: argument '{}' of kernel '{}' {}", to_string(code),
@@ -60,13 +60,11 @@ struct Checker {
         if (value < 1) fail(ErrorCode::shape_mismatch, slot, fmt::format("has {} {}: must be >= 1", which, value));
         std::int64_t expected = -1;
         if (e == Extent::one) expected = 1;
-        if (e == Extent::mask_N && extents.count(Extent::N)) expected = extent_value(e, 0, extents[Extent::N], 0);
-        if (e == Extent::mask_K && extents.count(Extent::K)) expected = extent_value(e, 0, 0, extents[Extent::K]);
-        if (e == Extent::panels_N && extents.count(Extent::N)) expected = extent_value(e, 0, extents[Extent::N], 0);
-        if (e == Extent::panel_K && extents.count(Extent::K)) expected = extent_value(e, 0, 0, extents[Extent::K]);
-        if (auto it = extents.find(e); it != extents.end()) expected = it->second;
+        if ((e == Extent::mask_N || e == Extent::panels_N) && extents.has(Extent::N)) expected = extent_value(e, 0, extents.at(Extent::N), 0);
+        if ((e == Extent::mask_K || e == Extent::panel_K) && extents.has(Extent::K)) expected = extent_value(e, 0, 0, extents.at(Extent::K));
+        if (extents.has(e)) expected = extents.at(e);
         if (expected < 0) {
-            extents[e] = value;
+            extents.bind(e, value);
             packed_weight_fits(slot, e, value);
             return;
         }
@@ -81,13 +79,12 @@ struct Checker {
     // and K, bound later, must fit them.
     void packed_weight_fits(const ArgSlot &slot, Extent e, std::int64_t value) {
         const Extent packed = e == Extent::N ? Extent::panels_N : e == Extent::K ? Extent::panel_K : Extent::one;
-        const auto it = extents.find(packed);
-        if (packed == Extent::one || it == extents.end()) return;
+        if (packed == Extent::one || !extents.has(packed)) return;
         const std::int64_t expected = e == Extent::N ? extent_value(packed, 0, value, 0) : extent_value(packed, 0, 0, value);
-        if (expected != it->second) {
+        if (expected != extents.at(packed)) {
             fail(ErrorCode::shape_mismatch, slot,
                  fmt::format("has {} = {}, which packs into {} = {}, but the packed weight has {} (from earlier arguments)",
-                             to_string(e), value, to_string(packed), expected, it->second));
+                             to_string(e), value, to_string(packed), expected, extents.at(packed)));
         }
     }
 
@@ -150,8 +147,8 @@ bool tensors_overlap(const Tensor &a, const Tensor &b) {
 namespace {
 
 // check_arguments with the spec's signature and canonical text already at hand.
-std::map<Extent, std::int64_t> check_signature(const std::string &text, const std::vector<ArgSlot> &slots,
-                                               const std::vector<Tensor> &args, std::string_view unchecked) {
+BoundExtents check_signature(const std::string &text, const std::vector<ArgSlot> &slots,
+                             const std::vector<Tensor> &args, std::string_view unchecked) {
     if (args.size() != slots.size()) {
         std::string names;
         for (const auto &s : slots) names += (names.empty() ? "" : ", ") + std::string(s.name);
@@ -167,14 +164,18 @@ std::map<Extent, std::int64_t> check_signature(const std::string &text, const st
         throw Error(ErrorCode::no_device, fmt::format("no device: kernel '{}' was given OpenCL tensors: {}", text,
                                                       opencl::unavailable_reason()));
     }
+    std::size_t skip = slots.size();  // the unchecked slot's index, if any
+    for (size_t k = 0; k < slots.size() && !unchecked.empty(); k++) {
+        if (slots[k].name == unchecked) skip = k;
+    }
     Checker checker{text, device, {}};
     for (size_t k = 0; k < slots.size(); k++) {
-        if (slots[k].name != unchecked) checker.check(slots[k], args[k]);
+        if (k != skip) checker.check(slots[k], args[k]);
     }
     for (size_t o = 0; o < slots.size(); o++) {
-        if (!slots[o].output || slots[o].name == unchecked) continue;
+        if (!slots[o].output || o == skip) continue;
         for (size_t k = 0; k < slots.size(); k++) {
-            if (k == o || (slots[k].output && k < o) || slots[k].name == unchecked) continue;
+            if (k == o || (slots[k].output && k < o) || k == skip) continue;
             if (tensors_overlap(args[o], args[k])) {
                 throw Error(ErrorCode::aliasing,
                             fmt::format("aliasing: output '{}' of kernel '{}' overlaps {} '{}'",
@@ -188,9 +189,9 @@ std::map<Extent, std::int64_t> check_signature(const std::string &text, const st
 
 }  // namespace
 
-std::map<Extent, std::int64_t> check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args,
-                                               std::string_view unchecked) {
-    return check_signature(to_string(spec), kernel_signature(spec), args, unchecked);
+BoundExtents check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args, std::string_view unchecked) {
+    const SpecFacts &facts = spec_facts(spec);
+    return check_signature(facts.text, facts.slots, args, unchecked);
 }
 
 namespace {
@@ -198,24 +199,32 @@ namespace {
 // Checks args against spec's signature, then runs `chosen`, or the registry's kernel for the
 // call's shape when none is given.
 void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, const KernelHandle *chosen) {
-    const auto slots = kernel_signature(spec);
-    const std::string text = to_string(spec);
-    auto extents = check_signature(text, slots, args, {});
+    const SpecFacts &facts = spec_facts(spec);
+    const std::vector<ArgSlot> &slots = facts.slots;
+    const std::string &text = facts.text;
+    const BoundExtents extents = check_signature(text, slots, args, {});
     const Device device = args.empty() ? Device::cpu : args[0].device;
     if (chosen && chosen->device != device) {
         throw Error(ErrorCode::wrong_device,
                     fmt::format("wrong device: kernel '{}' runs on {} but its tensors are {} tensors", text,
                                 to_string(chosen->device), to_string(device)));
     }
-    auto bound = [&](Extent e) { return extents.count(e) ? extents[e] : 0; };
-    const Shape shape{bound(Extent::M), bound(Extent::N), bound(Extent::K)};
+    const Shape shape{extents.value_or(Extent::M, 0), extents.value_or(Extent::N, 0), extents.value_or(Extent::K, 0)};
     const KernelHandle kernel = chosen                  ? *chosen
                                 : device == Device::cpu ? find_cpu_kernel(spec, text, shape)
                                                         : find_kernel(spec, shape, device);
 
-    std::vector<halide_dimension_t> dims(2 * slots.size());
-    std::vector<halide_buffer_t> buffers(slots.size());
-    std::vector<void *> argv(slots.size());
+    // Kept per thread: a small call pays for every allocation. No kernel calls back into run_kernel.
+    struct CallBuffers {
+        std::vector<halide_dimension_t> dims;
+        std::vector<halide_buffer_t> buffers;
+        std::vector<void *> argv;
+    };
+    thread_local CallBuffers call;
+    auto &[dims, buffers, argv] = call;
+    dims.resize(2 * slots.size());
+    buffers.assign(slots.size(), halide_buffer_t{});
+    argv.resize(slots.size());
     install_error_handler();
     t_halide_error.clear();
     // GPU buffers hold the device pointer (OpenCL: the cl_mem) and no host pointer; they are
@@ -234,7 +243,6 @@ void check_and_run(const KernelSpec &spec, const std::vector<Tensor> &args, cons
     for (size_t k = 0; k < slots.size(); k++) {
         const Tensor &t = args[k];
         halide_buffer_t &b = buffers[k];
-        b = halide_buffer_t{};
         if (device == Device::cpu) b.host = static_cast<std::uint8_t *>(t.data);
         b.type = halide_type(t.dtype);
         b.dimensions = t.rank;

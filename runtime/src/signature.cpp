@@ -106,6 +106,10 @@ bool reads_weight_transposed(const KernelSpec &spec) {
            (spec.op == Op::backward_data && spec.weight == WeightLayout::kn);
 }
 
+bool has_dot_products(const KernelSpec &spec) {
+    return reads_weight_transposed(spec) || (spec.op == Op::forward && spec.weight == WeightLayout::kn);
+}
+
 const char *to_string(Extent e) {
     switch (e) {
     case Extent::one: return "1";

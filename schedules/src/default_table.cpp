@@ -169,6 +169,23 @@ void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const Kernel
     table.push_back({ShapeRule::parse("n<=15,k>=32").text(), product});
 }
 
+// Forward over [K,N] weights with fewer than 16 columns (a classifier's 10): dot products along
+// K (the rows of X in place, each block's columns of W gathered once), where the panels ran
+// 8-lane vectors, or two of them shifted over the columns, and under 4 columns scalar code.
+// Intel Xeon (family 6 model 167, peak 224-238 GFLOP/s), 1 thread, reluforge-bench, panels ->
+// dot products in blocks of 5 columns by 4 rows, relu (gelu): 256x128x10 0.017 -> 0.013 ms
+// (0.021 -> 0.016), 256x1024x10 0.122 -> 0.044 (0.117 -> 0.058), 1024x1024x10 0.461 -> 0.326,
+// 784x256x10 0.093 -> 0.043, 1000x784x10 0.360 -> 0.266, 64x128x10 0.007 -> 0.004, 256x512x4
+// 0.064 -> 0.027, 256x128x3 0.086 -> 0.007, 256x128x1 0.087 -> 0.003; 32x512x8 and 40x64x10
+// even. Blocks of 6x4: 1024x1024x10 0.310, 784x256x10 0.055; of 10x2, which fit 10 columns
+// exactly: 1024x1024x10 0.227, but 256x128x12 0.022 and 256x128x15 0.021 against 0.015-0.016.
+// The same CPU capped at AVX2, 3x4 blocks: 256x1024x10 0.126 -> 0.085, 784x256x10 0.092 ->
+// 0.070, 256x128x3 0.088 -> 0.005, 256x128x10 0.017 -> 0.015, 256x128x15 even.
+void add_narrow_forward(std::vector<ScheduleChoice> &table, const KernelSpec &spec, CpuSchedule product) {
+    if (spec.op != Op::forward || spec.weight != WeightLayout::kn) return;
+    table.push_back({ShapeRule::parse("n<=15,m>=32").text(), product});
+}
+
 // backward_weight's bounds on the rows and columns of dW, which are K and N for [K,N] weights and
 // N and K for [N,K]: at least `rows` rows and `cols` columns.
 std::string weight_gradient_bounds(const KernelSpec &spec, int rows, int cols) {
@@ -254,6 +271,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // (1024x128x1024 84 -> 75).
         const CpuSchedule shallow{4, 6, 192, 16, true};
         add_narrow_weight_gradient(table, spec, deep);
+        add_narrow_forward(table, spec, {5, 4, 48, 16, false, false, OperandRead::dot});
         add_intel_transposed_lhs(table, spec, deep);
         // backward_weight ([K,N] weights) with 32 to 63 output columns over a large X: that
         // entry reads Xᵀ down columns a row of X apart (4 KiB at K = 1024) and fell to 30-45
@@ -492,6 +510,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // thread, relu: 1x64x1024 0.052 -> 0.003 ms, 4x64x4096 0.80 -> 0.029, 8x32x4096 0.115 ->
         // 0.058.
         if (isa == Isa::avx2) add_narrow_weight_gradient(table, spec, {2, 6, 48, 16, false});
+        if (isa == Isa::avx2) add_narrow_forward(table, spec, {3, 4, 48, 16, false, false, OperandRead::dot});
         if (isa == Isa::avx2 && spec.op == Op::forward && !reads_weight_transposed(spec)) {
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }

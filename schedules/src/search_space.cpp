@@ -49,10 +49,13 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                                 product.acc_per_task = true;
                                 if (!rows_outer) add(product);
                             }
-                            // A transposed copy and dot products are for an operand read
-                            // transposed, reading in place for one read along its rows.
-                            if (transpose == OperandRead::direct ? transposed_read
-                                                                 : transpose != OperandRead::packed && !transposed_read) {
+                            // A transposed copy is for an operand read transposed, reading in
+                            // place for one read along its rows; dot products where
+                            // has_dot_products.
+                            if (transpose == OperandRead::dot         ? !has_dot_products(spec)
+                                : transpose == OperandRead::direct    ? transposed_read
+                                : transpose == OperandRead::transposed ? !transposed_read
+                                                                       : false) {
                                 continue;
                             }
                             // Dot products have one loop order and no staging; their lanes

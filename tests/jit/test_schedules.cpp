@@ -165,6 +165,14 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK_FALSE(chosen(weight, Shape{37, 10, 19}, kind).transposed_product);
         CHECK_FALSE(chosen(parse_spec("backward_weight:bias=1:weight=nk"), Shape{256, 10, 128}, kind).transposed_product);
     }
+    // Forward over [K,N] weights into fewer than 16 columns from 32 rows: dot products on every
+    // kind; not from 16 columns, not under 32 rows.
+    for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
+        CHECK(chosen(relu, Shape{256, 10, 128}, kind).operand == OperandRead::dot);
+        CHECK(chosen(gelu, Shape{1024, 1, 1024}, kind).operand == OperandRead::dot);
+        CHECK(chosen(relu, Shape{256, 16, 128}, kind).operand != OperandRead::dot);
+        CHECK(chosen(relu, Shape{31, 10, 128}, kind).operand != OperandRead::dot);
+    }
     // backward_weight, [K,N]: few columns over a deep batch chunked per task on Zen 5 and Intel,
     // staged Xᵀ on Zen 4; wide outputs staged from 1024 rows, on Intel at any batch.
     // Intel in shorter chunks: 32 steps up to 80 columns, 64 above.
@@ -230,10 +238,12 @@ TEST_CASE("the engine compiles a schedule given as a value, and refuses an inval
     CHECK(wrong == 0);
 }
 
-TEST_CASE("dot-product schedules compute transposed reads right at every tail, on every ISA", "[schedule][jit]") {
+TEST_CASE("dot-product schedules compute right at every tail, on every ISA", "[schedule][jit]") {
     jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("dot_schedules")));
-    // forward with [N,K] weights and backward_data with [K,N] both read W along the reduction.
+    // forward with [N,K] weights and backward_data with [K,N] both read W along the reduction;
+    // forward with [K,N] weights gathers each block's columns of W.
     const KernelSpec forward = parse_spec("forward:relu:bias=1:weight=nk");
+    const KernelSpec forward_kn = parse_spec("forward:relu:bias=1:weight=kn");
     const KernelSpec backward = parse_spec("backward_data:identity:prev_bias=0:weight=kn");
     // (rows, reduction, columns): reductions of whole vectors plus a tail, of less than one
     // vector (tail only), of exactly two; outputs with fewer rows or columns than a block.
@@ -252,6 +262,8 @@ TEST_CASE("dot-product schedules compute transposed reads right at every tail, o
         const KernelHandle bwd_chunked = engine.get_scheduled(backward, isa, chunked);
         const KernelHandle fwd_one = engine.get_scheduled(forward, isa, one_block_tasks);
         const KernelHandle bwd_one = engine.get_scheduled(backward, isa, one_block_tasks);
+        const KernelHandle fwd_kn = engine.get_scheduled(forward_kn, isa, dot);
+        const KernelHandle fwd_kn_chunked = engine.get_scheduled(forward_kn, isa, chunked);
         for (const auto &[M, R, C] : shapes) {
             INFO(to_string(isa) << " " << M << "x" << R << "x" << C);
             // forward: y[M,C] = relu(x[M,R] · w[C,R]ᵀ + b); backward: dx[M,C] = dz[M,R] · w[C,R]ᵀ.
@@ -269,6 +281,15 @@ TEST_CASE("dot-product schedules compute transposed reads right at every tail, o
             run(fwd, bwd, y, dx);
             run(fwd_chunked, bwd_chunked, y_chunked, dx_chunked);
             run(fwd_one, bwd_one, y_one, dx_one);
+            // The same product over W stored [R,C].
+            ref::Mat w_kn(R, C), y_kn(M, C, 0), y_kn_chunked(M, C, 0);
+            for (int r = 0; r < R; r++) {
+                for (int j = 0; j < C; j++) w_kn(r, j) = w(j, r);
+            }
+            for (auto [kernel, out] : {std::pair{&fwd_kn, &y_kn}, std::pair{&fwd_kn_chunked, &y_kn_chunked}}) {
+                run_kernel(*kernel, {Tensor::matrix(x.v.data(), M, R), Tensor::matrix(w_kn.v.data(), R, C),
+                                     Tensor::vector(b.v.data(), C), Tensor::matrix(out->v.data(), M, C)});
+            }
             auto wrong = [&](const ref::Mat &y_out, const ref::Mat &dx_out) {
                 int count = 0;
                 for (int i = 0; i < M; i++) {
@@ -286,6 +307,8 @@ TEST_CASE("dot-product schedules compute transposed reads right at every tail, o
             CHECK(wrong(y, dx) == 0);
             CHECK(wrong(y_chunked, dx_chunked) == 0);
             CHECK(wrong(y_one, dx_one) == 0);
+            CHECK(wrong(y_kn, dx) == 0);
+            CHECK(wrong(y_kn_chunked, dx) == 0);
             // Without FMA (SSE4.1) the matmul's separate adds are fast math, which LLVM may
             // reassociate differently in another loop nest: there the reference decides alone.
             if (isa != Isa::sse41) {
@@ -293,6 +316,8 @@ TEST_CASE("dot-product schedules compute transposed reads right at every tail, o
                 CHECK(dx_chunked.v == dx.v);
                 CHECK(y_one.v == y.v);
                 CHECK(dx_one.v == dx.v);
+                CHECK(y_kn.v == y.v);
+                CHECK(y_kn_chunked.v == y.v);
             }
         }
     }

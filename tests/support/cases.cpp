@@ -8,8 +8,9 @@ using namespace reluforge;
 
 std::vector<Shape> shapes() {
     // 19x21x20 and 37x19x10: outputs narrower than a panel, one vector wide and narrower than
-    // one, over more rows than a block.
-    return {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {2, 70, 3}, {65, 66, 97}, {19, 21, 20}, {37, 19, 10}};
+    // one, over more rows than a block. 70x19x10: forward over [K,N] weights as the transposed
+    // product (default_table.cpp), Zᵀ a whole panel wide and more.
+    return {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {2, 70, 3}, {65, 66, 97}, {19, 21, 20}, {37, 19, 10}, {70, 19, 10}};
 }
 
 std::vector<Activation> activations() {

@@ -34,5 +34,9 @@ std::int64_t extent_value(Extent e, std::int64_t M, std::int64_t N, std::int64_t
 // Whether the kernel's matmul reads the weight down its columns (forward with [N,K] weights,
 // backward_data with [K,N]): the operand a schedule may transpose once instead of packing.
 bool reads_weight_transposed(const KernelSpec &spec);
+// Whether the kernel's matmul can run as dot products along the reduction (CPU schedules'
+// operand=dot): where it reads the weight transposed, and forward over [K,N] weights, whose
+// columns each block gathers once (for outputs of a few columns).
+bool has_dot_products(const KernelSpec &spec);
 
 }  // namespace reluforge

@@ -69,7 +69,8 @@ struct Algorithm {
     bool transposed_product = false;
     Halide::RDom r;
     // The matmul as dot products (build_algorithm's dot_lanes, where the operand is read
-    // transposed, so that both operands are contiguous along the reduction): then acc(j, i) =
+    // transposed, so that both operands are contiguous along the reduction, or where a block
+    // gathers its few columns of W once): then acc(j, i) =
     // init + Σ_l lanes(l, j, i) + dot_tail(j, i), with no update, where lanes(l, j, i) sums
     // lane l of each whole vector of the reduction, dot_folds halve the lanes (the last has two)
     // and dot_tail sums the steps past the last whole vector.
@@ -100,8 +101,9 @@ struct Algorithm {
 
 // Throws Error(bad_spec) for a spec that does not validate. With clamp_matmul_reads, the matmul
 // reads rows and columns past the result's edge from its last row and column (GPU schedules
-// compute whole tiles and guard only the stores). With dot_lanes > 0, a matmul whose operand is
-// read transposed is built as dot products in vectors of that many lanes (a power of two >= 2).
+// compute whole tiles and guard only the stores). With dot_lanes > 0, a matmul that can
+// (has_dot_products: its operand read transposed, or forward's [K,N] weights) is built as dot
+// products in vectors of that many lanes (a power of two >= 2).
 // With transposed_product, backward_data over [K,N] weights is built as dXᵀ = W·dZᵀ and
 // backward_weight over [K,N] weights as dWᵀ = dZᵀ·X (CPU schedules only; others ignore it).
 Algorithm build_algorithm(const KernelSpec &spec, bool clamp_matmul_reads = false, int dot_lanes = 0,
