@@ -4,12 +4,13 @@
 // ninja regenerate every test kernel (its custom commands restat their outputs).
 #include "support/cases.h"
 
-#include <cstdio>
+#include "reluforge/detail/files.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
-#include <unistd.h>
 
 int main(int argc, char **argv) {
     if (argc != 4 && !(argc == 5 && std::strcmp(argv[4], "f16") == 0)) return 2;
@@ -25,14 +26,8 @@ int main(int argc, char **argv) {
     std::ostringstream old;
     old << std::ifstream(path).rdbuf();
     if (old.str() == list.str()) return 0;
-    // Written beside the file under a fresh name, then renamed over it: atomic.
-    std::string temporary = path + ".XXXXXX";
-    const int fd = mkstemp(temporary.data());
-    if (fd < 0) return 1;
-    const std::string text = list.str();
-    const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    if (close(fd) != 0 || !written || std::rename(temporary.c_str(), path.c_str()) != 0) {
-        std::remove(temporary.c_str());
+    if (const std::string problem = reluforge::detail::write_file_atomically(path, list.str()); !problem.empty()) {
+        std::cerr << "list_test_specs: " << problem << "\n";
         return 1;
     }
     return 0;

@@ -34,8 +34,7 @@ private:
 // Throws Error naming the problem when args do not fit spec's signature (count, dtype, device,
 // shape, layout, size, aliasing); the slot named `unchecked` is left out of every check. Returns
 // the extents the arguments bind.
-BoundExtents check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args,
-                                               std::string_view unchecked);
+BoundExtents check_arguments(const KernelSpec &spec, const std::vector<Tensor> &args, std::string_view unchecked);
 
 // Whether the bytes two tensors span meet (OpenCL tensors: whether they are the same cl_mem); a
 // tensor not given spans nothing.

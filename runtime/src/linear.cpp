@@ -14,12 +14,7 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cstdlib>
-#include <memory>
-#include <new>
-#include <string_view>
-#include <utility>
+#include <cstdint>
 #include <vector>
 
 namespace reluforge {
