@@ -391,8 +391,11 @@ private:
                 a_.tiled(j, i) = stored(a_.acc(j, i));
             } else if (!prelu() && !epilogue_as_pass()) {
                 Input aux = in("prev_aux");
-                // Only CPU schedules of register blocks have tiers for aligned columns.
-                const bool tiers = !a_.dot && !clamp_reads_;
+                // Tiers for aligned columns read a mask's bits one word per vector; Z or Y loads
+                // the same either way, and the tiers would only double the code (and the compile
+                // time: chained gelu over Z 13 -> 7 s on AVX-512). Only CPU schedules of register
+                // blocks have them.
+                const bool tiers = spec_.save == Save::mask && !a_.dot && !clamp_reads_;
                 a_.tiled = Func("dz_prev");
                 a_.tiled(j, i) = stored(strict_float(a_.acc(j, i) * derivative_from_aux(aux, j, i, Expr())));
                 if (tiers) a_.cols_aligned = K % 16 == 0;
