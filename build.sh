@@ -55,7 +55,7 @@ sanitize)
     # reluforge's own code under the sanitizers; Halide's output is the same either way, so the
     # kernels come from the plain build (its reluforge-gen and its test kernels): under
     # AddressSanitizer's allocator Halide's compiler runs several times slower.
-    build --target reluforge-gen test_kernels_0 test_kernels_1 test_kernels_2
+    build --target reluforge-gen test_kernels
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELUFORGE_SANITIZE=ON \
           -DRELUFORGE_BUILD_EXAMPLES=OFF -DRELUFORGE_BUILD_PYTHON=OFF -DRELUFORGE_KERNEL_GENERATOR="$PWD/build/tools/reluforge-gen" \
           -DRELUFORGE_TEST_KERNELS_FROM="$PWD/build"

@@ -1,6 +1,7 @@
 # reluforge_add_kernels(<target> SPECS <spec>... | SPECS_FILE <file>
 #                       [TARGETS <avx512|avx2|sse41>...] [CUDA_CAPABILITIES <cap>...] [OPENCL]
-#                       [GPU_SCHEDULE <gpu:...>] [TUNING_DB <file> [THREADS <n>]] [NAMESPACE <ns>])
+#                       [GPU_SCHEDULE <gpu:...>] [TUNING_DB <file> [THREADS <n>]] [NAMESPACE <ns>]
+#                       [SHAPES <MxKxN>... | SHAPES_FILE <file>])
 #
 # Runs reluforge-gen at build time and makes <target>, a library to link: it brings the kernels
 # (lib<target>.a), the typed header <target>.h, the registration that lets reluforge::runtime find
@@ -12,10 +13,13 @@
 # needs no GPU or CUDA toolkit, and a program that has no GPU at run time still runs its CPU
 # kernels. OPENCL adds an OpenCL kernel of each spec (the same GPU schedule), which runs on
 # OpenCL tensors (reluforge/opencl.h). GPU_SCHEDULE replaces the default GPU schedule of both
-# (reluforge-gen --gpu-schedule), e.g. smaller blocks for a device with smaller work-groups. With an installed reluforge, specs are checked when CMake
-# configures, and a bad one stops the configure with reluforge-gen's message.
+# (reluforge-gen --gpu-schedule), e.g. smaller blocks for a device with smaller work-groups.
+# SHAPES (or SHAPES_FILE, one per line), the layer shapes the program calls, builds only the
+# variants those calls run on any kind of CPU, and each kernel's variant for every shape
+# (reluforge-gen --shape): a smaller library, built faster. With an installed reluforge, specs
+# are checked when CMake configures, and a bad one stops the configure with reluforge-gen's message.
 function(reluforge_add_kernels target)
-    cmake_parse_arguments(PARSE_ARGV 1 ARG "OPENCL" "NAMESPACE;SPECS_FILE;TUNING_DB;THREADS;GPU_SCHEDULE" "SPECS;TARGETS;CUDA_CAPABILITIES")
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "OPENCL" "NAMESPACE;SPECS_FILE;TUNING_DB;THREADS;GPU_SCHEDULE;SHAPES_FILE" "SPECS;TARGETS;CUDA_CAPABILITIES;SHAPES")
     if (ARG_UNPARSED_ARGUMENTS)
         message(FATAL_ERROR "reluforge_add_kernels(${target}): unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
     endif ()
@@ -93,16 +97,28 @@ function(reluforge_add_kernels target)
         list(APPEND spec_args --specs-file ${ARG_SPECS_FILE})
         set(spec_depends ${ARG_SPECS_FILE})
     endif ()
+    set(shape_args)
+    foreach (s IN LISTS ARG_SHAPES)
+        if (NOT s MATCHES "^[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*$")
+            message(FATAL_ERROR "reluforge_add_kernels(${target}): shape '${s}' is not MxKxN (e.g. 256x784x1024)")
+        endif ()
+        list(APPEND shape_args --shape ${s})
+    endforeach ()
+    if (ARG_SHAPES_FILE)
+        get_filename_component(ARG_SHAPES_FILE ${ARG_SHAPES_FILE} ABSOLUTE)
+        list(APPEND shape_args --shapes-file ${ARG_SHAPES_FILE})
+        list(APPEND spec_depends ${ARG_SHAPES_FILE})
+    endif ()
     string(REPLACE ";" "," target_list "${ARG_TARGETS}")
     # The arguments, in a file rewritten only when they change: generation depends on it, so a
     # changed spec list or target list reruns it under any generator.
     set(arguments_file ${out}/arguments.txt)
-    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\ncuda=${ARG_CUDA_CAPABILITIES}\nopencl=${ARG_OPENCL}\ngpu_schedule=${ARG_GPU_SCHEDULE}\nspecs=${ARG_SPECS}\ndb=${ARG_TUNING_DB}\nthreads=${ARG_THREADS}\n")
+    set(arguments "name=${target}\nnamespace=${ARG_NAMESPACE}\ntargets=${target_list}\ncuda=${ARG_CUDA_CAPABILITIES}\nopencl=${ARG_OPENCL}\ngpu_schedule=${ARG_GPU_SCHEDULE}\nspecs=${ARG_SPECS}\ndb=${ARG_TUNING_DB}\nthreads=${ARG_THREADS}\nshapes=${ARG_SHAPES}\nshapes_file=${ARG_SHAPES_FILE}\n")
     file(CONFIGURE OUTPUT ${arguments_file} CONTENT "${arguments}" @ONLY)
     add_custom_command(
         OUTPUT ${out}/lib${target}.a ${out}/${target}.h ${out}/${target}_registration.cpp
         COMMAND reluforge::gen --name ${target} --namespace ${ARG_NAMESPACE} --target ${target_list}
-                ${spec_args} ${db_args} ${cuda_args} ${opencl_args} ${gpu_schedule_args} --output-dir ${out}
+                ${spec_args} ${shape_args} ${db_args} ${cuda_args} ${opencl_args} ${gpu_schedule_args} --output-dir ${out}
         DEPENDS reluforge::gen $<TARGET_FILE:reluforge::gen> ${arguments_file} ${spec_depends} ${ARG_TUNING_DB}
         COMMENT "reluforge-gen: ${target}"
         VERBATIM)

@@ -157,8 +157,8 @@ TEST_CASE("every variant this CPU runs matches the reference", "[dispatch]") {
         IsaLimit limit(isa);
         for (const std::string &rule : rules) {
             ForcedRule forced(rule);
-            for (const char *text : {"relu", "gelu(approximate=tanh)", "prelu(slopes=per_column)"}) {
-                for (const auto &layer : cases::layers(parse_activation(text))) {
+            for (const Activation &act : cases::every_variant_activations()) {
+                for (const auto &layer : cases::layers(act)) {
                     CHECK(find_kernel(layer.forward_spec(), {1, 1, 1}).isa == isa);
                     for (const auto &shape : shapes) {
                         INFO(to_string(isa) << " rule '" << rule << "' " << cases::describe(layer) << " M,K,N="

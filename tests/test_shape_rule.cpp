@@ -29,6 +29,24 @@ TEST_CASE("shape rules parse to one canonical text and bound m, n, k", "[shape_r
     CHECK_FALSE(box.holds({1024, 65, 1}));
 }
 
+TEST_CASE("a layer shape is MxKxN, and a kernel's calls see the extents it has", "[shape_rule]") {
+    const Shape s = parse_layer_shape("256x784x1024");
+    CHECK((s.m == 256 && s.k == 784 && s.n == 1024));
+    CHECK(parse_layer_shape("2147483647x1x1").m == 2147483647);
+    for (const char *bad : {"", "256x784", "256x784x1024x1", "0x1x1", "1x-1x1", "axbxc", "1x1x1 ", " 1x1x1", "1X1X1",
+                            "2147483648x1x1", "1x1x99999999999999999999", "1x1x"}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(parse_layer_shape(bad), Catch::Contains("shape '" + std::string(bad) + "' is not MxKxN"));
+    }
+    const Shape layer{300, 20, 70};  // m, n, k
+    const Shape fwd = call_shape(parse_spec("forward:relu"), layer);
+    CHECK((fwd.m == 300 && fwd.n == 20 && fwd.k == 70));
+    const Shape bwd = call_shape(parse_spec("backward_weight:bias=1"), layer);
+    CHECK((bwd.m == 300 && bwd.n == 20 && bwd.k == 70));
+    const Shape act = call_shape(parse_spec("activation_backward:gelu:bias=1:save=z"), layer);
+    CHECK((act.m == 300 && act.n == 20 && act.k == 0));  // no tensor of it has K
+}
+
 TEST_CASE("a cpu clause restricts a rule to one kind of CPU", "[shape_rule]") {
     // Canonical: the clause first, once, whatever order it was written in.
     CHECK(ShapeRule::parse("k<=64,cpu=zen5").text() == "cpu=zen5,k<=64");

@@ -23,8 +23,8 @@ using namespace reluforge;
 namespace {
 
 struct Options {
-    std::vector<std::string> spec_texts, target_names{"avx512", "avx2", "sse41"};
-    std::string name, ns, out_dir, specs_file, signature_of;
+    std::vector<std::string> spec_texts, target_names{"avx512", "avx2", "sse41"}, shape_texts;
+    std::string name, ns, out_dir, specs_file, shapes_file, signature_of;
     bool runtime_only = false, canonical_only = false;
     std::string object_path, object_symbol, object_schedule;
     std::string ptx_dir;
@@ -41,6 +41,13 @@ void add_options(CLI::App &app, Options &o) {
         ->check(CLI::ExistingFile);
     app.add_option("-t,--target", o.target_names, "x86 targets to build, any of avx512, avx2, sse41 (default: all three)")
         ->delimiter(',');
+    app.add_option("--shape", o.shape_texts,
+                   "a layer shape MxKxN the program calls (repeatable, comma-separated): build only the "
+                   "variants calls of the given shapes run, on any kind of CPU, and each kernel's variant for "
+                   "every shape; a smaller library, built faster. Calls of other shapes run on these variants")
+        ->delimiter(',');
+    app.add_option("--shapes-file", o.shapes_file, "file with one MxKxN shape per line ('#' starts a comment)")
+        ->check(CLI::ExistingFile);
     app.add_option("-n,--name", o.name, "library name: lib<name>.a, <name>.h, <name>_registration.cpp");
     app.add_option("--namespace", o.ns, "C++ namespace of the typed header (default: the name)");
     app.add_option("-o,--output-dir", o.out_dir, "directory for the outputs (created if missing)");
@@ -104,9 +111,10 @@ bool valid_namespace(std::string_view s) {
     }
 }
 
-std::vector<std::string> read_specs_file(const std::string &path) {
+// The lines of a file of specs or shapes, '#' comments and blank lines dropped.
+std::vector<std::string> read_list_file(const std::string &path) {
     std::ifstream in(path);
-    if (!in) refuse("cannot read specs file " + path);
+    if (!in) refuse("cannot read " + path);
     std::vector<std::string> out;
     for (std::string line; std::getline(in, line);) {
         auto hash = line.find('#');
@@ -121,7 +129,7 @@ std::vector<std::string> read_specs_file(const std::string &path) {
 std::vector<KernelSpec> read_specs(const Options &o) {
     std::vector<std::string> texts = o.spec_texts;
     if (!o.specs_file.empty()) {
-        for (auto &s : read_specs_file(o.specs_file)) texts.push_back(std::move(s));
+        for (auto &s : read_list_file(o.specs_file)) texts.push_back(std::move(s));
     }
     std::vector<KernelSpec> specs;
     std::set<std::string> seen;
@@ -181,6 +189,13 @@ gen::LibraryRequest library_request(const Options &o, const std::vector<KernelSp
         for (const auto &spec : specs) validate_for_gpu(spec);  // before anything compiles
     }
     gen::LibraryRequest request{o.name, ns, specs, isas, o.out_dir};
+    std::vector<std::string> shape_texts = o.shape_texts;
+    if (!o.shapes_file.empty()) {
+        const std::vector<std::string> listed = read_list_file(o.shapes_file);
+        if (listed.empty()) refuse(fmt::format("--shapes-file {} lists no shapes", o.shapes_file));
+        shape_texts.insert(shape_texts.end(), listed.begin(), listed.end());
+    }
+    for (const auto &text : shape_texts) request.shapes.push_back(parse_layer_shape(text));
     request.cuda_capabilities = o.cuda_capabilities;
     request.opencl = o.opencl;
     if (!o.gpu_schedule.empty()) {
@@ -262,6 +277,10 @@ int main(int argc, char **argv) {
             return 0;
         }
         const std::vector<KernelSpec> specs = read_specs(o);
+        const bool library = !o.canonical_only && o.object_path.empty() && o.ptx_dir.empty() && !o.runtime_only;
+        if (!library && (!o.shape_texts.empty() || !o.shapes_file.empty())) {
+            refuse("--shape and --shapes-file choose the variants of a library; this mode builds none");
+        }
         if (o.canonical_only) {
             for (const auto &s : specs) fmt::print("{}\n", to_string(s));
         } else if (!o.object_path.empty()) {

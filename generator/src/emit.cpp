@@ -48,7 +48,11 @@ std::size_t compiled_variant(const std::vector<sched::ScheduleChoice> &variants,
 }  // namespace
 
 std::vector<sched::ScheduleChoice> library_variants(const LibraryRequest &req, const KernelSpec &spec, Isa isa) {
-    return sched::cpu_schedules(spec, isa, req.tuning_db, req.machine);
+    std::vector<sched::ScheduleChoice> all = sched::cpu_schedules(spec, isa, req.tuning_db, req.machine);
+    if (req.shapes.empty()) return all;
+    std::vector<Shape> calls;
+    for (const Shape &layer : req.shapes) calls.push_back(call_shape(spec, layer));
+    return sched::variants_for_shapes(all, calls);
 }
 
 std::string typed_header(const LibraryRequest &req) {

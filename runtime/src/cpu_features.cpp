@@ -61,7 +61,7 @@ const char *to_string(CpuKind kind) {
 }
 
 CpuKind parse_cpu_kind(std::string_view name) {
-    for (CpuKind kind : {CpuKind::other, CpuKind::zen4, CpuKind::zen5, CpuKind::intel_avx512}) {
+    for (CpuKind kind : kCpuKinds) {
         if (name == to_string(kind)) return kind;
     }
     throw Error(ErrorCode::bad_argument,

@@ -63,6 +63,26 @@ ShapeRule ShapeRule::parse(std::string_view text) {
     return rule;
 }
 
+Shape parse_layer_shape(std::string_view text) {
+    std::int64_t extents[3] = {};
+    std::string_view rest = text;
+    bool ok = true;
+    for (int d = 0; d < 3 && ok; d++) {
+        if (d > 0) {
+            ok = !rest.empty() && rest[0] == 'x';
+            rest.remove_prefix(ok ? 1 : 0);
+        }
+        auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), extents[d]);
+        ok = ok && ec == std::errc{} && extents[d] >= 1 && extents[d] < (std::int64_t(1) << 31);
+        rest.remove_prefix(std::size_t(end - rest.data()));
+    }
+    if (!ok || !rest.empty()) {
+        throw Error(ErrorCode::bad_argument,
+                    fmt::format("shape '{}' is not MxKxN with extents from 1 to 2^31-1 (e.g. 256x784x1024)", text));
+    }
+    return Shape{extents[0], extents[2], extents[1]};
+}
+
 bool ShapeRule::holds(const Shape &s, CpuKind cpu) const {
     if (cpu_ && *cpu_ != cpu) return false;
     for (const Bound &b : bounds_) {
@@ -86,7 +106,10 @@ std::size_t select_variant(const std::vector<ShapeRule> &rules, const Shape &sha
             if (rules[v].text() == g_forced_rule) return v;
         }
     }
-    const CpuKind cpu = host_cpu().kind;
+    return select_variant(rules, shape, host_cpu().kind);
+}
+
+std::size_t select_variant(const std::vector<ShapeRule> &rules, const Shape &shape, CpuKind cpu) {
     for (std::size_t v = 0; v + 1 < rules.size(); v++) {
         if (rules[v].holds(shape, cpu)) return v;
     }

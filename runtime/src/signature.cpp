@@ -87,6 +87,19 @@ std::string shape_text(const ArgSlot &s) {
                        : "[" + std::string(to_string(s.rows)) + "," + to_string(s.cols) + "]";
 }
 
+Shape call_shape(const KernelSpec &spec, const Shape &layer) {
+    // run_kernel binds each extent from the tensors that have it (argument_check.h).
+    bool has[3] = {};
+    for (const ArgSlot &slot : kernel_signature(spec)) {
+        for (Extent e : {slot.rank == 2 ? slot.rows : slot.cols, slot.cols}) {
+            has[0] |= e == Extent::M;
+            has[1] |= e == Extent::N;
+            has[2] |= e == Extent::K;
+        }
+    }
+    return Shape{has[0] ? layer.m : 0, has[1] ? layer.n : 0, has[2] ? layer.k : 0};
+}
+
 std::int64_t extent_value(Extent e, std::int64_t M, std::int64_t N, std::int64_t K) {
     switch (e) {
     case Extent::one: return 1;

@@ -544,6 +544,22 @@ std::size_t variant_for(const std::vector<ScheduleChoice> &table, const Shape &s
     return select_variant(rules, shape);
 }
 
+std::vector<ScheduleChoice> variants_for_shapes(const std::vector<ScheduleChoice> &table,
+                                                const std::vector<Shape> &shapes) {
+    std::vector<ShapeRule> rules;
+    for (const auto &choice : table) rules.push_back(ShapeRule::parse(choice.shape_rule));
+    std::vector<bool> runs(table.size(), false);
+    if (!table.empty()) runs.back() = true;
+    for (const Shape &shape : shapes) {
+        for (CpuKind cpu : kCpuKinds) runs[select_variant(rules, shape, cpu)] = true;
+    }
+    std::vector<ScheduleChoice> out;
+    for (std::size_t v = 0; v < table.size(); v++) {
+        if (runs[v]) out.push_back(table[v]);
+    }
+    return out;
+}
+
 CpuSchedule default_cpu_schedule(const KernelSpec &spec, Isa isa, const Shape &shape) {
     const auto table = default_cpu_schedules(spec, isa);
     return table[variant_for(table, shape)].schedule;

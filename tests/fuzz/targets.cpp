@@ -50,7 +50,7 @@ bool shape_rule(const std::string &input) {
     require(again.text() == r.text(), "canonical text '" + r.text() + "' is not a fixed point");
     for (std::int64_t v : {std::int64_t(0), std::int64_t(1), std::int64_t(63), std::int64_t(64), std::int64_t(1) << 40}) {
         const Shape shape{v, v + 1, v / 2};
-        for (CpuKind cpu : {CpuKind::other, CpuKind::zen4, CpuKind::zen5, CpuKind::intel_avx512}) {
+        for (CpuKind cpu : kCpuKinds) {
             require(again.holds(shape, cpu) == r.holds(shape, cpu), "canonical text '" + r.text() + "' bounds shapes differently");
         }
     }
@@ -62,6 +62,24 @@ std::vector<std::string> shape_rule_seeds() {
 }
 
 // Valid schedules round-trip; their validity check answers for any values, on every register count.
+// A layer shape that parses has extents from 1 to 2^31-1 and reads back from its MxKxN text.
+bool layer_shape(const std::string &input) {
+    Shape s;
+    try {
+        s = parse_layer_shape(input);
+    } catch (const Error &) {
+        return false;
+    }
+    constexpr std::int64_t limit = std::int64_t(1) << 31;
+    require(s.m >= 1 && s.n >= 1 && s.k >= 1 && s.m < limit && s.n < limit && s.k < limit,
+            fmt::format("extents {}, {}, {} out of range", s.m, s.k, s.n));
+    const Shape again = parse_layer_shape(fmt::format("{}x{}x{}", s.m, s.k, s.n));
+    require(again.m == s.m && again.n == s.n && again.k == s.k, "the MxKxN text reads back otherwise");
+    return true;
+}
+
+std::vector<std::string> layer_shape_seeds() { return {"256x784x1024", "1x1x1", "2147483647x1x1", "64x1x4096"}; }
+
 bool schedule(const std::string &input) {
     if (input.rfind("gpu:", 0) == 0 || input.rfind("cuda:", 0) == 0) {
         sched::GpuSchedule c;
@@ -140,6 +158,7 @@ const std::vector<Target> &targets() {
           "softplus", "leaky_relu", "(slope=", "(alpha=", "(beta=", "threshold=", "approximate=tanh", ":bias=1",
           ":weight=nk", ":weight=packed", ":save=mask", ":save=z", ":save=y", ":counts=1", ":dtype=f16", ":prev_bias=1", "(", ")", ":"}},
         {"shape_rule", shape_rule, shape_rule_seeds, {"m", "n", "k", "<=", ">=", ",", "m<=", "k>="}},
+        {"layer_shape", layer_shape, layer_shape_seeds, {"x", "0", "1", "2147483648", "-", " "}},
         {"schedule", schedule, schedule_seeds,
          {"cpu:", "gpu:", "cuda:", "block=", "task_rows=", "pass_rows=", "order=rows", "order=panels", "lhs=staged",
           "operand=dot", "operand=transposed", "acc=block", "x", ":", "46341"}},

@@ -5,6 +5,7 @@
 #include "reluforge/reluforge.h"
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/cuda_capability.h"
+#include "reluforge/detail/variants.h"
 #include "reluforge/generator/apply_gpu.h"
 #include "reluforge/generator/compile.h"
 #include "reluforge/schedules/default_table.h"
@@ -92,6 +93,50 @@ TEST_CASE("the default table gives every spec valid variants, the last for every
             for (const auto &choice : table) {
                 CHECK(ShapeRule::parse(choice.shape_rule).text() == choice.shape_rule);
                 CHECK(cpu_schedule_problem(choice.schedule, isa == Isa::avx512 ? 32 : 16) == "");
+            }
+        }
+    }
+}
+
+TEST_CASE("a library for given shapes keeps the variants their calls run on any CPU, and the last", "[schedule]") {
+    const CpuSchedule a{2, 4, 48, 16}, b{3, 4, 48, 16}, c{4, 4, 48, 16}, d{5, 4, 48, 16}, e{6, 4, 48, 16};
+    const std::vector<ScheduleChoice> table{
+        {"cpu=zen5,k<=63", a}, {"k<=63", b}, {"m>=512", c}, {"cpu=intel_avx512,n<=15", d}, {"", e}};
+    auto rules = [](const std::vector<ScheduleChoice> &t) {
+        std::vector<std::string> out;
+        for (const auto &choice : t) out.push_back(choice.shape_rule);
+        return out;
+    };
+    // 70x19x10 (m, n, k): Zen 5 runs the first, the other kinds the second; m>=512 and the Intel
+    // rule behind k<=63 run for no call of it.
+    CHECK(rules(variants_for_shapes(table, {{70, 10, 19}})) == std::vector<std::string>{"cpu=zen5,k<=63", "k<=63", ""});
+    CHECK(rules(variants_for_shapes(table, {{600, 10, 100}})) == std::vector<std::string>{"m>=512", ""});
+    CHECK(rules(variants_for_shapes(table, {{100, 10, 100}})) == std::vector<std::string>{"cpu=intel_avx512,n<=15", ""});
+    CHECK(rules(variants_for_shapes(table, {{100, 100, 100}})) == std::vector<std::string>{""});
+    CHECK(rules(variants_for_shapes(table, {})) == std::vector<std::string>{""});
+    // An extent the kernel does not have (0) holds no bound.
+    CHECK(rules(variants_for_shapes(table, {{100, 10, 0}})) == std::vector<std::string>{"cpu=intel_avx512,n<=15", ""});
+
+    // On the default table: every call of the given shapes runs, on every kind of CPU, the
+    // schedule it runs with the whole table.
+    const std::vector<Shape> layers{{1, 1, 1}, {70, 10, 19}, {4096, 64, 1024}, {256, 1024, 1024}, {64, 4096, 128},
+                                    {9000, 256, 64}, {200, 10, 1024}};
+    for (const auto &spec : cases::kernel_specs({parse_activation("relu"), parse_activation("gelu")})) {
+        for (Isa isa : {Isa::sse41, Isa::avx2, Isa::avx512}) {
+            const auto whole = default_cpu_schedules(spec, isa);
+            std::vector<Shape> calls;
+            for (const Shape &layer : layers) calls.push_back(call_shape(spec, layer));
+            const auto kept = variants_for_shapes(whole, calls);
+            INFO(to_string(spec) << " " << to_string(isa) << ": " << kept.size() << " of " << whole.size());
+            std::vector<ShapeRule> whole_rules, kept_rules;
+            for (const auto &choice : whole) whole_rules.push_back(ShapeRule::parse(choice.shape_rule));
+            for (const auto &choice : kept) kept_rules.push_back(ShapeRule::parse(choice.shape_rule));
+            CHECK(kept.back().shape_rule == "");
+            for (const Shape &call : calls) {
+                for (CpuKind cpu : kCpuKinds) {
+                    CHECK(kept[select_variant(kept_rules, call, cpu)].schedule ==
+                          whole[select_variant(whole_rules, call, cpu)].schedule);
+                }
             }
         }
     }

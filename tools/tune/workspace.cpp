@@ -24,15 +24,9 @@ std::pair<std::int64_t, std::int64_t> tensor_extents(const ArgSlot &slot, const 
 }  // namespace
 
 ProblemShape parse_shape(const std::string &text, const KernelSpec &spec) {
-    ProblemShape s{};
-    char tail = 0;
-    if (std::sscanf(text.c_str(), "%ldx%ldx%ld%c", &s.M, &s.K, &s.N, &tail) != 3 || s.M < 1 || s.K < 1 || s.N < 1) {
-        throw Error(ErrorCode::bad_argument, fmt::format("shape '{}' is not MxKxN with positive extents", text));
-    }
+    const Shape layer = parse_layer_shape(text);
+    const ProblemShape s{layer.m, layer.k, layer.n};
     constexpr std::int64_t kMaxExtent = std::int64_t(1) << 31;
-    if (s.M >= kMaxExtent || s.K >= kMaxExtent || s.N >= kMaxExtent) {
-        throw Error(ErrorCode::bad_argument, fmt::format("shape '{}': extents must be below 2^31", text));
-    }
     double bytes = 0;
     for (const ArgSlot &slot : kernel_signature(spec)) {
         const auto [rows, cols] = tensor_extents(slot, s);

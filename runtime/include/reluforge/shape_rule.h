@@ -19,6 +19,10 @@ struct Shape {
     std::int64_t m = 0, n = 0, k = 0;
 };
 
+// A layer's shape as the tools take it, "MxKxN" (256x784x1024: 256 rows, 784 inputs, 1024
+// outputs), each extent at least 1 and below 2^31. Throws Error(bad_argument) naming the text.
+Shape parse_layer_shape(std::string_view text);
+
 // A conjunction of bounds, in canonical text "k<=64" or "m>=1024,n<=64": dimensions m, n, k,
 // operators <= and >=, sorted by dimension then operator. "" holds for every shape. A bound on
 // an extent that is 0 (unknown) does not hold. An optional first clause "cpu=zen5" (a CpuKind's

@@ -3,6 +3,7 @@
 // disagree about what a kernel takes.
 #pragma once
 
+#include "reluforge/shape_rule.h"
 #include "reluforge/spec.h"
 
 #include <cstdint>
@@ -30,6 +31,10 @@ const char *to_string(Extent e);
 std::string shape_text(const ArgSlot &slot);
 // The extent's value for a call of M, N, K (a mask's in bytes).
 std::int64_t extent_value(Extent e, std::int64_t M, std::int64_t N, std::int64_t K);
+
+// The shape run_kernel chooses spec's variant by for a call on a layer of this shape: k is 0
+// for a kernel that takes no tensor with K (activation_backward).
+Shape call_shape(const KernelSpec &spec, const Shape &layer);
 
 // Whether the kernel's matmul reads the weight down its columns (forward with [N,K] weights,
 // backward_data with [K,N]): the operand a schedule may transpose once instead of packing.

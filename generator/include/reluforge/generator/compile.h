@@ -6,6 +6,7 @@
 #include "reluforge/schedules/cpu_schedule.h"
 #include "reluforge/schedules/gpu_schedule.h"
 #include "reluforge/schedules/tuning_db.h"
+#include "reluforge/shape_rule.h"
 #include "reluforge/spec.h"
 
 #include <cstdint>
@@ -68,6 +69,9 @@ struct LibraryRequest {
     std::optional<sched::GpuSchedule> gpu_schedule;  // for every GPU kernel; default: the table's
     const sched::TuningDb *tuning_db = nullptr;  // tuned variants go before the default table's
     sched::Machine machine;                      // whose records apply
+    // Layer shapes (M, K, N): when given, each spec gets only the variants calls of these shapes
+    // run (sched::variants_for_shapes) and its variant for every shape.
+    std::vector<Shape> shapes;
 };
 
 // The schedule variants a library gets for spec on isa.

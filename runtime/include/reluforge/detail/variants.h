@@ -17,6 +17,8 @@ namespace reluforge {
 // The index of the first rule that holds for shape (the last rule must be ""), or of the rule
 // forced by force_shape_rule.
 std::size_t select_variant(const std::vector<ShapeRule> &rules, const Shape &shape);
+// The same on a CPU of the given kind, nothing forced.
+std::size_t select_variant(const std::vector<ShapeRule> &rules, const Shape &shape, CpuKind cpu);
 
 // For testing every variant on one machine: while set, a spec with a variant of exactly this
 // rule runs that variant whatever the call's shape (other specs choose as usual).

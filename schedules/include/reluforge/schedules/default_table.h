@@ -27,6 +27,12 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
 // The index of the variant a call of this shape runs (select_variant over the table's rules).
 std::size_t variant_for(const std::vector<ScheduleChoice> &table, const Shape &shape);
 
+// The variants of table that calls of these shapes run on any kind of CPU, and the last (for
+// every shape), in table order: all a library needs whose program calls only these shapes, which
+// choose among them as among the whole table.
+std::vector<ScheduleChoice> variants_for_shapes(const std::vector<ScheduleChoice> &table,
+                                                const std::vector<Shape> &shapes);
+
 // The variant default_cpu_schedules would run for shape.
 CpuSchedule default_cpu_schedule(const KernelSpec &spec, Isa isa, const Shape &shape = {});
 
