@@ -1,7 +1,7 @@
 // CUDA kernels against the same reference and tolerances as the CPU ones, on device memory, in f32
 // and with f16 storage; kernels come from the JIT (capability: the highest Halide 14 targets that
 // this GPU runs). The program exits with 77 (skipped) and says why when no GPU is present.
-#define CATCH_CONFIG_RUNNER
+#include "support/catch_runner.h"
 #include "support/harness.h"
 #include "support/placement.h"
 
@@ -98,5 +98,5 @@ int main(int argc, char **argv) {
     const cuda::DeviceInfo d = cuda::device();
     std::printf("reluforge_cuda_tests: %s (capability %d, %d SMs), kernels built for sm_%d\n", d.name.c_str(),
                 d.capability, d.multiprocessors, cuda_build_capability(d.capability));
-    return Catch::Session().run(argc, argv);
+    return run_catch(argc, argv);
 }

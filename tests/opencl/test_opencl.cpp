@@ -3,7 +3,7 @@
 // where there is no GPU. Kernels come from the AOT test libraries: this program links no LLVM of
 // its own, as pocl loads another. It exits with 77 (skipped) and says why when no OpenCL
 // platform is present.
-#define CATCH_CONFIG_RUNNER
+#include "support/catch_runner.h"
 #include "support/harness.h"
 #include "support/placement.h"
 
@@ -174,5 +174,5 @@ int main(int argc, char **argv) {
                 "%lld bytes of local memory\n",
                 d.name.c_str(), d.platform.c_str(), d.fp16 ? "yes" : "no", (long long)d.limits.max_work_items,
                 (long long)d.limits.local_bytes);
-    return Catch::Session().run(argc, argv);
+    return run_catch(argc, argv);
 }
