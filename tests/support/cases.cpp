@@ -62,7 +62,8 @@ std::vector<KernelSpec> kernel_specs(const std::vector<Activation> &acts) {
 
 std::vector<KernelSpec> every_variant_specs() {
     std::vector<KernelSpec> specs = kernel_specs(every_variant_activations());
-    const KernelSpec erf_chained = parse_spec("backward_data:gelu:prev_bias=1:weight=kn:save=z");  // test_dispatch's
+    // test_dispatch checks which rules gelu (erf) has on each ISA.
+    const KernelSpec erf_chained = parse_spec("backward_data:gelu:prev_bias=1:weight=kn:save=z");
     if (std::find(specs.begin(), specs.end(), erf_chained) == specs.end()) specs.push_back(erf_chained);
     return specs;
 }
