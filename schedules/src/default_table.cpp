@@ -163,10 +163,39 @@ CpuSchedule small_batch_in_place(Isa isa) {
 // 101-103 -> 49, 1024x1024x10 1.35-1.42 -> 0.28-0.30 ms; AVX2 (2x6 blocks) 256x128x10 16-18 ->
 // 13-15 us, 1024x1024x10 1.60-1.63 -> 0.70-0.83 ms. It lost under 32 rows of dW (37x19x10 1 ->
 // 2 us) and from 16 columns (256x128x32 13 -> 18 us, 1024x1024x32 0.42-0.46 -> 0.55 ms).
-void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const KernelSpec &spec, CpuSchedule product) {
-    if (!weight_gradient_kn(spec)) return;
-    product.transposed_product = true;
-    table.push_back({ShapeRule::parse("n<=15,k>=32").text(), product});
+// On Intel, X's rows read in place (operand=direct) in blocks of 5 rows, which are 10 or 15
+// columns of dW exactly, rather than packed into panels: each element of X feeds at most 15
+// FMAs, so packing it cost as much as the products. The same bits (only where the loads come
+// from differs). Intel Xeon (family 6 model 167, peak 235-241 GFLOP/s), 1 thread, alternating,
+// with db, the packed 4x6 product (or, under 32 rows of dW, the n<=63 entry) -> this:
+// 256x128x10 11.1 -> 8.3 us, 256x64x10 6.0 -> 4.2, 784x256x10 50 -> 29, 256x1024x10 78 -> 50,
+// 1000x784x10 269 -> 183, 4096x128x10 243 -> 205, 1024x1024x10 428 -> 415, 256x512x15 51 -> 36,
+// 256x128x1 7.0 -> 4.3, 256x16x10 4.1 -> 2.2, 256x31x10 6.1 -> 3.2, 1000x20x10 18 -> 10,
+// 37x19x10 even (1.2); 2 threads 256x1024x10 55 -> 47, 1000x784x10 170 -> 148, 1024x1024x10
+// 212 -> 222. At 16 columns the deep entry won (256x128x16 9.7 -> 10.8 us). AVX2 (the same CPU
+// capped, 2x5 blocks, every kind: not measured on AMD, which runs AVX-512): 256x128x10 11.5 ->
+// 7.7 us, 784x256x10 63 -> 39, 1000x784x10 297 -> 277, 256x16x10 2.4 -> 1.3, 37x19x10 0.9 ->
+// 0.8, 1024x1024x10 and 4096x128x10 even.
+// backward_weight over [N,K] weights with fewer than 16 rows of dW (N) likewise reads X in place
+// in blocks of 5 rows (no transposed product: dW's rows are already N). Intel (model 167), 1
+// thread, the deep entry -> this: 256x128x10 8.4 -> 6.6 us, 256x1024x10 62 -> 45, 784x256x10 48
+// -> 34, 1000x784x10 238 -> 187; AVX2 (2x5) 256x128x10 9.7 -> 7.1, 784x256x10 60 -> 40,
+// 1000x784x10 283 -> 229, 37x19x10 0.8 -> 0.6.
+void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const KernelSpec &spec, Isa isa) {
+    if (spec.op != Op::backward_weight) return;
+    const bool kn = weight_gradient_kn(spec);
+    CpuSchedule in_place{isa == Isa::avx512 ? 4 : 2, 5, 50, 16, false, false, OperandRead::direct};
+    in_place.transposed_product = kn;
+    if (isa == Isa::avx2) {
+        table.push_back({"n<=15", in_place});
+        return;
+    }
+    add_on(table, {CpuKind::intel_avx512}, "n<=15", in_place);
+    if (kn) {
+        CpuSchedule product{4, 6, 48, 16, false};
+        product.transposed_product = true;
+        table.push_back({ShapeRule::parse("n<=15,k>=32").text(), product});
+    }
 }
 
 // Forward over [K,N] weights with fewer than 16 columns (a classifier's 10): dot products along
@@ -270,7 +299,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // oneDNN), 16384x32x128 49 -> 67 (0.88x -> 1.15x); at K = 128 rows outermost lost
         // (1024x128x1024 84 -> 75).
         const CpuSchedule shallow{4, 6, 192, 16, true};
-        add_narrow_weight_gradient(table, spec, deep);
+        add_narrow_weight_gradient(table, spec, isa);
         add_narrow_forward(table, spec, {5, 4, 48, 16, false, false, OperandRead::dot});
         add_intel_transposed_lhs(table, spec, deep);
         // backward_weight ([K,N] weights) with 32 to 63 output columns over a large X: that
@@ -509,7 +538,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // Small batches ahead of the shallow entry, as on AVX-512. Zen 4 capped at AVX2, 1
         // thread, relu: 1x64x1024 0.052 -> 0.003 ms, 4x64x4096 0.80 -> 0.029, 8x32x4096 0.115 ->
         // 0.058.
-        if (isa == Isa::avx2) add_narrow_weight_gradient(table, spec, {2, 6, 48, 16, false});
+        if (isa == Isa::avx2) add_narrow_weight_gradient(table, spec, isa);
         if (isa == Isa::avx2) add_narrow_forward(table, spec, {3, 4, 48, 16, false, false, OperandRead::dot});
         if (isa == Isa::avx2 && spec.op == Op::forward && !reads_weight_transposed(spec)) {
             table.push_back({"m<=8", small_batch_in_place(isa)});

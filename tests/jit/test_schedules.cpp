@@ -201,14 +201,31 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK(chosen(relu, narrow_y, kind).block_rows == rows);
         CHECK(chosen(weight, Shape{1024, 48, 512}, kind).block_rows == 12);
     }
-    // backward_weight over [K,N] weights with a dW under 16 columns and from 32 rows: the
-    // transposed product on every kind; not from 16 columns, not under 32 rows, not for [N,K].
+    // backward_weight over [K,N] weights with a dW under 16 columns: the transposed product on
+    // every kind, from 32 rows of dW on AMD (panels packed from X), at any depth on Intel (X read
+    // in place in blocks of 5 rows); not from 16 columns, not for [N,K], which on Intel reads X in
+    // place in blocks of 5 rows of dW as well.
+    const KernelSpec weight_by_rows = parse_spec("backward_weight:bias=1:weight=nk");
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
+        const bool intel = kind == CpuKind::intel_avx512;
         CHECK(chosen(weight, Shape{256, 10, 128}, kind).transposed_product);
         CHECK(chosen(weight, Shape{1024, 15, 1024}, kind).transposed_product);
+        CHECK((chosen(weight, Shape{256, 10, 128}, kind).operand == OperandRead::direct) == intel);
+        CHECK((chosen(weight, Shape{256, 10, 128}, kind).block_rows == 5) == intel);
         CHECK_FALSE(chosen(weight, Shape{256, 16, 128}, kind).transposed_product);
-        CHECK_FALSE(chosen(weight, Shape{37, 10, 19}, kind).transposed_product);
-        CHECK_FALSE(chosen(parse_spec("backward_weight:bias=1:weight=nk"), Shape{256, 10, 128}, kind).transposed_product);
+        CHECK(chosen(weight, Shape{37, 10, 19}, kind).transposed_product == intel);
+        CHECK_FALSE(chosen(weight_by_rows, Shape{256, 10, 128}, kind).transposed_product);
+        CHECK((chosen(weight_by_rows, Shape{256, 10, 128}, kind).operand == OperandRead::direct) == intel);
+        CHECK(chosen(weight_by_rows, Shape{256, 16, 128}, kind).operand != OperandRead::direct);
+    }
+    // AVX2, every kind: X read in place in blocks of 2 vectors by 5 rows of dW, for either layout.
+    for (const KernelSpec &spec : {weight, weight_by_rows}) {
+        const auto avx2 = default_cpu_schedules(spec, Isa::avx2);
+        const CpuSchedule narrow_dw = avx2[variant_for(avx2, Shape{256, 10, 128})].schedule;
+        CHECK(narrow_dw.operand == OperandRead::direct);
+        CHECK((narrow_dw.block_vectors == 2 && narrow_dw.block_rows == 5));
+        CHECK(narrow_dw.transposed_product == (spec.weight == WeightLayout::kn));
+        CHECK(avx2[variant_for(avx2, Shape{256, 16, 128})].schedule.operand != OperandRead::direct);
     }
     // Forward over [K,N] weights into fewer than 16 columns from 32 rows: dot products on every
     // kind; not from 16 columns, not under 32 rows.
