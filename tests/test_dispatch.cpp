@@ -47,11 +47,14 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
         if (v.spec == to_string(bwd)) bwd_rules.insert(v.shape_rule);
     }
     // k<=1024,m<=128,m>=6,n<=1024: AVX-512's (W read in place); m<=8: AVX-512's and AVX2's
+    // cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024 and cpu=intel_avx512,m<=8,m>=7 (packed
+    // panels and the small batch's stream where the in-place entry lost on Intel): AVX-512's
     // cpu=zen5,k<=64,m>=2048: AVX-512's (column panels outermost on Zen 5)
     // cpu=intel_avx512,n<=63 (blocks of 6 rows rather than 12 into fewer than 64 columns): AVX-512's
     // m>=32,n<=15 (dot products into fewer than 16 columns): AVX-512's and AVX2's
     CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048",
-                                             "cpu=intel_avx512,n<=63", "m>=32,n<=15"});
+                                             "cpu=intel_avx512,n<=63", "m>=32,n<=15",
+                                             "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024", "cpu=intel_avx512,m<=8,m>=7"});
     // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product), m>=512 and
     // cpu=intel_avx512,m>=512 (W's panels packed from a transposed copy, and from W): AVX-512's
     CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
@@ -67,12 +70,15 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(fwd, {4096, 64, 1024}).shape_rule == "");
     CHECK(find_kernel(fwd).shape_rule == "");
     const std::string in_place = host_isa() == Isa::avx512 ? "k<=1024,m<=128,m>=6,n<=1024" : "";
-    CHECK(find_kernel(fwd, {32, 1024, 1024}).shape_rule == in_place);
+    CHECK(find_kernel(fwd, {32, 1024, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024" : in_place));
+    CHECK(find_kernel(fwd, {31, 1024, 1024}).shape_rule == in_place);
+    CHECK(find_kernel(fwd, {6, 1024, 1024}).shape_rule == in_place);
     const bool small_batch = host_isa() >= Isa::avx2;
     CHECK(find_kernel(fwd, {4, 1024, 1024}).shape_rule == (small_batch ? "m<=8" : ""));
     CHECK(find_kernel(fwd, {1, 4096, 4096}).shape_rule == (small_batch ? "m<=8" : ""));
-    CHECK(find_kernel(fwd, {8, 1024, 4096}).shape_rule == (small_batch ? "m<=8" : ""));
-    CHECK(find_kernel(fwd, {8, 1024, 1024}).shape_rule == (host_isa() == Isa::avx512 ? in_place : small_batch ? "m<=8" : ""));
+    CHECK(find_kernel(fwd, {8, 1024, 4096}).shape_rule == (intel ? "cpu=intel_avx512,m<=8,m>=7" : small_batch ? "m<=8" : ""));
+    CHECK(find_kernel(fwd, {8, 1024, 1024}).shape_rule ==
+          (intel ? "cpu=intel_avx512,m<=8,m>=7" : host_isa() == Isa::avx512 ? in_place : small_batch ? "m<=8" : ""));
     // Small batches and few rows ahead of the shallow entry (measured from 8192 rows).
     CHECK(find_kernel(fwd, {4, 4096, 64}).shape_rule == (small_batch ? "m<=8" : "k<=64"));
     CHECK(find_kernel(fwd, {16, 1024, 64}).shape_rule == (host_isa() == Isa::avx512 ? in_place : "k<=64"));

@@ -346,6 +346,24 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // these, relu, 1 thread: 1x64x1024 0.033 -> 0.004 ms, 4x64x4096 0.516 -> 0.027,
         // 7x64x1024 0.034 -> 0.013, 8x32x4096 0.057 -> 0.037, 16x64x1024 0.041 -> 0.023, 64x32x512
         // 0.026 -> 0.023 (128x64x256, 100x16x1024 even; gelu 16x64x1024 0.051 -> 0.032).
+        // Intel: the in-place entry below only under 32 rows, and 7 or 8 rows streamed as a
+        // small batch. W's rows a page apart (N = 1024) map each panel's loads to the same few
+        // sets of L1, and the in-place blocks re-read W from L3 for every task. Intel Xeon
+        // (family 6 model 167, peak 235-241 GFLOP/s), 1 thread, alternating, relu, in place ->
+        // the deep entry's packed panels: 32x1024x1024 1.35 -> 0.69 ms, 64x1024x1024 2.32 ->
+        // 1.06, 128x1024x1024 4.59 -> 1.74, 128x512x512 0.45 -> 0.37, 64x512x512 0.24 -> 0.21,
+        // 32x512x512 0.141 -> 0.123, 64x256x1024 0.30 -> 0.21, 128x64x1024 0.121 -> 0.096,
+        // 32x64x1024 0.035 -> 0.032, 128x1024x768 1.49 -> 1.21, 100x1000x500 0.67 -> 0.62,
+        // 128x128x128 0.028 -> 0.025; 32x1024x256 even (0.116, 0.119). At 16 rows mixed
+        // (16x1024x1024 0.60 -> 0.45, but 16x512x512 0.071 -> 0.078, 16x64x1024 0.018 -> 0.020,
+        // 16x1024x768 0.28 -> 0.30). In place -> streamed: 8x1024x1024 0.39 -> 0.20 ms,
+        // 7x1024x1024 0.40 -> 0.28, 8x512x512 0.046 -> 0.037, 7x256x1024 0.047 -> 0.035,
+        // 8x1024x512 0.142 -> 0.108, 7x1000x500 0.100 -> 0.086, 8x128x128 2.8 -> 2.4 us;
+        // 8x64x1024 12.1 -> 12.8 us; but 6 rows, one block, lost (6x1024x1024 0.197 -> 0.280).
+        if (spec.op == Op::forward && !reads_weight_transposed(spec)) {
+            add_on(table, {CpuKind::intel_avx512}, "m>=32,m<=128,k<=1024,n<=1024", deep);
+            add_on(table, {CpuKind::intel_avx512}, "m>=7,m<=8", small_batch_in_place(isa));
+        }
         if (spec.op == Op::forward && !reads_weight_transposed(spec)) {
             table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
             table.push_back({"m<=8", small_batch_in_place(isa)});

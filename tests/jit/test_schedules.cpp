@@ -227,6 +227,17 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK(narrow_dw.transposed_product == (spec.weight == WeightLayout::kn));
         CHECK(avx2[variant_for(avx2, Shape{256, 16, 128})].schedule.operand != OperandRead::direct);
     }
+    // Forward over [K,N] weights, 6 to 128 rows: W read in place on AMD; on Intel from 32 rows
+    // packed panels, 7 and 8 rows the small batch's stream (chunks of the reduction).
+    for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
+        const bool intel = kind == CpuKind::intel_avx512;
+        CHECK((chosen(relu, Shape{64, 1024, 1024}, kind).operand == OperandRead::direct) != intel);
+        CHECK((chosen(relu, Shape{128, 512, 512}, kind).operand == OperandRead::direct) != intel);
+        CHECK(chosen(relu, Shape{31, 1024, 1024}, kind).operand == OperandRead::direct);
+        CHECK(chosen(relu, Shape{6, 1024, 1024}, kind).reduction_block == 0);
+        CHECK((chosen(relu, Shape{8, 1024, 1024}, kind).reduction_block > 0) == intel);
+        CHECK((chosen(relu, Shape{7, 1024, 1024}, kind).reduction_block > 0) == intel);
+    }
     // Forward over [K,N] weights into fewer than 16 columns from 32 rows: dot products on every
     // kind; not from 16 columns, not under 32 rows.
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
