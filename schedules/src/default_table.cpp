@@ -544,6 +544,16 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             } else {
                 table.push_back({ShapeRule::parse("cpu=zen5,m<=128").text(), {6, 4, 64, 16, false, false, OperandRead::dot, true, 1024}});
             }
+            // Intel, forward with [N,K] weights from 128 rows: the deep entry's packed panels
+            // rather than dot products. Intel Xeon (family 6 model 167, peak 235-241 GFLOP/s), 1
+            // thread, alternating, relu, dot products -> packed: 128x1024x1024 2.24 -> 2.17 ms,
+            // 128x4096x1024 11.2 -> 8.4, 128x1000x500 1.08 -> 0.83, 128x512x512 0.56 -> 0.49,
+            // 192x4096x1024 19.0 -> 10.9, 192x1024x1024 3.20 -> 2.79, 256x1024x1024 4.20 -> 3.38,
+            // 256x4096x1024 26.1 -> 13.8, 256x1024x4096 17.5 -> 13.9, 256x512x512 1.07 -> 0.82,
+            // 256x1000x500 1.99 -> 1.46. At 96 rows mixed (96x4096x1024 8.3 -> 7.0, 96x1024x4096
+            // 6.1 -> 7.3), at 64 the dot products won (64x1024x1024 1.15 -> 1.38, 64x1024x4096 4.6
+            // -> 5.4).
+            if (spec.op == Op::forward) add_on(table, {CpuKind::intel_avx512}, "m>=128", deep);
             table.push_back({"m<=256", {6, 4, 48, 16, false, false, OperandRead::dot}});
         }
         table.push_back({"", deep});

@@ -238,6 +238,15 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK((chosen(relu, Shape{8, 1024, 1024}, kind).reduction_block > 0) == intel);
         CHECK((chosen(relu, Shape{7, 1024, 1024}, kind).reduction_block > 0) == intel);
     }
+    // Forward over [N,K] weights: dot products up to 256 rows, on Intel up to 127.
+    const KernelSpec relu_nk = parse_spec("forward:relu:bias=1:weight=nk");
+    for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
+        const bool intel = kind == CpuKind::intel_avx512;
+        CHECK((chosen(relu_nk, Shape{256, 1024, 1024}, kind).operand == OperandRead::dot) != intel);
+        CHECK((chosen(relu_nk, Shape{128, 1024, 4096}, kind).operand == OperandRead::dot) != intel);
+        CHECK(chosen(relu_nk, Shape{127, 1024, 1024}, kind).operand == OperandRead::dot);
+        CHECK(chosen(relu_nk, Shape{512, 1024, 1024}, kind).operand != OperandRead::dot);
+    }
     // Forward over [K,N] weights into fewer than 16 columns from 32 rows: dot products on every
     // kind; not from 16 columns, not under 32 rows.
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
