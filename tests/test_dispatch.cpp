@@ -127,14 +127,22 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
     REQUIRE(rules.count("k>=96,m>=1024"));
     REQUIRE(rules.count("k>=96,m>=1024,n<=127"));
     REQUIRE(rules.count("k>=512,m>=2048,n<=63,n>=32"));
+    for (const char *product : {"cpu=intel_avx512,n<=31,n>=17", "cpu=intel_avx512,n<=47,n>=33", "cpu=intel_avx512,k>=512,m>=256,n<=63,n>=48",
+                                "cpu=intel_avx512,m<=4096,n<=95,n>=65", "cpu=intel_avx512,k>=512,m>=256,n<=16"}) {
+        REQUIRE(rules.count(product));
+    }
     if (host_isa() == Isa::avx512) {
         const bool zen5 = host_cpu().kind == CpuKind::zen5, intel = host_cpu().kind == CpuKind::intel_avx512;
         CHECK(find_kernel(spec, {4096, 64, 1024}).shape_rule ==
               (zen5 ? "cpu=zen5,k>=96,m>=1024,n<=128" : intel ? "cpu=intel_avx512,k>=96,m>=1024,n<=80" : "k>=96,m>=1024,n<=127"));
-        // 32 to 63 columns: Xᵀ staged over a large X, else the narrow panels.
-        CHECK(find_kernel(spec, {4096, 48, 1024}).shape_rule == "k>=512,m>=2048,n<=63,n>=32");
-        CHECK(find_kernel(spec, {1024, 48, 512}).shape_rule == "n<=63");
-        CHECK(find_kernel(spec, {4096, 16, 1024}).shape_rule == "n<=63");
+        // 32 to 63 columns: Xᵀ staged over a large X, else the narrow panels; on Intel the
+        // transposed product over other widths than 32 and 64.
+        CHECK(find_kernel(spec, {4096, 48, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=63,n>=48" : "k>=512,m>=2048,n<=63,n>=32"));
+        CHECK(find_kernel(spec, {4096, 32, 1024}).shape_rule == "k>=512,m>=2048,n<=63,n>=32");
+        CHECK(find_kernel(spec, {1024, 48, 512}).shape_rule == (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=63,n>=48" : "n<=63"));
+        CHECK(find_kernel(spec, {128, 48, 512}).shape_rule == "n<=63");
+        CHECK(find_kernel(spec, {256, 24, 128}).shape_rule == (intel ? "cpu=intel_avx512,n<=31,n>=17" : "n<=63"));
+        CHECK(find_kernel(spec, {4096, 16, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=16" : "n<=63"));
         CHECK(find_kernel(spec, {4096, 256, 270}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : "k>=96,m>=1024"));
         CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : "k>=288,m>=1024,n>=128"));
         CHECK(find_kernel(spec, {256, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : ""));

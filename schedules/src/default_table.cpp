@@ -245,6 +245,31 @@ void add_intel_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSp
         CpuSchedule product = transposed;
         product.transposed_product = true;
         add_on(table, {CpuKind::intel_avx512}, "k>=1024,m>=1024,n>=96,n<=128", product);
+        // The same product over 16 to 95 columns but 32 and 64, which the entries below cover
+        // in whole blocks of 2 or 4 vectors: other widths left a block mostly past dW's edge
+        // (48 columns ran two blocks of 32, 80 two of 64), where dWᵀ has them as rows in
+        // blocks of 6. Intel Xeon (family 6 model 167, peak 235-241 GFLOP/s), 1 thread,
+        // alternating, with db, the entry the shape had -> product: 1024x1024x20 1.74 -> 0.53
+        // ms, 1024x1024x24 1.78 -> 0.59, 4096x512x28 3.82 -> 1.46, 256x1024x20 0.191 -> 0.095,
+        // 256x128x28 16.7 -> 16.1 us, 128x512x20 35 -> 26; 1024x1024x40 1.65 -> 0.71 ms,
+        // 4096x512x40 3.26 -> 1.73, 512x512x36 0.242 -> 0.138, 256x128x40 23 -> 21 us;
+        // 1024x1024x48 1.79 -> 0.92 ms, 4096x512x48 3.71 -> 1.94, 256x1024x48 0.278 -> 0.181,
+        // 1024x1024x60 1.64 -> 0.96, 256x1024x60 0.218 -> 0.203, but from 48 columns over a
+        // batch under 256 or a K under 512 it lost (128x512x48 49 -> 51 us, 256x128x60 23 ->
+        // 28, 256x256x60 50 -> 61, 300x300x50 68 -> 73); 1024x1024x72 1.67 -> 1.15 ms,
+        // 256x1024x80 0.440 -> 0.297, 4096x512x88 3.39 -> 2.88, 256x128x72 49 -> 33 us,
+        // 8192x256x80 even (4.17, 4.11 ms), 8192x1024x80 lost (14.4 -> 15.2), so up to a batch
+        // of 4096 (4096x1024x72 7.1 -> 5.1, 2048x768x80 2.64 -> 1.95); at 16 columns from K =
+        // 512 and a batch of 256: 1024x1024x16 0.90 -> 0.46 ms, 4096x512x16 1.97 -> 1.23, 256x1024x16 98 -> 76 us,
+        // 256x512x16 45 -> 42, but 128x512x16 19 -> 21, 256x128x16 9.5 -> 11.7. At 32 and 64
+        // columns it lost (1024x1024x32 0.88 -> 0.69 won, but 256x128x32 13 -> 20 us, 128x512x32
+        // 24 -> 41, 8192x256x32 2.09 -> 2.35 ms; 1024x1024x64 0.90 -> 1.07, 8192x256x64 2.04 ->
+        // 3.53). 2 threads: 1024x1024x48 1.01 -> 0.49 ms, 4096x512x24 2.07 -> 0.76, 256x1024x80
+        // 0.239 -> 0.189, 1024x1024x16 0.448 -> 0.313, 4096x512x60 2.06 -> 1.19.
+        for (const char *columns : {"n>=17,n<=31", "n>=33,n<=47", "n>=48,n<=63,k>=512,m>=256", "n>=65,n<=95,m<=4096",
+                                    "n<=16,k>=512,m>=256"}) {
+            add_on(table, {CpuKind::intel_avx512}, columns, product);
+        }
     }
     add_on(table, {CpuKind::intel_avx512}, weight_gradient_bounds(spec, 64, 512) + ",m>=128", transposed);
 }

@@ -199,7 +199,12 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK(chosen(data, narrow_dx, kind).block_vectors == 2);
         CHECK(chosen(data, narrow_dx, kind).block_rows == rows);
         CHECK(chosen(relu, narrow_y, kind).block_rows == rows);
-        CHECK(chosen(weight, Shape{1024, 48, 512}, kind).block_rows == 12);
+        CHECK(chosen(weight, Shape{1024, 32, 512}, kind).block_rows == 12);
+        // ... but on Intel 48 columns (and other widths than 32 and 64 up to 95) run as the
+        // transposed product, dW's columns its rows.
+        CHECK(chosen(weight, Shape{1024, 48, 512}, kind).transposed_product == (kind == CpuKind::intel_avx512));
+        CHECK(chosen(weight, Shape{1024, 80, 512}, kind).transposed_product == (kind == CpuKind::intel_avx512));
+        CHECK_FALSE(chosen(weight, Shape{1024, 64, 512}, kind).transposed_product);
     }
     // backward_weight over [K,N] weights with a dW under 16 columns: the transposed product on
     // every kind, from 32 rows of dW on AMD (panels packed from X), at any depth on Intel (X read
