@@ -260,12 +260,13 @@ void add_intel_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSp
         // 256x1024x80 0.440 -> 0.297, 4096x512x88 3.39 -> 2.88, 256x128x72 49 -> 33 us,
         // 8192x256x80 even (4.17, 4.11 ms), 8192x1024x80 lost (14.4 -> 15.2), so up to a batch
         // of 4096 (4096x1024x72 7.1 -> 5.1, 2048x768x80 2.64 -> 1.95); at 16 columns from K =
-        // 512 and a batch of 256: 1024x1024x16 0.90 -> 0.46 ms, 4096x512x16 1.97 -> 1.23, 256x1024x16 98 -> 76 us,
-        // 256x512x16 45 -> 42, but 128x512x16 19 -> 21, 256x128x16 9.5 -> 11.7. At 32 and 64
-        // columns it lost (1024x1024x32 0.88 -> 0.69 won, but 256x128x32 13 -> 20 us, 128x512x32
-        // 24 -> 41, 8192x256x32 2.09 -> 2.35 ms; 1024x1024x64 0.90 -> 1.07, 8192x256x64 2.04 ->
-        // 3.53). 2 threads: 1024x1024x48 1.01 -> 0.49 ms, 4096x512x24 2.07 -> 0.76, 256x1024x80
-        // 0.239 -> 0.189, 1024x1024x16 0.448 -> 0.313, 4096x512x60 2.06 -> 1.19.
+        // 512 and a batch of 256: 1024x1024x16 0.90 -> 0.46 ms, 4096x512x16 1.97 -> 1.23,
+        // 256x1024x16 98 -> 76 us, 256x512x16 45 -> 42, but 128x512x16 19 -> 21, 256x128x16 9.5
+        // -> 11.7. At 32 and 64 columns, which whole blocks fit, it mostly lost (256x128x32 13 ->
+        // 20 us, 128x512x32 24 -> 41, 8192x256x32 2.09 -> 2.35 ms, 1024x1024x64 0.90 -> 1.07,
+        // 8192x256x64 2.04 -> 3.53; 1024x1024x32 alone won, 0.88 -> 0.69). 2 threads:
+        // 1024x1024x48 1.01 -> 0.49 ms, 4096x512x24 2.07 -> 0.76, 256x1024x80 0.239 -> 0.189,
+        // 1024x1024x16 0.448 -> 0.313, 4096x512x60 2.06 -> 1.19.
         for (const char *columns : {"n>=17,n<=31", "n>=33,n<=47", "n>=48,n<=63,k>=512,m>=256", "n>=65,n<=95,m<=4096",
                                     "n<=16,k>=512,m>=256"}) {
             add_on(table, {CpuKind::intel_avx512}, columns, product);
@@ -388,8 +389,6 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         if (spec.op == Op::forward && !reads_weight_transposed(spec)) {
             add_on(table, {CpuKind::intel_avx512}, "m>=32,m<=128,k<=1024,n<=1024", deep);
             add_on(table, {CpuKind::intel_avx512}, "m>=7,m<=8", small_batch_in_place(isa));
-        }
-        if (spec.op == Op::forward && !reads_weight_transposed(spec)) {
             table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }
