@@ -181,7 +181,9 @@ CpuSchedule small_batch_in_place(Isa isa) {
 // thread, the deep entry -> this: 256x128x10 8.4 -> 6.6 us, 256x1024x10 62 -> 45, 784x256x10 48
 // -> 34, 1000x784x10 238 -> 187; AVX2 (2x5) 256x128x10 9.7 -> 7.1, 784x256x10 60 -> 40,
 // 1000x784x10 283 -> 229, 37x19x10 0.8 -> 0.6.
-void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const KernelSpec &spec, Isa isa) {
+// `packed` is the blocks AMD's transposed product runs in (AVX-512 only).
+void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const KernelSpec &spec, Isa isa,
+                                CpuSchedule packed = {}) {
     if (spec.op != Op::backward_weight) return;
     const bool kn = weight_gradient_kn(spec);
     CpuSchedule in_place{isa == Isa::avx512 ? 4 : 2, 5, 50, 16, false, false, OperandRead::direct};
@@ -192,9 +194,8 @@ void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const Kernel
     }
     add_on(table, {CpuKind::intel_avx512}, "n<=15", in_place);
     if (kn) {
-        CpuSchedule product{4, 6, 48, 16, false};
-        product.transposed_product = true;
-        table.push_back({ShapeRule::parse("n<=15,k>=32").text(), product});
+        packed.transposed_product = true;
+        table.push_back({ShapeRule::parse("n<=15,k>=32").text(), packed});
     }
 }
 
@@ -325,7 +326,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // oneDNN), 16384x32x128 49 -> 67 (0.88x -> 1.15x); at K = 128 rows outermost lost
         // (1024x128x1024 84 -> 75).
         const CpuSchedule shallow{4, 6, 192, 16, true};
-        add_narrow_weight_gradient(table, spec, isa);
+        add_narrow_weight_gradient(table, spec, isa, deep);
         add_narrow_forward(table, spec, {5, 4, 48, 16, false, false, OperandRead::dot});
         add_intel_transposed_lhs(table, spec, deep);
         // backward_weight ([K,N] weights) with 32 to 63 output columns over a large X: that
