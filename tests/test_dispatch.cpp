@@ -48,13 +48,15 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     }
     // k<=1024,m<=128,m>=6,n<=1024: AVX-512's (W read in place); m<=8: AVX-512's and AVX2's
     // cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024 and cpu=intel_avx512,m<=8,m>=7 (packed
-    // panels and the small batch's stream where the in-place entry lost on Intel): AVX-512's
+    // panels and the small batch's stream where the in-place entry lost on Intel), and
+    // cpu=zen5,k>=256,m<=8,m>=7,n>=512 (the stream over a large W on Zen 5): AVX-512's
     // cpu=zen5,k<=64,m>=2048: AVX-512's (column panels outermost on Zen 5)
     // cpu=intel_avx512,n<=63 (blocks of 6 rows rather than 12 into fewer than 64 columns): AVX-512's
     // m>=32,n<=15 (dot products into fewer than 16 columns): AVX-512's and AVX2's
     CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048",
                                              "cpu=intel_avx512,n<=63", "m>=32,n<=15",
-                                             "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024", "cpu=intel_avx512,m<=8,m>=7"});
+                                             "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024", "cpu=intel_avx512,m<=8,m>=7",
+                                             "cpu=zen5,k>=256,m<=8,m>=7,n>=512"});
     // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product), m>=512 and
     // cpu=intel_avx512,m>=512 (W's panels packed from a transposed copy, and from W): AVX-512's
     CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
@@ -76,9 +78,12 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     const bool small_batch = host_isa() >= Isa::avx2;
     CHECK(find_kernel(fwd, {4, 1024, 1024}).shape_rule == (small_batch ? "m<=8" : ""));
     CHECK(find_kernel(fwd, {1, 4096, 4096}).shape_rule == (small_batch ? "m<=8" : ""));
-    CHECK(find_kernel(fwd, {8, 1024, 4096}).shape_rule == (intel ? "cpu=intel_avx512,m<=8,m>=7" : small_batch ? "m<=8" : ""));
+    const std::string stream = intel ? "cpu=intel_avx512,m<=8,m>=7" : "cpu=zen5,k>=256,m<=8,m>=7,n>=512";
+    CHECK(find_kernel(fwd, {8, 1024, 4096}).shape_rule == (intel || zen5 ? stream : small_batch ? "m<=8" : ""));
     CHECK(find_kernel(fwd, {8, 1024, 1024}).shape_rule ==
-          (intel ? "cpu=intel_avx512,m<=8,m>=7" : host_isa() == Isa::avx512 ? in_place : small_batch ? "m<=8" : ""));
+          (intel || zen5 ? stream : host_isa() == Isa::avx512 ? in_place : small_batch ? "m<=8" : ""));
+    CHECK(find_kernel(fwd, {8, 128, 128}).shape_rule ==
+          (intel ? stream : host_isa() == Isa::avx512 ? in_place : small_batch ? "m<=8" : ""));
     // Small batches and few rows ahead of the shallow entry (measured from 8192 rows).
     CHECK(find_kernel(fwd, {4, 4096, 64}).shape_rule == (small_batch ? "m<=8" : "k<=64"));
     CHECK(find_kernel(fwd, {16, 1024, 64}).shape_rule == (host_isa() == Isa::avx512 ? in_place : "k<=64"));
@@ -128,21 +133,26 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
     REQUIRE(rules.count("k>=96,m>=1024,n<=127"));
     REQUIRE(rules.count("k>=512,m>=2048,n<=63,n>=32"));
     for (const char *product : {"cpu=intel_avx512,n<=31,n>=17", "cpu=intel_avx512,n<=47,n>=33", "cpu=intel_avx512,k>=512,m>=256,n<=63,n>=48",
-                                "cpu=intel_avx512,m<=4096,n<=95,n>=65", "cpu=intel_avx512,k>=512,m>=256,n<=16"}) {
+                                "cpu=intel_avx512,m<=4096,n<=95,n>=65", "cpu=intel_avx512,k>=512,m>=256,n<=16",
+                                "cpu=zen5,m>=128,n<=31,n>=17", "cpu=zen5,n<=47,n>=33", "cpu=zen5,m>=512,n<=63,n>=48",
+                                "cpu=zen5,k>=64,n<=95,n>=65", "cpu=zen5,k>=1024,m>=256,n<=16"}) {
         REQUIRE(rules.count(product));
     }
     if (host_isa() == Isa::avx512) {
         const bool zen5 = host_cpu().kind == CpuKind::zen5, intel = host_cpu().kind == CpuKind::intel_avx512;
         CHECK(find_kernel(spec, {4096, 64, 1024}).shape_rule ==
               (zen5 ? "cpu=zen5,k>=96,m>=1024,n<=128" : intel ? "cpu=intel_avx512,k>=96,m>=1024,n<=80" : "k>=96,m>=1024,n<=127"));
-        // 32 to 63 columns: Xᵀ staged over a large X, else the narrow panels; on Intel the
-        // transposed product over other widths than 32 and 64.
-        CHECK(find_kernel(spec, {4096, 48, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=63,n>=48" : "k>=512,m>=2048,n<=63,n>=32"));
+        // 32 to 63 columns: Xᵀ staged over a large X, else the narrow panels; on Intel and Zen 5
+        // the transposed product over other widths than 32 and 64.
+        const std::string from48 = intel ? "cpu=intel_avx512,k>=512,m>=256,n<=63,n>=48" : "cpu=zen5,m>=512,n<=63,n>=48";
+        CHECK(find_kernel(spec, {4096, 48, 1024}).shape_rule == (intel || zen5 ? from48 : "k>=512,m>=2048,n<=63,n>=32"));
         CHECK(find_kernel(spec, {4096, 32, 1024}).shape_rule == "k>=512,m>=2048,n<=63,n>=32");
-        CHECK(find_kernel(spec, {1024, 48, 512}).shape_rule == (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=63,n>=48" : "n<=63"));
+        CHECK(find_kernel(spec, {1024, 48, 512}).shape_rule == (intel || zen5 ? from48 : "n<=63"));
         CHECK(find_kernel(spec, {128, 48, 512}).shape_rule == "n<=63");
-        CHECK(find_kernel(spec, {256, 24, 128}).shape_rule == (intel ? "cpu=intel_avx512,n<=31,n>=17" : "n<=63"));
-        CHECK(find_kernel(spec, {4096, 16, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=16" : "n<=63"));
+        CHECK(find_kernel(spec, {256, 24, 128}).shape_rule ==
+              (intel ? "cpu=intel_avx512,n<=31,n>=17" : zen5 ? "cpu=zen5,m>=128,n<=31,n>=17" : "n<=63"));
+        CHECK(find_kernel(spec, {4096, 16, 1024}).shape_rule ==
+              (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=16" : zen5 ? "cpu=zen5,k>=1024,m>=256,n<=16" : "n<=63"));
         CHECK(find_kernel(spec, {4096, 256, 270}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : "k>=96,m>=1024"));
         CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : "k>=288,m>=1024,n>=128"));
         CHECK(find_kernel(spec, {256, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : ""));

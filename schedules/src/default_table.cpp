@@ -154,49 +154,41 @@ CpuSchedule small_batch_in_place(Isa isa) {
 // 8x1024x1024 0.147 -> 0.219, 7x2048x2048 0.61 -> 0.92, 8x4096x1024 0.71 -> 0.94; even from 9
 // to 12 rows, mixed above (16x1024x1024 0.291 -> 0.327, 18x1024x1024 0.364 -> 0.328); AVX2
 // 2x1024x1024 0.077 -> 0.291, 6x1024x1024 0.165 -> 0.116, 8x1024x1024 0.165 -> 0.227.
-// backward_weight over [K,N] weights with fewer than 16 columns (a classifier's 10): dW's rows
-// are narrower than a vector, so its blocks ran 8-lane vectors, or two of them shifted over the
-// columns. As the transposed product instead (CpuSchedule::transposed_product): dWᵀ in the ISA's
-// usual blocks along K, written out as dW in 16 x 16 tiles; the same FMAs in the same order, so
-// the same bits. AMD EPYC Zen 5 (Turin, peak 215-227 GFLOP/s), 1 thread, alternating, with db,
-// plain -> transposed: AVX-512 256x128x10 17-20 -> 10-11 us, 256x64x10 10 -> 6, 784x256x10
-// 101-103 -> 49, 1024x1024x10 1.35-1.42 -> 0.28-0.30 ms; AVX2 (2x6 blocks) 256x128x10 16-18 ->
-// 13-15 us, 1024x1024x10 1.60-1.63 -> 0.70-0.83 ms. It lost under 32 rows of dW (37x19x10 1 ->
-// 2 us) and from 16 columns (256x128x32 13 -> 18 us, 1024x1024x32 0.42-0.46 -> 0.55 ms).
-// On Intel, X's rows read in place (operand=direct) in blocks of 5 rows, which are 10 or 15
-// columns of dW exactly, rather than packed into panels: each element of X feeds at most 15
-// FMAs, so packing it cost as much as the products. The same bits (only where the loads come
-// from differs). Intel Xeon (family 6 model 167, peak 235-241 GFLOP/s), 1 thread, alternating,
-// with db, the packed 4x6 product (or, under 32 rows of dW, the n<=63 entry) -> this:
-// 256x128x10 11.1 -> 8.3 us, 256x64x10 6.0 -> 4.2, 784x256x10 50 -> 29, 256x1024x10 78 -> 50,
-// 1000x784x10 269 -> 183, 4096x128x10 243 -> 205, 1024x1024x10 428 -> 415, 256x512x15 51 -> 36,
-// 256x128x1 7.0 -> 4.3, 256x16x10 4.1 -> 2.2, 256x31x10 6.1 -> 3.2, 1000x20x10 18 -> 10,
-// 37x19x10 even (1.2); 2 threads 256x1024x10 55 -> 47, 1000x784x10 170 -> 148, 1024x1024x10
-// 212 -> 222. At 16 columns the deep entry won (256x128x16 9.7 -> 10.8 us). AVX2 (the same CPU
-// capped, 2x5 blocks, every kind: not measured on AMD, which runs AVX-512): 256x128x10 11.5 ->
-// 7.7 us, 784x256x10 63 -> 39, 1000x784x10 297 -> 277, 256x16x10 2.4 -> 1.3, 37x19x10 0.9 ->
-// 0.8, 1024x1024x10 and 4096x128x10 even.
-// backward_weight over [N,K] weights with fewer than 16 rows of dW (N) likewise reads X in place
-// in blocks of 5 rows (no transposed product: dW's rows are already N). Intel (model 167), 1
-// thread, the deep entry -> this: 256x128x10 8.4 -> 6.6 us, 256x1024x10 62 -> 45, 784x256x10 48
-// -> 34, 1000x784x10 238 -> 187; AVX2 (2x5) 256x128x10 9.7 -> 7.1, 784x256x10 60 -> 40,
-// 1000x784x10 283 -> 229, 37x19x10 0.8 -> 0.6.
-// `packed` is the blocks AMD's transposed product runs in (AVX-512 only).
-void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const KernelSpec &spec, Isa isa,
-                                CpuSchedule packed = {}) {
+// backward_weight with fewer than 16 columns of dW (a classifier's 10). Over [K,N] weights dW's
+// rows are narrower than a vector, so its blocks ran 8-lane vectors, or two of them shifted over
+// the columns; as the transposed product instead (CpuSchedule::transposed_product), dWᵀ in blocks
+// along K written out as dW in 16 x 16 tiles, the same FMAs in the same order, so the same bits.
+// AMD EPYC Zen 5 (Turin, peak 215-227 GFLOP/s), 1 thread, alternating, with db, plain ->
+// transposed (then X packed into panels): 256x128x10 17-20 -> 10-11 us, 256x64x10 10 -> 6,
+// 784x256x10 101-103 -> 49, 1024x1024x10 1.35-1.42 -> 0.28-0.30 ms. It lost from 16 columns
+// (256x128x32 13 -> 18 us, 1024x1024x32 0.42-0.46 -> 0.55 ms).
+// X's rows are read in place (operand=direct) in blocks of 5 rows, which are 10 or 15 columns of
+// dW exactly, rather than packed into panels: each element of X feeds at most 15 FMAs, so packing
+// it cost as much as the products. The same bits (only where the loads come from differs); over
+// [N,K] weights (dW's rows are N already) the same without the transposed product. 1 thread,
+// alternating, with db, X packed -> in place:
+//   Intel Xeon (family 6 model 167, peak 235-241 GFLOP/s), [K,N]: 256x128x10 11.1 -> 8.3 us,
+//   256x64x10 6.0 -> 4.2, 784x256x10 50 -> 29, 256x1024x10 78 -> 50, 1000x784x10 269 -> 183,
+//   4096x128x10 243 -> 205, 1024x1024x10 428 -> 415, 256x512x15 51 -> 36, 256x16x10 4.1 -> 2.2,
+//   37x19x10 even (1.2); 2 threads 256x1024x10 55 -> 47, 1000x784x10 170 -> 148, 1024x1024x10
+//   212 -> 222. [N,K]: 256x128x10 8.4 -> 6.6 us, 256x1024x10 62 -> 45, 784x256x10 48 -> 34,
+//   1000x784x10 238 -> 187.
+//   AMD EPYC Zen 5 (Turin, peak 211-217 GFLOP/s), [K,N]: 256x128x10 9.0 -> 6.6 us, 256x1024x10
+//   76 -> 55, 784x256x10 45 -> 28, 1000x784x10 181 -> 111, 4096x128x10 131 -> 81, 1024x1024x10
+//   265 -> 184, 256x512x15 43 -> 30, 256x31x10 5.8 -> 3.6, 1000x20x10 16 -> 10, 256x16x10 3.7 ->
+//   2.5, 37x19x10 even (1.2-1.3); 2 threads 1000x784x10 143 -> 105, 1024x1024x10 184 -> 141,
+//   4096x128x10 260 -> 90. [N,K]: 256x128x10 8.5 -> 6.1 us, 256x1024x10 69 -> 52, 784x256x10 50
+//   -> 35, 1000x784x10 184 -> 115.
+// At 16 columns the packed panels won or held (Intel 256x128x16 9.7 -> 10.8 us, Zen 5 8.1 -> 8.2),
+// so up to 15. Not measured on Zen 4. AVX2 in 2x5 blocks, measured on the Intel CPU capped at
+// AVX2 ([K,N] 256x128x10 11.5 -> 7.7 us, 784x256x10 63 -> 39, 1000x784x10 297 -> 277, 256x16x10
+// 2.4 -> 1.3, 37x19x10 0.9 -> 0.8, 1024x1024x10 and 4096x128x10 even; [N,K] 256x128x10 9.7 ->
+// 7.1, 784x256x10 60 -> 40, 1000x784x10 283 -> 229, 37x19x10 0.8 -> 0.6).
+void add_narrow_weight_gradient(std::vector<ScheduleChoice> &table, const KernelSpec &spec, Isa isa) {
     if (spec.op != Op::backward_weight) return;
-    const bool kn = weight_gradient_kn(spec);
     CpuSchedule in_place{isa == Isa::avx512 ? 4 : 2, 5, 50, 16, false, false, OperandRead::direct};
-    in_place.transposed_product = kn;
-    if (isa == Isa::avx2) {
-        table.push_back({"n<=15", in_place});
-        return;
-    }
-    add_on(table, {CpuKind::intel_avx512}, "n<=15", in_place);
-    if (kn) {
-        packed.transposed_product = true;
-        table.push_back({ShapeRule::parse("n<=15,k>=32").text(), packed});
-    }
+    in_place.transposed_product = weight_gradient_kn(spec);
+    table.push_back({"n<=15", in_place});
 }
 
 // Forward over [K,N] weights with fewer than 16 columns (a classifier's 10): dot products along
@@ -223,8 +215,8 @@ std::string weight_gradient_bounds(const KernelSpec &spec, int rows, int cols) {
     return fmt::format("{}>={},{}>={}", kn ? "k" : "n", rows, kn ? "n" : "k", cols);
 }
 
-// Intel, backward_weight: the left operand (Xᵀ or dZᵀ) copied transposed once (lhs=transposed)
-// wherever dW is wide, from 64 rows: the staged and chunked entries below were measured on AMD.
+// backward_weight with the left operand (Xᵀ or dZᵀ) copied transposed once (lhs=transposed). On
+// Intel wherever dW is wide, from 64 rows: the staged and chunked entries below were measured on AMD.
 // Intel Xeon (family 6 model 167, peak 241-247 GFLOP/s), 1 thread, alternating, [K,N], the
 // entry the shape had -> transposed: 1024x128x1024 2.43 -> 2.14 ms, 4096x128x512 5.00 -> 4.67,
 // 2048x200x1024 8.2 -> 6.1, 256x128x1024 0.53 -> 0.47, 128x128x1024 0.264 -> 0.223, 1024x64x1024
@@ -238,7 +230,7 @@ std::string weight_gradient_bounds(const KernelSpec &spec, int rows, int cols) {
 // 4096x1024x96 10.5 -> 7.1, 8192x1024x100 35.7 -> 22.7, 4096x2048x128 30.5 -> 18.2; 2 threads
 // 4096x1024x128 5.10 -> 4.39. Even at 64 columns (4096x1024x64 5.16, 5.20), lost over shallower
 // X (4096x512x128 4.68 -> 4.88, 2048x256x128 1.04 -> 1.20). Bit for bit the plain product's.
-void add_intel_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
+void add_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
     if (spec.op != Op::backward_weight) return;
     CpuSchedule transposed = deep;
     transposed.transpose_lhs = true;
@@ -271,6 +263,28 @@ void add_intel_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSp
         for (const char *columns : {"n>=17,n<=31", "n>=33,n<=47", "n>=48,n<=63,k>=512,m>=256", "n>=65,n<=95,m<=4096",
                                     "n<=16,k>=512,m>=256"}) {
             add_on(table, {CpuKind::intel_avx512}, columns, product);
+        }
+        // Zen 5 likewise, with bounds of its own. AMD EPYC Zen 5 (Turin, peak 211-217 GFLOP/s),
+        // 1 thread, alternating, with db, the entry the shape had -> product: 1024x1024x20 1.43 ->
+        // 0.39 ms, 4096x512x28 2.30 -> 0.96, 128x512x20 36 -> 25 us, 256x128x20 16.2 -> 13.0,
+        // 128x256x20 15.1 -> 13.6, 128x64x24 even (4.4, 4.3), but 64x100x20 3.7 -> 4.9;
+        // 4096x512x40 2.34 -> 1.32 ms, 256x128x40 22 -> 20 us, 256x256x40 42 -> 37, 128x128x40
+        // and 64x256x36 even; from 48 columns from a batch of 512: 1024x1024x48 0.75 -> 0.66
+        // ms, 8192x1024x48 9.6 -> 7.1, 2048x256x48 0.46 -> 0.33, 512x1024x48 0.35 -> 0.33,
+        // 1024x1024x60 0.81 -> 0.79, but 256x1024x60 168 -> 202 us, 256x256x60 44 -> 50,
+        // 300x300x50 57 -> 67, 256x1024x48 even; 1024x1024x72 1.41 -> 0.91 ms, 4096x1024x72 6.05
+        // -> 4.17, 8192x1024x80 13.1 -> 10.6, 8192x256x80 3.70 -> 2.63, 256x1024x80 0.33 -> 0.27,
+        // 256x128x72 46 -> 32 us, 256x256x80 83 -> 67, 8192x64x80 1.05 -> 0.98 ms, but 16384x32x72
+        // 1.52 -> 1.64; at 16 columns from K = 1024: 1024x1024x16
+        // 0.71 -> 0.31 ms, 256x1024x16 110 -> 81 us, but 256x512x16 36 -> 38, 512x512x16 71 ->
+        // 74, 256x128x16 8.0 -> 9.5. At 32 and 64 columns it lost (1024x1024x32 0.47 -> 0.56 ms,
+        // 256x128x32 12 -> 17 us, 4096x1024x64 3.8 -> 4.8 ms), over 96 to 128 it was mixed
+        // (4096x1024x96 7.4 -> 6.2, 4096x1024x128 7.6 -> 8.5, 8192x512x100 7.6 -> 8.0). 2 threads:
+        // 1024x1024x48 0.56 -> 0.43 ms, 4096x512x24 1.54 -> 0.80, 1024x1024x16 0.43 -> 0.27,
+        // 4096x512x60 1.74 -> 1.40, 256x1024x80 even (0.215, 0.222).
+        for (const char *columns : {"n>=17,n<=31,m>=128", "n>=33,n<=47", "n>=48,n<=63,m>=512", "n>=65,n<=95,k>=64",
+                                    "n<=16,k>=1024,m>=256"}) {
+            add_on(table, {CpuKind::zen5}, columns, product);
         }
     }
     add_on(table, {CpuKind::intel_avx512}, weight_gradient_bounds(spec, 64, 512) + ",m>=128", transposed);
@@ -326,9 +340,9 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // oneDNN), 16384x32x128 49 -> 67 (0.88x -> 1.15x); at K = 128 rows outermost lost
         // (1024x128x1024 84 -> 75).
         const CpuSchedule shallow{4, 6, 192, 16, true};
-        add_narrow_weight_gradient(table, spec, isa, deep);
+        add_narrow_weight_gradient(table, spec, isa);
         add_narrow_forward(table, spec, {5, 4, 48, 16, false, false, OperandRead::dot});
-        add_intel_transposed_lhs(table, spec, deep);
+        add_transposed_lhs(table, spec, deep);
         // backward_weight ([K,N] weights) with 32 to 63 output columns over a large X: that
         // entry reads Xᵀ down columns a row of X apart (4 KiB at K = 1024) and fell to 30-45
         // GFLOP/s; stage each task's Xᵀ instead, with dZ's rows (at most a cache line) read in
@@ -390,6 +404,13 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         if (spec.op == Op::forward && !reads_weight_transposed(spec)) {
             add_on(table, {CpuKind::intel_avx512}, "m>=32,m<=128,k<=1024,n<=1024", deep);
             add_on(table, {CpuKind::intel_avx512}, "m>=7,m<=8", small_batch_in_place(isa));
+            // Zen 5 streams 7 or 8 rows too where W is large. AMD EPYC Zen 5 (Turin, peak 211-217
+            // GFLOP/s), 1 thread, alternating, relu, in place -> streamed: 8x1024x1024 0.168 ->
+            // 0.139 ms, 7x1024x1024 0.191 -> 0.157, 8x1024x512 0.088 -> 0.078, 7x256x1024 0.035 ->
+            // 0.029, 8x512x512 even (0.044, 0.045); over a smaller W it lost (8x128x128 2.6 -> 2.9
+            // us, 8x64x1024 10.9 -> 11.7, 8x1024x256 35 -> 37), and at 6 rows (6x1024x1024 0.112
+            // -> 0.159).
+            add_on(table, {CpuKind::zen5}, "m>=7,m<=8,k>=256,n>=512", small_batch_in_place(isa));
             table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }
@@ -567,7 +588,16 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
                 product.transposed_product = true;
                 add_on(table, {CpuKind::zen5, CpuKind::intel_avx512}, "m<=511", product);
             } else {
-                table.push_back({ShapeRule::parse("cpu=zen5,m<=128").text(), {6, 4, 64, 16, false, false, OperandRead::dot, true, 1024}});
+                // The same chunks for forward up to 256 rows over a reduction of 2048 or more. AMD
+                // EPYC Zen 5 (Turin, peak 211-217 GFLOP/s), 1 thread, alternating, relu, dot
+                // products -> chunks: 256x4096x1024 20.1 -> 16.2 ms, 192x4096x1024 16.4 -> 14.5,
+                // 256x2048x1024 10.7 -> 10.1, 256x4096x512 10.6 -> 9.9, 256x3072x768 12.2 ->
+                // 11.3, 200x8192x256 8.7 -> 8.4; gelu 256x4096x1024 23.8 -> 21.0, 192x2048x1024 8.5
+                // -> 8.3; 2 threads relu 256x4096x1024 11.5 -> 10.0. At K = 1024 they lost
+                // (256x1024x1024 3.73 -> 4.15). The same bits: each output's sum in the same order.
+                const CpuSchedule chunks{6, 4, 64, 16, false, false, OperandRead::dot, true, 1024};
+                table.push_back({ShapeRule::parse("cpu=zen5,m<=128").text(), chunks});
+                table.push_back({ShapeRule::parse("cpu=zen5,m<=256,k>=2048").text(), chunks});
             }
             // Intel, forward with [N,K] weights from 128 rows: the deep entry's packed panels
             // rather than dot products. Intel Xeon (family 6 model 167, peak 235-241 GFLOP/s), 1

@@ -200,27 +200,36 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK(chosen(data, narrow_dx, kind).block_rows == rows);
         CHECK(chosen(relu, narrow_y, kind).block_rows == rows);
         CHECK(chosen(weight, Shape{1024, 32, 512}, kind).block_rows == 12);
-        // ... but on Intel 48 columns (and other widths than 32 and 64 up to 95) run as the
-        // transposed product, dW's columns its rows.
-        CHECK(chosen(weight, Shape{1024, 48, 512}, kind).transposed_product == (kind == CpuKind::intel_avx512));
-        CHECK(chosen(weight, Shape{1024, 80, 512}, kind).transposed_product == (kind == CpuKind::intel_avx512));
+        // ... but on Intel and Zen 5 48 columns (and other widths than 32 and 64 up to 95) run as
+        // the transposed product, dW's columns its rows, within bounds of each kind's own.
+        const bool product = kind != CpuKind::zen4;
+        CHECK(chosen(weight, Shape{1024, 48, 512}, kind).transposed_product == product);
+        CHECK(chosen(weight, Shape{1024, 80, 512}, kind).transposed_product == product);
+        CHECK(chosen(weight, Shape{1024, 20, 1024}, kind).transposed_product == product);
+        CHECK(chosen(weight, Shape{1024, 16, 1024}, kind).transposed_product == product);
         CHECK_FALSE(chosen(weight, Shape{1024, 64, 512}, kind).transposed_product);
+        CHECK_FALSE(chosen(weight, Shape{1024, 32, 512}, kind).transposed_product);
     }
+    // Zen 5's bounds: 48 to 63 columns from a batch of 512 (Intel 256), 65 to 95 from 64 rows of
+    // dW at any batch (Intel up to 4096).
+    CHECK(chosen(weight, Shape{256, 48, 1024}, CpuKind::intel_avx512).transposed_product);
+    CHECK_FALSE(chosen(weight, Shape{256, 48, 1024}, CpuKind::zen5).transposed_product);
+    CHECK(chosen(weight, Shape{8192, 80, 1024}, CpuKind::zen5).transposed_product);
+    CHECK_FALSE(chosen(weight, Shape{8192, 80, 1024}, CpuKind::intel_avx512).transposed_product);
+    CHECK_FALSE(chosen(weight, Shape{16384, 72, 32}, CpuKind::zen5).transposed_product);
     // backward_weight over [K,N] weights with a dW under 16 columns: the transposed product on
-    // every kind, from 32 rows of dW on AMD (panels packed from X), at any depth on Intel (X read
-    // in place in blocks of 5 rows); not from 16 columns, not for [N,K], which on Intel reads X in
-    // place in blocks of 5 rows of dW as well.
+    // every kind at any depth, X read in place in blocks of 5 rows; not from 16 columns, not for
+    // [N,K], which reads X in place in blocks of 5 rows of dW as well.
     const KernelSpec weight_by_rows = parse_spec("backward_weight:bias=1:weight=nk");
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
-        const bool intel = kind == CpuKind::intel_avx512;
         CHECK(chosen(weight, Shape{256, 10, 128}, kind).transposed_product);
         CHECK(chosen(weight, Shape{1024, 15, 1024}, kind).transposed_product);
-        CHECK((chosen(weight, Shape{256, 10, 128}, kind).operand == OperandRead::direct) == intel);
-        CHECK((chosen(weight, Shape{256, 10, 128}, kind).block_rows == 5) == intel);
+        CHECK(chosen(weight, Shape{256, 10, 128}, kind).operand == OperandRead::direct);
+        CHECK(chosen(weight, Shape{256, 10, 128}, kind).block_rows == 5);
         CHECK_FALSE(chosen(weight, Shape{256, 16, 128}, kind).transposed_product);
-        CHECK(chosen(weight, Shape{37, 10, 19}, kind).transposed_product == intel);
+        CHECK(chosen(weight, Shape{37, 10, 19}, kind).transposed_product);
         CHECK_FALSE(chosen(weight_by_rows, Shape{256, 10, 128}, kind).transposed_product);
-        CHECK((chosen(weight_by_rows, Shape{256, 10, 128}, kind).operand == OperandRead::direct) == intel);
+        CHECK(chosen(weight_by_rows, Shape{256, 10, 128}, kind).operand == OperandRead::direct);
         CHECK(chosen(weight_by_rows, Shape{256, 16, 128}, kind).operand != OperandRead::direct);
     }
     // AVX2, every kind: X read in place in blocks of 2 vectors by 5 rows of dW, for either layout.
@@ -233,24 +242,29 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK(avx2[variant_for(avx2, Shape{256, 16, 128})].schedule.operand != OperandRead::direct);
     }
     // Forward over [K,N] weights, 6 to 128 rows: W read in place on AMD; on Intel from 32 rows
-    // packed panels, 7 and 8 rows the small batch's stream (chunks of the reduction).
+    // packed panels; 7 and 8 rows the small batch's stream (chunks of the reduction) on Intel,
+    // and on Zen 5 over a large W.
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
-        const bool intel = kind == CpuKind::intel_avx512;
+        const bool intel = kind == CpuKind::intel_avx512, streams = kind != CpuKind::zen4;
         CHECK((chosen(relu, Shape{64, 1024, 1024}, kind).operand == OperandRead::direct) != intel);
         CHECK((chosen(relu, Shape{128, 512, 512}, kind).operand == OperandRead::direct) != intel);
         CHECK(chosen(relu, Shape{31, 1024, 1024}, kind).operand == OperandRead::direct);
         CHECK(chosen(relu, Shape{6, 1024, 1024}, kind).reduction_block == 0);
-        CHECK((chosen(relu, Shape{8, 1024, 1024}, kind).reduction_block > 0) == intel);
-        CHECK((chosen(relu, Shape{7, 1024, 1024}, kind).reduction_block > 0) == intel);
+        CHECK((chosen(relu, Shape{8, 1024, 1024}, kind).reduction_block > 0) == streams);
+        CHECK((chosen(relu, Shape{7, 1024, 1024}, kind).reduction_block > 0) == streams);
+        CHECK((chosen(relu, Shape{8, 128, 128}, kind).reduction_block > 0) == intel);
     }
-    // Forward over [N,K] weights: dot products up to 256 rows, on Intel up to 127.
+    // Forward over [N,K] weights: dot products up to 256 rows, on Intel up to 127; on Zen 5 over
+    // a reduction in chunks up to 128 rows, and up to 256 from a reduction of 2048.
     const KernelSpec relu_nk = parse_spec("forward:relu:bias=1:weight=nk");
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
-        const bool intel = kind == CpuKind::intel_avx512;
+        const bool intel = kind == CpuKind::intel_avx512, zen5 = kind == CpuKind::zen5;
         CHECK((chosen(relu_nk, Shape{256, 1024, 1024}, kind).operand == OperandRead::dot) != intel);
         CHECK((chosen(relu_nk, Shape{128, 1024, 4096}, kind).operand == OperandRead::dot) != intel);
         CHECK(chosen(relu_nk, Shape{127, 1024, 1024}, kind).operand == OperandRead::dot);
         CHECK(chosen(relu_nk, Shape{512, 1024, 1024}, kind).operand != OperandRead::dot);
+        CHECK((chosen(relu_nk, Shape{256, 1024, 4096}, kind).reduction_block == 1024) == zen5);
+        CHECK(chosen(relu_nk, Shape{256, 1024, 1024}, kind).reduction_block == 0);
     }
     // Forward over [K,N] weights into fewer than 16 columns from 32 rows: dot products on every
     // kind; not from 16 columns, not under 32 rows.
