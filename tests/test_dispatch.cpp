@@ -61,7 +61,8 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     // cpu=intel_avx512,m>=512 (W's panels packed from a transposed copy, and from W): AVX-512's
     CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
                                              "cpu=intel_avx512,m<=511", "m<=256", "cpu=intel_avx512,k>=512,n<=64",
-                                             "cpu=intel_avx512,m>=512", "cpu=intel_avx512,k<=63"});
+                                             "cpu=intel_avx512,m>=512", "cpu=intel_avx512,k<=63",
+                                             "cpu=zen5,k>=512,n<=64"});
     const bool zen5 = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::zen5;
     const bool intel = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::intel_avx512;
     const std::string product = zen5 ? "cpu=zen5,m<=511" : "cpu=intel_avx512,m<=511";
@@ -90,7 +91,8 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(fwd, {32, 1024, 4096}).shape_rule == "");    // a deep reduction
     CHECK(find_kernel(fwd, {32, 4096, 1024}).shape_rule == "");    // a wide output
     CHECK(find_kernel(fwd, {256, 1024, 1024}).shape_rule == "");
-    CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=512,n<=64" : "n<=64"));
+    CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule ==
+          (intel ? "cpu=intel_avx512,k>=512,n<=64" : zen5 ? "cpu=zen5,k>=512,n<=64" : "n<=64"));
     CHECK(find_kernel(bwd, {4096, 64, 256}).shape_rule == "n<=64");
     // Zen 5 and Intel: the transposed product; elsewhere dot products.
     CHECK(find_kernel(bwd, {64, 1024, 1024}).shape_rule == (zen5 || intel ? product : "m<=256"));

@@ -422,10 +422,18 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 5.15 -> 4.52 ms, 8192x512x64 4.95 -> 4.63, 2048x1024x32 1.75 -> 1.63, 16384x256x64 4.87
         // -> 4.54, 1024x1024x64 1.30 -> 1.18; at 256 columns even (identity 8192x256x64 1.89 ->
         // 1.87). gelu keeps the accumulators the deep entry has for it (not measured).
+        // Zen 5 likewise, gelu (erf) with block accumulators. AMD EPYC Zen 5 (Turin, peak 211-217
+        // GFLOP/s), 1 thread, alternating, rows -> panels outermost: identity 4096x1024x64 3.19 ->
+        // 2.75 ms, 1024x1024x48 0.61 -> 0.53; chained relu with the mask 4096x1024x64 4.32 ->
+        // 4.07, 2048x1024x32 1.17 -> 1.03, 8192x512x64 4.37 -> 4.11, 1024x1024x64 0.92 -> 0.83,
+        // 1024x4096x16 2.38 -> 1.96, 4096x512x32 1.28 -> 1.11; chained gelu 4096x1024x64 6.62 ->
+        // 5.59 (task accumulators 7.14), 1024x1024x64 1.56 -> 1.29, 2048x1024x32 even (2.25,
+        // 2.28). Under 512 columns mixed (relu 8192x256x64 1.98 -> 1.79, 16384x256x64 4.51 -> 4.90).
         if (spec.op == Op::backward_data && reads_weight_transposed(spec)) {
             CpuSchedule panels = deep;
             panels.acc_per_task = heavy_epilogue(spec);
             add_on(table, {CpuKind::intel_avx512}, "k>=512,n<=64", panels);
+            add_on(table, {CpuKind::zen5}, "k>=512,n<=64", deep);
         }
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, shallow});
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
@@ -440,6 +448,23 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 8192x32x512 3.25 -> 2.98, 8192x64x256 2.54 -> 2.40, 16384x64x256 5.06 -> 4.76,
         // 1024x64x256 0.220 -> 0.202; from 128 rows mixed (1024x128x256 0.421 -> 0.380, 8192x128x256
         // 4.04 -> 4.24), so not there.
+        // Zen 5, backward_weight over [N,K] weights, 16 to 255 rows of dW over a batch of at most
+        // 512: X's rows read in place by the deep entry's blocks rather than packed into panels,
+        // whose copy a short batch does not amortize. AMD EPYC Zen 5 (Turin, peak 211-217
+        // GFLOP/s), 1 thread, alternating, with db, the entry the shape had -> in place:
+        // 256x1024x48 201 -> 134 us, 256x1024x20 90 -> 68, 256x512x16 33 -> 23, 256x128x32 13.9 ->
+        // 12.5, 256x128x48 21 -> 16, 256x128x64 24.5 -> 21.9, 512x512x48 181 -> 131, 128x1024x64
+        // 110 -> 93, 256x1024x64 223 -> 194, 512x1024x32 238 -> 226, 512x1024x64 455 -> 442,
+        // 256x1024x128 439 -> 364, 512x1024x96 681 -> 548, 256x1024x200 652 -> 550, 256x4096x32
+        // 518 -> 418, 256x4096x128 1.85 -> 1.72 ms, 512x256x128 even (185, 182 us); at 256 rows
+        // of dW it lost (256x1024x256 0.71 -> 0.79 ms), from a batch of 1024 it was mixed
+        // (1024x256x32 110 -> 98 us, 1024x1024x48 even, 1024x1024x64 0.91 -> 1.08 ms,
+        // 4096x1024x48 4.5 -> 5.4, 8192x512x32 2.4 -> 3.5). 2 threads: 256x1024x48 130 -> 87 us,
+        // 256x1024x200 392 -> 324, 512x1024x64 296 -> 240. Over [K,N] weights it lost
+        // (256x1024x128 350 -> 382 us, 256x1024x32 91 -> 236). The same bits.
+        if (spec.op == Op::backward_weight && spec.weight == WeightLayout::nk) {
+            add_on(table, {CpuKind::zen5}, "m<=512,n>=16,n<=255", {4, 6, 48, 16, false, false, OperandRead::direct});
+        }
         for (const auto &[lowest, task] : {std::pair{32, 32}, {64, 64}, {128, 128}}) {
             if (spec.op != Op::backward_weight) break;
             const char *rows = spec.weight == WeightLayout::kn ? "k" : "n";

@@ -180,11 +180,16 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(data, Shape{400, 1024, 1024}, CpuKind::intel_avx512).transposed_product);
     CHECK(chosen(data, batch256, CpuKind::intel_avx512).transposed_product);
     CHECK_FALSE(chosen(data, Shape{400, 1024, 1024}, CpuKind::zen4).transposed_product);
-    // A reduction of at most 64 into 512 columns or more: panels outermost on Intel, rows
-    // outermost elsewhere.
+    // A reduction of at most 64 into 512 columns or more: panels outermost on Intel and Zen 5
+    // (gelu with block accumulators on Zen 5), rows outermost elsewhere.
     CHECK_FALSE(chosen(data, Shape{4096, 64, 1024}, CpuKind::intel_avx512).rows_outer);
+    CHECK_FALSE(chosen(data, Shape{4096, 64, 1024}, CpuKind::zen5).rows_outer);
     CHECK(chosen(data, Shape{4096, 64, 1024}, CpuKind::zen4).rows_outer);
     CHECK(chosen(data, Shape{4096, 64, 256}, CpuKind::intel_avx512).rows_outer);
+    CHECK(chosen(data, Shape{4096, 64, 256}, CpuKind::zen5).rows_outer);
+    const KernelSpec data_gelu = parse_spec("backward_data:gelu:prev_bias=1:weight=kn:save=z");
+    CHECK_FALSE(chosen(data_gelu, Shape{4096, 64, 1024}, CpuKind::zen5).acc_per_task);
+    CHECK_FALSE(chosen(data_gelu, Shape{4096, 64, 1024}, CpuKind::zen5).rows_outer);
     CHECK_FALSE(chosen(data, Shape{512, 1024, 1024}, CpuKind::zen5).transposed_product);
     // From 512 rows, panels packed from a transposed copy of W; on Intel gathered from W itself.
     for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5}) CHECK(chosen(data, batch512, kind).operand == OperandRead::transposed);
@@ -230,7 +235,9 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK(chosen(weight, Shape{37, 10, 19}, kind).transposed_product);
         CHECK_FALSE(chosen(weight_by_rows, Shape{256, 10, 128}, kind).transposed_product);
         CHECK(chosen(weight_by_rows, Shape{256, 10, 128}, kind).operand == OperandRead::direct);
-        CHECK(chosen(weight_by_rows, Shape{256, 16, 128}, kind).operand != OperandRead::direct);
+        // From 16 rows of dW not the narrow entry's blocks of 5 rows (Zen 5 still reads X in place).
+        CHECK(chosen(weight_by_rows, Shape{256, 16, 128}, kind).block_rows != 5);
+        CHECK((chosen(weight_by_rows, Shape{256, 16, 128}, kind).operand == OperandRead::direct) == (kind == CpuKind::zen5));
     }
     // AVX2, every kind: X read in place in blocks of 2 vectors by 5 rows of dW, for either layout.
     for (const KernelSpec &spec : {weight, weight_by_rows}) {
@@ -298,6 +305,15 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(weight_nk, Shape{4096, 64, 512}, CpuKind::intel_avx512).transpose_lhs);
     const CpuSchedule deep_narrow = chosen(weight, Shape{4096, 128, 1024}, CpuKind::intel_avx512);
     CHECK((deep_narrow.transpose_lhs && deep_narrow.transposed_product));
+    // [N,K], 16 to 255 rows of dW over a batch of at most 512: X read in place on Zen 5.
+    for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5, CpuKind::intel_avx512}) {
+        const bool zen5 = kind == CpuKind::zen5;
+        CHECK((chosen(weight_nk, Shape{256, 48, 1024}, kind).operand == OperandRead::direct) == zen5);
+        CHECK((chosen(weight_nk, Shape{512, 200, 1024}, kind).operand == OperandRead::direct) == zen5);
+        CHECK(chosen(weight_nk, Shape{1024, 48, 1024}, kind).operand != OperandRead::direct);
+        CHECK(chosen(weight_nk, Shape{256, 256, 1024}, kind).operand != OperandRead::direct);
+        CHECK(chosen(weight, Shape{256, 48, 1024}, kind).operand != OperandRead::direct);
+    }
     for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5}) {
         CHECK_FALSE(chosen(weight, Shape{1024, 1024, 128}, kind).transpose_lhs);
         CHECK_FALSE(chosen(weight_nk, Shape{4096, 64, 512}, kind).transpose_lhs);
