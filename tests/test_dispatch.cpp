@@ -129,6 +129,7 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
     REQUIRE(rules.count("cpu=intel_avx512,k>=96,m>=1024,n<=80"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=288,n>=128"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=256,m>=128,n>=128"));
+    REQUIRE(rules.count("cpu=zen5,k>=256,m>=128,n>=128"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=64,m>=128,n>=512"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=1024,m>=1024,n<=128,n>=96"));
     REQUIRE(rules.count("k>=96,m>=1024"));
@@ -155,9 +156,10 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
               (intel ? "cpu=intel_avx512,n<=31,n>=17" : zen5 ? "cpu=zen5,m>=128,n<=31,n>=17" : "n<=63"));
         CHECK(find_kernel(spec, {4096, 16, 1024}).shape_rule ==
               (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=16" : zen5 ? "cpu=zen5,k>=1024,m>=256,n<=16" : "n<=63"));
-        CHECK(find_kernel(spec, {4096, 256, 270}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : "k>=96,m>=1024"));
-        CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : "k>=288,m>=1024,n>=128"));
-        CHECK(find_kernel(spec, {256, 256, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : ""));
+        const std::string transposed = intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : "cpu=zen5,k>=256,m>=128,n>=128";
+        CHECK(find_kernel(spec, {4096, 256, 270}).shape_rule == (intel || zen5 ? transposed : "k>=96,m>=1024"));
+        CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == (intel || zen5 ? transposed : "k>=288,m>=1024,n>=128"));
+        CHECK(find_kernel(spec, {256, 256, 1024}).shape_rule == (intel || zen5 ? transposed : ""));
         // Intel: X transposed whole for a wide dW from 64 rows, and with the transposed product
         // over 96 to 128 columns of a deep one.
         CHECK(find_kernel(spec, {1024, 1024, 128}).shape_rule == (intel ? "cpu=intel_avx512,k>=64,m>=128,n>=512" : "k<=255,k>=128"));
