@@ -49,14 +49,18 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     // k<=1024,m<=128,m>=6,n<=1024: AVX-512's (W read in place); m<=8: AVX-512's and AVX2's
     // cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024 and cpu=intel_avx512,m<=8,m>=7 (packed
     // panels and the small batch's stream where the in-place entry lost on Intel), and
-    // cpu=zen5,k>=256,m<=8,m>=7,n>=512 (the stream over a large W on Zen 5): AVX-512's
+    // cpu=zen5,k>=256,m<=8,m>=7,n>=512 (the stream over a large W on Zen 5),
+    // cpu=zen5,k<=1024,k>=768,m<=128,m>=96,n%1024=0 (packed panels where W's rows are 4 KiB
+    // apart) and cpu=zen5,k>=4096,m<=256,m%4=0 (4-row blocks over a chunked deep reduction):
+    // AVX-512's
     // cpu=zen5,k<=64,m>=2048: AVX-512's (column panels outermost on Zen 5)
     // cpu=intel_avx512,n<=63 (blocks of 6 rows rather than 12 into fewer than 64 columns): AVX-512's
     // m>=32,n<=15 (dot products into fewer than 16 columns): AVX-512's and AVX2's
     CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048",
                                              "cpu=intel_avx512,n<=63", "m>=32,n<=15",
                                              "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024", "cpu=intel_avx512,m<=8,m>=7",
-                                             "cpu=zen5,k>=256,m<=8,m>=7,n>=512"});
+                                             "cpu=zen5,k>=256,m<=8,m>=7,n>=512", "cpu=zen5,k<=1024,k>=768,m<=128,m>=96,n%1024=0",
+                                             "cpu=zen5,k>=4096,m<=256,m%4=0"});
     // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product), m>=512 and
     // cpu=intel_avx512,m>=512 (W's panels packed from a transposed copy, and from W): AVX-512's
     CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
@@ -88,7 +92,15 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     // Small batches and few rows ahead of the shallow entry (measured from 8192 rows).
     CHECK(find_kernel(fwd, {4, 4096, 64}).shape_rule == (small_batch ? "m<=8" : "k<=64"));
     CHECK(find_kernel(fwd, {16, 1024, 64}).shape_rule == (host_isa() == Isa::avx512 ? in_place : "k<=64"));
-    CHECK(find_kernel(fwd, {32, 1024, 4096}).shape_rule == "");    // a deep reduction
+    // A deep reduction: on Zen 5, rows a multiple of 4 in chunks of it.
+    const std::string deep_chunks = zen5 ? "cpu=zen5,k>=4096,m<=256,m%4=0" : "";
+    CHECK(find_kernel(fwd, {32, 1024, 4096}).shape_rule == deep_chunks);
+    CHECK(find_kernel(fwd, {256, 1024, 4096}).shape_rule == deep_chunks);
+    CHECK(find_kernel(fwd, {30, 1024, 4096}).shape_rule == "");
+    // W's rows 4 KiB apart: Zen 5 packs its panels from 96 rows.
+    const std::string intel_packed = "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024";
+    CHECK(find_kernel(fwd, {128, 1024, 1024}).shape_rule ==
+          (zen5 ? "cpu=zen5,k<=1024,k>=768,m<=128,m>=96,n%1024=0" : intel ? intel_packed : in_place));
     CHECK(find_kernel(fwd, {32, 4096, 1024}).shape_rule == "");    // a wide output
     CHECK(find_kernel(fwd, {256, 1024, 1024}).shape_rule == "");
     CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule ==

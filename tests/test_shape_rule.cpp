@@ -29,6 +29,23 @@ TEST_CASE("shape rules parse to one canonical text and bound m, n, k", "[shape_r
     CHECK_FALSE(box.holds({1024, 65, 1}));
 }
 
+TEST_CASE("a divisibility clause holds for multiples of its divisor", "[shape_rule]") {
+    // After the bounds on its dimension; two divisors of one dimension become their least common
+    // multiple.
+    CHECK(ShapeRule::parse("m%4=0,k>=4096,m<=256").text() == "k>=4096,m<=256,m%4=0");
+    CHECK(ShapeRule::parse("n%4=0,n%6=0").text() == "n%12=0");
+    CHECK(ShapeRule::parse("n%256=0,n%256=0").text() == "n%256=0");
+    const std::string once = ShapeRule::parse("cpu=zen5,n%256=0,m>=96").text();
+    CHECK(ShapeRule::parse(once).text() == once);
+    const ShapeRule fours = ShapeRule::parse("m%4=0,m<=256");
+    CHECK(fours.holds({256, 1, 1}));
+    CHECK(fours.holds({4, 1, 1}));
+    CHECK_FALSE(fours.holds({250, 1, 1}));
+    CHECK_FALSE(fours.holds({260, 1, 1}));  // the bound still binds
+    CHECK_FALSE(fours.holds({0, 1, 1}));     // an unknown extent is no multiple
+    CHECK(ShapeRule::parse("k%1=0").holds({1, 1, 7}));
+}
+
 TEST_CASE("a layer shape is MxKxN, and a kernel's calls see the extents it has", "[shape_rule]") {
     const Shape s = parse_layer_shape("256x784x1024");
     CHECK((s.m == 256 && s.k == 784 && s.n == 1024));
@@ -82,7 +99,17 @@ TEST_CASE("a variant for another kind of CPU is passed over", "[shape_rule]") {
 TEST_CASE("bad shape rules are refused with the part that is wrong", "[shape_rule]") {
     const std::pair<const char *, const char *> bad[] = {
         {"q<=3", "'q<=3' does not start with m, n or k"},
-        {"k<64", "'k<64' has no <= or >="},
+        {"k<64", "'k<64' has no <=, >= or %"},
+        {"m%4", "'m%4' is too short"},
+        {"m%16", "'m%16' is not '<dim>%<divisor>=0'"},
+        {"m%4=1", "'m%4=1' is not '<dim>%<divisor>=0'"},
+        {"m%4==0", "is not '<dim>%<divisor>=0'"},
+        {"m%=0", "has no positive integer bound"},
+        {"m%0=0", "has no positive integer bound"},
+        {"m%-4=0", "has no positive integer bound"},
+        {"m%x=0", "has no positive integer bound"},
+        {"m%2147483648=0", "has a divisor above any extent"},
+        {"m%65536=0,m%65537=0", "no extent reaches"},
         {"k<=", "'k<=' is too short"},
         {"k<=x4", "has no positive integer bound"},
         {"k<=0", "has no positive integer bound"},

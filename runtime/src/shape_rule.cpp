@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <numeric>
 
 namespace reluforge {
 
@@ -17,7 +18,7 @@ ShapeRule ShapeRule::parse(std::string_view text) {
     auto fail = [&](std::string_view part, const char *why) {
         throw Error(ErrorCode::bad_argument,
                     fmt::format("shape rule '{}': '{}' {} (expected bounds like 'k<=64' or "
-                                "'m>=1024,n<=64' on m, n, k with <= or >=, and at most one 'cpu=<kind>')",
+                                "'m>=1024,n<=64' on m, n, k with <=, >= or %<d>=0, and at most one 'cpu=<kind>')",
                                 whole, part, why));
     };
     while (!text.empty()) {
@@ -39,26 +40,43 @@ ShapeRule ShapeRule::parse(std::string_view text) {
         if (part.size() < 4) fail(part, "is too short");
         if (part[0] != 'm' && part[0] != 'n' && part[0] != 'k') fail(part, "does not start with m, n or k");
         const std::string_view op = part.substr(1, 2);
-        if (op != "<=" && op != ">=") fail(part, "has no <= or >=");
+        const bool modulus = part[1] == '%';
+        if (op != "<=" && op != ">=" && !modulus) fail(part, "has no <=, >= or %");
         std::int64_t value = 0;
-        const char *first = part.data() + 3, *last = part.data() + part.size();
+        const char *first = part.data() + (modulus ? 2 : 3), *last = part.data() + part.size();
+        if (modulus) {
+            const std::size_t eq = part.find('=');
+            if (part.substr(eq == std::string_view::npos ? part.size() : eq) != "=0") fail(part, "is not '<dim>%<divisor>=0'");
+            last = part.data() + eq;
+        }
         auto [end, ec] = std::from_chars(first, last, value);
         if (ec != std::errc{} || end != last || value < 1) fail(part, "has no positive integer bound");
-        rule.bounds_.push_back({part[0], op == "<=", value});
+        if (modulus && value >= (std::int64_t(1) << 31)) fail(part, "has a divisor above any extent");
+        rule.bounds_.push_back({part[0], modulus ? Op::multiple_of : op == "<=" ? Op::at_most : Op::at_least, value});
     }
-    // Canonical: one bound per dimension and direction (the tightest), in a fixed order, so that
-    // equal rules have equal text whatever order or repetition they were written in.
+    // Canonical: one bound per dimension and operator (the tightest; two divisors become their
+    // least common multiple), in a fixed order, so that equal rules have equal text whatever
+    // order or repetition they were written in.
     std::sort(rule.bounds_.begin(), rule.bounds_.end(), [](const Bound &a, const Bound &b) {
         if (a.dim != b.dim) return a.dim < b.dim;
-        if (a.at_most != b.at_most) return a.at_most > b.at_most;
-        return a.at_most ? a.value < b.value : a.value > b.value;  // tightest first
+        if (a.op != b.op) return a.op < b.op;
+        return a.op == Op::at_most ? a.value < b.value : a.value > b.value;  // tightest first
     });
-    rule.bounds_.erase(std::unique(rule.bounds_.begin(), rule.bounds_.end(),
-                                   [](const Bound &a, const Bound &b) { return a.dim == b.dim && a.at_most == b.at_most; }),
-                       rule.bounds_.end());
+    std::vector<Bound> merged;
+    for (const Bound &b : rule.bounds_) {
+        if (merged.empty() || merged.back().dim != b.dim || merged.back().op != b.op) {
+            merged.push_back(b);
+        } else if (b.op == Op::multiple_of) {
+            merged.back().value = std::lcm(merged.back().value, b.value);
+            if (merged.back().value >= (std::int64_t(1) << 31)) fail(whole, "has divisors whose common multiple no extent reaches");
+        }
+    }
+    rule.bounds_ = std::move(merged);
     if (rule.cpu_) rule.text_ = fmt::format("cpu={}", to_string(*rule.cpu_));
     for (const Bound &b : rule.bounds_) {
-        rule.text_ += fmt::format("{}{}{}{}", rule.text_.empty() ? "" : ",", b.dim, b.at_most ? "<=" : ">=", b.value);
+        const std::string_view sep = rule.text_.empty() ? "" : ",";
+        rule.text_ += b.op == Op::multiple_of ? fmt::format("{}{}%{}=0", sep, b.dim, b.value)
+                                              : fmt::format("{}{}{}{}", sep, b.dim, b.op == Op::at_most ? "<=" : ">=", b.value);
     }
     return rule;
 }
@@ -87,7 +105,8 @@ bool ShapeRule::holds(const Shape &s, CpuKind cpu) const {
     if (cpu_ && *cpu_ != cpu) return false;
     for (const Bound &b : bounds_) {
         const std::int64_t v = b.dim == 'm' ? s.m : b.dim == 'n' ? s.n : s.k;
-        if (v == 0 || (b.at_most ? v > b.value : v < b.value)) return false;
+        const bool ok = b.op == Op::at_most ? v <= b.value : b.op == Op::at_least ? v >= b.value : v % b.value == 0;
+        if (v == 0 || !ok) return false;
     }
     return true;
 }

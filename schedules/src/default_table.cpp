@@ -275,13 +275,13 @@ void add_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &sp
         // 300x300x50 57 -> 67, 256x1024x48 even; 1024x1024x72 1.41 -> 0.91 ms, 4096x1024x72 6.05
         // -> 4.17, 8192x1024x80 13.1 -> 10.6, 8192x256x80 3.70 -> 2.63, 256x1024x80 0.33 -> 0.27,
         // 256x128x72 46 -> 32 us, 256x256x80 83 -> 67, 8192x64x80 1.05 -> 0.98 ms, but 16384x32x72
-        // 1.52 -> 1.64; at 16 columns from K = 1024: 1024x1024x16
-        // 0.71 -> 0.31 ms, 256x1024x16 110 -> 81 us, but 256x512x16 36 -> 38, 512x512x16 71 ->
-        // 74, 256x128x16 8.0 -> 9.5. At 32 and 64 columns it lost (1024x1024x32 0.47 -> 0.56 ms,
-        // 256x128x32 12 -> 17 us, 4096x1024x64 3.8 -> 4.8 ms), over 96 to 128 it was mixed
-        // (4096x1024x96 7.4 -> 6.2, 4096x1024x128 7.6 -> 8.5, 8192x512x100 7.6 -> 8.0). 2 threads:
-        // 1024x1024x48 0.56 -> 0.43 ms, 4096x512x24 1.54 -> 0.80, 1024x1024x16 0.43 -> 0.27,
-        // 4096x512x60 1.74 -> 1.40, 256x1024x80 even (0.215, 0.222).
+        // 1.52 -> 1.64; at 16 columns from K = 1024: 1024x1024x16 0.71 -> 0.31 ms, 256x1024x16
+        // 110 -> 81 us, but 256x512x16 36 -> 38, 512x512x16 71 -> 74, 256x128x16 8.0 -> 9.5. At
+        // 32 and 64 columns it lost (1024x1024x32 0.47 -> 0.56 ms, 256x128x32 12 -> 17 us,
+        // 4096x1024x64 3.8 -> 4.8 ms), over 96 to 128 it was mixed (4096x1024x96 7.4 -> 6.2,
+        // 4096x1024x128 7.6 -> 8.5, 8192x512x100 7.6 -> 8.0). 2 threads: 1024x1024x48 0.56 ->
+        // 0.43 ms, 4096x512x24 1.54 -> 0.80, 1024x1024x16 0.43 -> 0.27, 4096x512x60 1.74 ->
+        // 1.40, 256x1024x80 even (0.215, 0.222).
         for (const char *columns : {"n>=17,n<=31,m>=128", "n>=33,n<=47", "n>=48,n<=63,m>=512", "n>=65,n<=95,k>=64",
                                     "n<=16,k>=1024,m>=256"}) {
             add_on(table, {CpuKind::zen5}, columns, product);
@@ -289,6 +289,27 @@ void add_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &sp
     }
     add_on(table, {CpuKind::intel_avx512}, weight_gradient_bounds(spec, 64, 512) + ",m>=128", transposed);
 }
+
+// Zen 5, forward over a reduction of 4096 or more, with rows a multiple of 4: one task of up to
+// 256 rows in blocks of 4 vectors x 4 rows, the reduction in chunks of 1024 (a 256 KiB slice of a
+// panel of W, read from L2 by every block; a whole panel, 1 MiB at K = 4096, did not stay
+// there). Blocks of 4 rows make any multiple of 4 whole tasks, where blocks of 6 split 256 rows
+// into two tasks and packed W twice (tasks of 258 rows: 11.6 -> 12.2 ms; at M = 264, one task,
+// 12.0 -> 11.6). AMD EPYC Zen 5 (Turin, peak 235 GFLOP/s), 1 thread, alternating, the entry
+// the shape had -> this, with W [K,N] packed per call: relu 256x4096x1024 11.43 -> 11.03 ms,
+// 128x4096x1024 6.14 -> 5.80, 200x4096x1024 9.08 -> 8.69, 252x4096x1024 11.62 -> 11.31,
+// 64x4096x1024 3.52 -> 3.31, 16x4096x1024 1.53 -> 1.37, 256x8192x512 11.45 -> 10.67,
+// 256x4096x4096 45.8 -> 44.5, 256x4096x64 0.70 -> 0.67, 100x4096x500 2.40 -> 2.27; gelu
+// 256x4096x1024 11.11 -> 10.77, silu 11.21 -> 10.96, elu 11.35 -> 10.91; 2 threads relu
+// 256x4096x1024 6.68 -> 6.33, 256x8192x512 7.03 -> 6.26. Over a packed W (no packing to
+// repeat, so at any batch): 256x4096x1024 11.20 -> 10.95, 64x4096x1024 3.30 -> 2.98,
+// 32x4096x1024 1.73 -> 1.51, 1024x4096x1024 48.6 -> 46.1, 2048x4096x512 48.8 -> 48.2. Where
+// the rows are no multiple of 4 it lost (W [K,N] 250x4096x1024 11.01 -> 11.64, 130x4096x1024
+// 6.30 -> 6.96; packed 250x4096x1024 10.72 -> 11.06), with W [K,N] from 384 rows, each task
+// packing W again (384x4096x1024 16.27 -> 16.53, 1024x4096x1024 42.3 -> 43.5), and at K = 2048
+// or 3072 (256x2048x1024 5.25 -> 5.29, packed 5.24 -> 5.40, 256x3072x1024 even). The same
+// bits: each output's sum in the same order.
+constexpr CpuSchedule kZen5DeepReductionChunks{4, 4, 256, 16, false, false, OperandRead::packed, true, 1024};
 
 void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
     const int vectors = isa == Isa::avx512 ? 4 : 2;
@@ -305,9 +326,13 @@ void add_packed_weight(std::vector<ScheduleChoice> &table, Isa isa) {
     // 11.5-11.6, 1024x4096x1024 48-52 -> 48, 64x4096x1024 even (3.2-3.4); gelu 256x4096x1024
     // 13.4-13.7 -> 12.2-12.7, silu 12.8-13.1 -> 12.0-12.4; 2 threads relu 6.6-7.4 -> 6.2-6.5. At
     // K = 2048 it lost (256x2048x1024 5.7-5.8 -> 5.9-6.1, 2048^3 92-94 -> 94-96), and under 64
-    // rows (16x4096x4096 5.9-6.5 -> 7.0-7.7). Not measured on other kinds.
+    // rows (16x4096x4096 5.9-6.5 -> 7.0-7.7). Not measured on other kinds. Rows a multiple of 4
+    // run kZen5DeepReductionChunks ahead of it, one task at a batch of 256.
     if (isa == Isa::avx512) {
-        table.push_back({ShapeRule::parse("cpu=zen5,k>=4096,m>=64").text(), {vectors, 6, 132, 16, false, false, OperandRead::direct, true, 1024}});
+        CpuSchedule chunks = kZen5DeepReductionChunks;
+        chunks.operand = OperandRead::direct;
+        add_on(table, {CpuKind::zen5}, "k>=4096,m%4=0", chunks);
+        add_on(table, {CpuKind::zen5}, "k>=4096,m>=64", {vectors, 6, 132, 16, false, false, OperandRead::direct, true, 1024});
     }
     table.push_back({"", {vectors, 6, 48, 16, false, false, OperandRead::direct}});
 }
@@ -336,6 +361,8 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // panel under ShiftInwards recomputes half of 64 columns); 2x12 fell to 64 at 1024^3.
         // Task rows 48 against 24/96/192: within noise at 512^3-1024^3, 96+ lost at 512^3.
         const CpuSchedule deep{4, 6, 48, 16, false};
+        // The deep entry's blocks reading the right operand's rows in place (no packed panels).
+        const CpuSchedule deep_in_place{4, 6, 48, 16, false, false, OperandRead::direct};
         // K <= 64: rows outermost and bigger tasks. 8192x64x256 60 -> 71 GFLOP/s (0.85x -> 1.05x
         // oneDNN), 16384x32x128 49 -> 67 (0.88x -> 1.15x); at K = 128 rows outermost lost
         // (1024x128x1024 84 -> 75).
@@ -411,8 +438,20 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             // us, 8x64x1024 10.9 -> 11.7, 8x1024x256 35 -> 37), and at 6 rows (6x1024x1024 0.112
             // -> 0.159).
             add_on(table, {CpuKind::zen5}, "m>=7,m<=8,k>=256,n>=512", small_batch_in_place(isa));
-            table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), {4, 6, 48, 16, false, false, OperandRead::direct}});
+            // Zen 5 packs W's panels from 96 rows where W's rows are 4 KiB apart (N = 1024) over
+            // a reduction from 768: the in-place blocks' loads down a panel then fall into the
+            // same few sets of L1, as on Intel. AMD EPYC Zen 5 (Turin, peak 235 GFLOP/s), 1
+            // thread, alternating, in place -> packed: relu 96x1024x1024 1.22 -> 1.05 ms,
+            // 100x1024x1024 1.29 -> 1.10, 128x1024x1024 1.73 -> 1.43, 128x960x1024 1.52 -> 1.32,
+            // 128x768x1024 1.10 -> 1.04; gelu 128x1024x1024 1.85 -> 1.48, silu 1.74 -> 1.43; 2
+            // threads relu 128x1024x1024 0.99 -> 0.80. At 64 rows mixed (relu 64x1024x1024 0.86
+            // -> 0.77, silu 0.72 -> 0.76, relu 64x768x1024 0.55 -> 0.57, 64x896x1024 0.59 ->
+            // 0.65), and other strides lost (128x512x1024 0.68 -> 0.71, 128x1024x1000 1.26 ->
+            // 1.34, 128x1024x768 even, 128x768x768 0.74 -> 0.77, 100x1000x1000 1.00 -> 1.06).
+            add_on(table, {CpuKind::zen5}, "m>=96,m<=128,k>=768,k<=1024,n%1024=0", deep);
+            table.push_back({ShapeRule::parse("m>=6,m<=128,k<=1024,n<=1024").text(), deep_in_place});
             table.push_back({"m<=8", small_batch_in_place(isa)});
+            add_on(table, {CpuKind::zen5}, "k>=4096,m<=256,m%4=0", kZen5DeepReductionChunks);
         }
         add_wide_fma_forward(table, spec, deep);
         // Intel, backward_data over [K,N] weights with a reduction of at most 64 and 512 output
@@ -463,7 +502,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 256x1024x200 392 -> 324, 512x1024x64 296 -> 240. Over [K,N] weights it lost
         // (256x1024x128 350 -> 382 us, 256x1024x32 91 -> 236). The same bits.
         if (spec.op == Op::backward_weight && spec.weight == WeightLayout::nk) {
-            add_on(table, {CpuKind::zen5}, "m<=512,n>=16,n<=255", {4, 6, 48, 16, false, false, OperandRead::direct});
+            add_on(table, {CpuKind::zen5}, "m<=512,n>=16,n<=255", deep_in_place);
         }
         for (const auto &[lowest, task] : {std::pair{32, 32}, {64, 64}, {128, 128}}) {
             if (spec.op != Op::backward_weight) break;
@@ -627,8 +666,8 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
                 // -> 8.3; 2 threads relu 256x4096x1024 11.5 -> 10.0. At K = 1024 they lost
                 // (256x1024x1024 3.73 -> 4.15). The same bits: each output's sum in the same order.
                 const CpuSchedule chunks{6, 4, 64, 16, false, false, OperandRead::dot, true, 1024};
-                table.push_back({ShapeRule::parse("cpu=zen5,m<=128").text(), chunks});
-                table.push_back({ShapeRule::parse("cpu=zen5,m<=256,k>=2048").text(), chunks});
+                add_on(table, {CpuKind::zen5}, "m<=128", chunks);
+                add_on(table, {CpuKind::zen5}, "m<=256,k>=2048", chunks);
             }
             // Intel, forward with [N,K] weights from 128 rows: the deep entry's packed panels
             // rather than dot products. Intel Xeon (family 6 model 167, peak 235-241 GFLOP/s), 1

@@ -273,6 +273,33 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK((chosen(relu_nk, Shape{256, 1024, 4096}, kind).reduction_block == 1024) == zen5);
         CHECK(chosen(relu_nk, Shape{256, 1024, 1024}, kind).reduction_block == 0);
     }
+    // Zen 5 packs W's panels from 96 to 128 rows where its rows are 4 KiB apart.
+    for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4}) {
+        const bool zen5 = kind == CpuKind::zen5;
+        CHECK((chosen(relu, Shape{128, 1024, 1024}, kind).operand == OperandRead::packed) == zen5);
+        CHECK((chosen(relu, Shape{96, 1024, 768}, kind).operand == OperandRead::packed) == zen5);
+        CHECK(chosen(relu, Shape{64, 1024, 1024}, kind).operand == OperandRead::direct);
+        CHECK(chosen(relu, Shape{128, 1000, 1024}, kind).operand == OperandRead::direct);
+        CHECK(chosen(relu, Shape{128, 1024, 512}, kind).operand == OperandRead::direct);
+    }
+    // Zen 5, forward over a reduction from 4096 with rows a multiple of 4: one task of 4-row
+    // blocks in chunks of 1024, over [K,N] weights up to 256 rows, over packed ones at any batch.
+    const KernelSpec relu_packed = parse_spec("forward:relu:bias=1:weight=packed");
+    for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
+        const bool zen5 = kind == CpuKind::zen5;
+        auto four_rows_chunked = [&](const KernelSpec &spec, const Shape &shape) {
+            const CpuSchedule s = chosen(spec, shape, kind);
+            return s.block_rows == 4 && s.task_rows == 256 && s.reduction_block == 1024;
+        };
+        CHECK(four_rows_chunked(relu, Shape{256, 1024, 4096}) == zen5);
+        CHECK(four_rows_chunked(relu, Shape{16, 1024, 8192}) == zen5);
+        CHECK_FALSE(four_rows_chunked(relu, Shape{250, 1024, 4096}));
+        CHECK_FALSE(four_rows_chunked(relu, Shape{384, 1024, 4096}));
+        CHECK_FALSE(four_rows_chunked(relu, Shape{256, 1024, 2048}));
+        CHECK(four_rows_chunked(relu_packed, Shape{1024, 1024, 4096}) == zen5);
+        CHECK_FALSE(four_rows_chunked(relu_packed, Shape{250, 1024, 4096}));
+        CHECK((chosen(relu_packed, Shape{250, 1024, 4096}, kind).reduction_block == 1024) == zen5);
+    }
     // Forward over [K,N] weights into fewer than 16 columns from 32 rows: dot products on every
     // kind; not from 16 columns, not under 32 rows.
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {

@@ -24,10 +24,11 @@ struct Shape {
 Shape parse_layer_shape(std::string_view text);
 
 // A conjunction of bounds, in canonical text "k<=64" or "m>=1024,n<=64": dimensions m, n, k,
-// operators <= and >=, sorted by dimension then operator. "" holds for every shape. A bound on
-// an extent that is 0 (unknown) does not hold. An optional first clause "cpu=zen5" (a CpuKind's
-// name) restricts the rule to one kind of CPU, so that one AOT library carries each kind's
-// variant and chooses at run time.
+// operators <= and >=, and "m%4=0" (m a multiple of 4: register blocks that divide the rows, a
+// row stride that is a multiple of a cache set's span), sorted by dimension then operator. ""
+// holds for every shape. A bound on an extent that is 0 (unknown) does not hold. An optional
+// first clause "cpu=zen5" (a CpuKind's name) restricts the rule to one kind of CPU, so that one
+// AOT library carries each kind's variant and chooses at run time.
 class ShapeRule {
 public:
     ShapeRule() = default;
@@ -40,9 +41,10 @@ public:
     bool any() const { return text_.empty(); }
 
 private:
+    enum class Op { at_most, at_least, multiple_of };  // <=, >=, %value=0
     struct Bound {
         char dim;  // 'm', 'n' or 'k'
-        bool at_most;
+        Op op;
         std::int64_t value;
     };
     std::optional<CpuKind> cpu_;
