@@ -62,7 +62,7 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
                                              "cpu=zen5,k>=256,m<=8,m>=7,n>=512", "cpu=zen5,k<=1024,k>=768,m<=128,m>=96,n%1024=0",
                                              "cpu=zen5,k>=4096,m<=256,m%4=0"});
     // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product), m>=512 and
-    // cpu=intel_avx512,m>=512 (W's panels packed from a transposed copy, and from W): AVX-512's
+    // cpu=intel_avx512,m>=512 (W's panels packed in transposed tiles, and gathered): AVX-512's
     CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
                                              "cpu=intel_avx512,m<=511", "m<=256", "cpu=intel_avx512,k>=512,n<=64",
                                              "cpu=intel_avx512,m>=512", "cpu=intel_avx512,k<=63",

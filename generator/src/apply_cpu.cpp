@@ -131,6 +131,26 @@ void schedule_transpose(Func f, Func source, Expr cols, Expr rows, Var j, Var i,
     block.specialize(whole).vectorize(block.args()[0], n).unroll(block.args()[1], n);
 }
 
+// operand=transposed, where the operand reads its tensor down the columns: each panel packs
+// itself from the tensor in tiles of n x n, each tile loaded along the tensor's rows into
+// registers and stored transposed, rather than by gathering columns. Against packing from a
+// whole transposed copy (one more pass over the tensor, and a buffer its size), AMD EPYC Zen 5
+// (Turin, peak 235 GFLOP/s), 1 thread, alternating processes, backward_data over [K,N] weights,
+// identity: 1024^3 11.1-11.5 -> 10.7-11.0 ms, 1024x2048x512 11.6-11.9 -> 11.1-11.3,
+// 512x1024x4096 25.8-26.2 -> 24.2-24.5; chained relu (mask) 1024^3 11.3-12.1 -> 10.8-11.6; 2
+// threads identity 1024^3 6.1-6.4 -> 5.9-6.2; 512^3, 768^3, 600x700x300, 2048^3 and gelu
+// even. The same bits: only where the panels are packed from differs.
+void pack_transposed_tiles(gen::Algorithm &a, int panel, int n) {
+    Var j = a.operand.args()[0], r = a.operand.args()[1];
+    Var jt("jt"), rt("rt"), jti("jti"), rti("rti");
+    Func tile = a.operand_rows.in();  // its one caller, operand_source, is inlined into operand
+    Expr whole = a.cols >= panel && a.r.x.extent() >= n;
+    a.operand.specialize(whole).tile(j, r, jt, rt, jti, rti, n, n, TailStrategy::ShiftInwards).vectorize(jti).unroll(rti);
+    a.operand.tile(j, r, jt, rt, jti, rti, n, n, TailStrategy::GuardWithIf);
+    tile.compute_at(a.operand, jt);
+    tile.specialize(whole).vectorize(tile.args()[0], n).unroll(tile.args()[1], n);
+}
+
 // The matmul and its epilogue, tile by tile: column panels of block_vectors vectors by row tasks
 // of task_rows rows (both loops parallel; Halide nests them); each panel stages its slice of the
 // operand contiguously, and acc lives in registers per block of block_rows rows. Panels outermost
@@ -172,6 +192,8 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
     }
     // operand=direct: inlined into the FMA loop, loaded from the tensor in place.
     const bool in_place = s.operand == sched::OperandRead::direct && !a.operand_transposed;
+    // operand=transposed: each panel packed from the tensor in transposed tiles.
+    const bool packs_transposed_tiles = s.operand == sched::OperandRead::transposed && a.operand_transposed && !a.transposed_product;
     // In place with blocks of a few rows (the small-batch variant): fewer rows than a block still
     // run whole panels, half as many rows at a time down to one, so that W streams through once
     // per block rather than once per row in the one-vector tiers below (default_table.cpp).
@@ -310,12 +332,12 @@ void schedule_matmul(gen::Algorithm &a, const CpuSchedule &s, int vec) {
             acc.specialize(t.when).split(j, ju, jv, w).vectorize(jv).unroll(ju).unroll(i);
             acc.update().specialize(t.when).split(j, ju, jv, w).reorder(jv, ju, i, r).vectorize(jv).unroll(ju).unroll(i);
         }
-        if (!in_place) a.operand.specialize(t.when).vectorize(j, w);
+        if (!in_place && !packs_transposed_tiles) a.operand.specialize(t.when).vectorize(j, w);
     }
+    if (packs_transposed_tiles) pack_transposed_tiles(a, panel, vec);
     if (s.stage_lhs) a.lhs.reorder(a.lhs.args()[1], a.lhs.args()[0]);
-    if ((s.operand == sched::OperandRead::transposed && a.operand_transposed) ||
-        (a.transposed_product && a.operand_source.defined())) {
-        // A whole transposed copy in staged tiles of 16 x 16. AMD EPYC Zen 5, 1 thread,
+    if (a.transposed_product && a.operand_source.defined()) {
+        // dZᵀ, a whole transposed copy in staged tiles of 16 x 16. AMD EPYC Zen 5, 1 thread,
         // alternating, backward_data with a transposed copy of W, gathered -> staged:
         // 64x1024x4096 9.9-12.3 -> 7.7-8.6 ms, 512^3 1.58-1.77 -> 1.47-1.57, 16x1024x1024
         // 0.87-1.24 -> 0.74-0.97.

@@ -615,8 +615,10 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 256x512x256 0.882 -> 0.718; forward [N,K] 128x128x512 0.423 -> 0.186; at a reduction
         // of 512 the dot products won (256x1024x512 3.07 against 3.57).
         if (reads_weight_transposed(spec)) {
-            // From M = 512, backward_data packs its panels from a transposed copy of W (16x16
-            // tiles) rather than gathering W's columns: AMD EPYC Zen 4 (peak 116.6 GFLOP/s), 1
+            // From M = 512, backward_data packs its panels from W in transposed 16x16 tiles
+            // rather than gathering W's columns (measured first as a whole transposed copy,
+            // apply_cpu.cpp's pack_transposed_tiles has what packing each panel's tiles
+            // straight from W won over that): AMD EPYC Zen 4 (peak 116.6 GFLOP/s), 1
             // thread, alternating: 512^3 2.96-3.05 -> 2.74-2.77 ms, 1024^3 22.7-23.9 -> 21.2-21.6,
             // 8192x64x256 2.70-2.79 -> 2.57-2.70; 2048^3 170-175 either way (the gathers are
             // paid once per panel, the FMAs per row). Forward with W [N,K] held even (1024x512x512

@@ -49,7 +49,7 @@ std::vector<CpuSchedule> cpu_search_space(const KernelSpec &spec, Isa isa) {
                                 product.acc_per_task = true;
                                 if (!rows_outer) add(product);
                             }
-                            // A transposed copy is for an operand read transposed, reading in
+                            // Transposed tiles are for an operand read transposed, reading in
                             // place for one read along its rows; dot products where
                             // has_dot_products.
                             if (transpose == OperandRead::dot         ? !has_dot_products(spec)

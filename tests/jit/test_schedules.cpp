@@ -169,7 +169,7 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(parse_spec("forward:relu:bias=1:weight=nk"), narrow, CpuKind::zen5).rows_outer);
     // backward_data over [K,N] weights below 512 rows: the transposed product on Zen 5 and
     // Intel, dot products (up to 256 rows) on Zen 4; over a reduction of 256 and less packed
-    // panels everywhere, from 512 rows a transposed copy of W.
+    // panels everywhere, from 512 rows W's panels packed in transposed tiles.
     const KernelSpec data = parse_spec("backward_data:relu:save=mask:weight=kn");
     const Shape batch256{256, 1024, 1024}, batch512{512, 1024, 1024}, shallow{256, 256, 1024};  // {m, n, k}
     CHECK(chosen(data, batch256, CpuKind::zen5).transposed_product);
@@ -191,7 +191,7 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK_FALSE(chosen(data_gelu, Shape{4096, 64, 1024}, CpuKind::zen5).acc_per_task);
     CHECK_FALSE(chosen(data_gelu, Shape{4096, 64, 1024}, CpuKind::zen5).rows_outer);
     CHECK_FALSE(chosen(data, Shape{512, 1024, 1024}, CpuKind::zen5).transposed_product);
-    // From 512 rows, panels packed from a transposed copy of W; on Intel gathered from W itself.
+    // From 512 rows, panels packed from W in transposed tiles; on Intel gathered from W's columns.
     for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5}) CHECK(chosen(data, batch512, kind).operand == OperandRead::transposed);
     CHECK(chosen(data, batch512, CpuKind::intel_avx512).operand == OperandRead::packed);
     CHECK_FALSE(chosen(data, batch512, CpuKind::intel_avx512).transposed_product);

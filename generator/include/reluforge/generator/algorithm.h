@@ -46,7 +46,7 @@ struct Algorithm {
     Halide::Func acc{"acc"}, lhs{"lhs"}, operand{"operand"};
     // Where operand reads its tensor down the columns (forward with [N,K] weights, backward_data
     // with [K,N]), operand(j, r) = operand_source(j, r), the transposed read; a schedule may
-    // compute it at root (a whole transposed copy) so that packing reads rows.
+    // pack operand in tiles read along the tensor's rows (operand_rows, below).
     bool operand_transposed = false;
     // Where lhs(r, i) reads its tensor along i rather than r (backward_weight: Xᵀ, dZᵀ), as
     // lhs(r, i) = lhs_rows(i, r), lhs_rows being the tensor as stored; a schedule may compute lhs

@@ -11,7 +11,7 @@ namespace reluforge::sched {
 // backward_data with [K,N]); for every other kernel all three read the same way as packed.
 enum class OperandRead {
     packed,      // panels packed straight from the tensor, gathering down its columns
-    transposed,  // first a whole transposed copy, tile by tile, so that panels pack from rows
+    transposed,  // panels packed in square tiles, each loaded along the tensor's rows, stored transposed
     // No packing where the operand is read along its rows (forward with [K,N] weights,
     // backward_weight): the register blocks load it from the tensor in place. For few rows of
     // output, where packing a panel cost more than the rows it served saved; where the operand
