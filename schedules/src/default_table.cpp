@@ -474,6 +474,26 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             add_on(table, {CpuKind::intel_avx512}, "k>=512,n<=64", panels);
             add_on(table, {CpuKind::zen5}, "k>=512,n<=64", deep);
         }
+        // Zen 5, forward over [N,K] weights from 129 rows: the deep entry's panels, each packed from
+        // W in transposed tiles (operand=transposed), ahead of dot products, of packed panels
+        // gathered down W's columns, and of the shallow entry. AMD EPYC Zen 5 (Turin, peak 235
+        // GFLOP/s), 1 thread, alternating, relu, the entry the shape had -> tiles: dot products
+        // 256x1024x1024 3.93 -> 3.26 ms, 256x512x512 0.95 -> 0.81, 200x1000x500 1.42 -> 1.19;
+        // chunked dot products 256x4096x1024 19.9 -> 15.9, 192x4096x1024 12.9 -> 11.9,
+        // 256x2048x1024 7.9 -> 7.0, 200x8192x256 6.75 -> 6.64; gathered panels 257x1024x1024 5.89
+        // -> 3.32, 384x1024x1024 7.22 -> 4.65, 512^3 1.46-1.51 -> 1.32-1.39, 1024^3 12.7 -> 11.4,
+        // 2048x1024x1024 23.7 -> 21.8, 1024x4096x1024 73.9 -> 61.2, 2048^3 104 -> 96,
+        // 4096x1024x64 3.09 -> 2.99; the shallow entry 16384x32x128 0.85 -> 0.79, 8192x64x256
+        // 1.65 -> 1.48; even 160x1024x1024, 1000x784x500, 1024x128x1024, 1024x256x1024,
+        // 300x200x100; gelu 256x1024x1024 4.87 -> 3.82 (task accumulators 3.93), 1024^3 13.8 ->
+        // 11.8; 2 threads relu 384x1024x1024 2.79 -> 2.25, 1024^3 6.19 -> 5.59, 256x1024x1024
+        // 1.73 -> 1.67. Up to 128 rows mixed (100x1000x500 0.69 -> 0.60, 128x1024x1024 2.20 ->
+        // 2.01, but 128x4096x1024 7.88 -> 8.98, 96x1024x1024 1.24 -> 1.26, 64x1024x4096 5.23 ->
+        // 5.78, 32x1024x1024 0.72 -> 0.88). Against dot products not the same bits (each output
+        // summed in another order); against packed panels the same. Not measured on other kinds.
+        if (spec.op == Op::forward && reads_weight_transposed(spec)) {
+            add_on(table, {CpuKind::zen5}, "m>=129", {4, 6, 48, 16, false, false, OperandRead::transposed});
+        }
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, shallow});
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
         // covers all of them, the batch in chunks of 512 with each chunk of dZ packed once for
@@ -660,16 +680,10 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
                 product.transposed_product = true;
                 add_on(table, {CpuKind::zen5, CpuKind::intel_avx512}, "m<=511", product);
             } else {
-                // The same chunks for forward up to 256 rows over a reduction of 2048 or more. AMD
-                // EPYC Zen 5 (Turin, peak 211-217 GFLOP/s), 1 thread, alternating, relu, dot
-                // products -> chunks: 256x4096x1024 20.1 -> 16.2 ms, 192x4096x1024 16.4 -> 14.5,
-                // 256x2048x1024 10.7 -> 10.1, 256x4096x512 10.6 -> 9.9, 256x3072x768 12.2 ->
-                // 11.3, 200x8192x256 8.7 -> 8.4; gelu 256x4096x1024 23.8 -> 21.0, 192x2048x1024 8.5
-                // -> 8.3; 2 threads relu 256x4096x1024 11.5 -> 10.0. At K = 1024 they lost
-                // (256x1024x1024 3.73 -> 4.15). The same bits: each output's sum in the same order.
+                // The same chunks for forward up to 128 rows (above, Zen 5's transposed tiles).
+                // The same bits: each output's sum in the same order.
                 const CpuSchedule chunks{6, 4, 64, 16, false, false, OperandRead::dot, true, 1024};
                 add_on(table, {CpuKind::zen5}, "m<=128", chunks);
-                add_on(table, {CpuKind::zen5}, "m<=256,k>=2048", chunks);
             }
             // Intel, forward with [N,K] weights from 128 rows: the deep entry's packed panels
             // rather than dot products. Intel Xeon (family 6 model 167, peak 235-241 GFLOP/s), 1

@@ -165,8 +165,9 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK_FALSE(chosen(gelu, k128, CpuKind::intel_avx512).acc_per_task);
     CHECK(chosen(gelu, k128, CpuKind::zen4).acc_per_task);
     CHECK_FALSE(chosen(relu, k128, CpuKind::zen4).acc_per_task);
-    // Transposed reads and other ops are untouched.
-    CHECK(chosen(parse_spec("forward:relu:bias=1:weight=nk"), narrow, CpuKind::zen5).rows_outer);
+    // Transposed reads are untouched by it (Zen 5 packs their panels in transposed tiles, below).
+    CHECK(chosen(parse_spec("forward:relu:bias=1:weight=nk"), narrow, CpuKind::zen4).rows_outer);
+    CHECK(chosen(parse_spec("forward:relu:bias=1:weight=nk"), narrow, CpuKind::zen5).operand == OperandRead::transposed);
     // backward_data over [K,N] weights below 512 rows: the transposed product on Zen 5 and
     // Intel, dot products (up to 256 rows) on Zen 4; over a reduction of 256 and less packed
     // panels everywhere, from 512 rows W's panels packed in transposed tiles.
@@ -261,16 +262,20 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK((chosen(relu, Shape{7, 1024, 1024}, kind).reduction_block > 0) == streams);
         CHECK((chosen(relu, Shape{8, 128, 128}, kind).reduction_block > 0) == intel);
     }
-    // Forward over [N,K] weights: dot products up to 256 rows, on Intel up to 127; on Zen 5 over
-    // a reduction in chunks up to 128 rows, and up to 256 from a reduction of 2048.
+    // Forward over [N,K] weights: dot products up to 256 rows, on Intel up to 127, on Zen 5 up
+    // to 128 with the reduction in chunks; above, Zen 5 packs panels in transposed tiles, at any
+    // reduction.
     const KernelSpec relu_nk = parse_spec("forward:relu:bias=1:weight=nk");
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
         const bool intel = kind == CpuKind::intel_avx512, zen5 = kind == CpuKind::zen5;
-        CHECK((chosen(relu_nk, Shape{256, 1024, 1024}, kind).operand == OperandRead::dot) != intel);
+        CHECK((chosen(relu_nk, Shape{256, 1024, 1024}, kind).operand == OperandRead::dot) == (kind == CpuKind::zen4));
         CHECK((chosen(relu_nk, Shape{128, 1024, 4096}, kind).operand == OperandRead::dot) != intel);
+        CHECK((chosen(relu_nk, Shape{128, 1024, 4096}, kind).reduction_block == 1024) == zen5);
         CHECK(chosen(relu_nk, Shape{127, 1024, 1024}, kind).operand == OperandRead::dot);
         CHECK(chosen(relu_nk, Shape{512, 1024, 1024}, kind).operand != OperandRead::dot);
-        CHECK((chosen(relu_nk, Shape{256, 1024, 4096}, kind).reduction_block == 1024) == zen5);
+        for (const Shape &shape : {Shape{129, 1024, 1024}, Shape{256, 1024, 4096}, Shape{2048, 2048, 2048}, Shape{16384, 128, 32}}) {
+            CHECK((chosen(relu_nk, shape, kind).operand == OperandRead::transposed) == zen5);
+        }
         CHECK(chosen(relu_nk, Shape{256, 1024, 1024}, kind).reduction_block == 0);
     }
     // Zen 5 packs W's panels from 96 to 128 rows where its rows are 4 KiB apart.
