@@ -117,23 +117,32 @@ void stream_in_place(Func acc, const Tier &t, int block, RVar r) {
         .unroll(ii);
 }
 
-// f(j, i) = source(i, j) in tiles of n x n, each staged: n rows of source loaded whole into a
-// tile on the stack, then read down its columns a constant stride apart, rather than gathered
-// from source a row stride apart (Halide 14 gathers a strided load of run-time stride). The
-// transposed copies of schedule_matmul and dX from dXᵀ (Algorithm::transposed_product).
-void schedule_transpose(Func f, Func source, Expr cols, Expr rows, Var j, Var i, int n) {
+// f(j, i) = source(i, j) in tiles of n x n, each staged: n rows of source loaded whole into
+// `block` (a wrapper of source) on the stack, then read down its columns a constant stride
+// apart, rather than gathered from source a row stride apart (Halide 14 gathers a strided load
+// of run-time stride). Whole tiles where `whole`, guarded elsewhere; `parallel`: rows of tiles
+// as parallel tasks.
+void transpose_in_tiles(Func f, Func block, Expr whole, Var j, Var i, int n, bool parallel) {
     Var jo("jo"), io("io"), ji("ji"), ii("ii");
-    Func block = source.in(f);
-    Expr whole = cols >= n && rows >= n;
-    f.specialize(whole).tile(j, i, jo, io, ji, ii, n, n, TailStrategy::ShiftInwards).vectorize(ji).unroll(ii).parallel(io);
-    f.tile(j, i, jo, io, ji, ii, n, n, TailStrategy::GuardWithIf).parallel(io);
+    Stage tiles = f.specialize(whole), guarded = f;
+    tiles.tile(j, i, jo, io, ji, ii, n, n, TailStrategy::ShiftInwards).vectorize(ji).unroll(ii);
+    guarded.tile(j, i, jo, io, ji, ii, n, n, TailStrategy::GuardWithIf);
+    if (parallel) {
+        tiles.parallel(io);
+        guarded.parallel(io);
+    }
     block.compute_at(f, jo);
     block.specialize(whole).vectorize(block.args()[0], n).unroll(block.args()[1], n);
 }
 
+// A whole transposed copy in tiles: dZᵀ of Algorithm::transposed_product, and dX from dXᵀ.
+void schedule_transpose(Func f, Func source, Expr cols, Expr rows, Var j, Var i, int n) {
+    transpose_in_tiles(f, source.in(f), cols >= n && rows >= n, j, i, n, true);
+}
+
 // operand=transposed, where the operand reads its tensor down the columns: each panel packs
-// itself from the tensor in tiles of n x n, each tile loaded along the tensor's rows into
-// registers and stored transposed, rather than by gathering columns. Against packing from a
+// itself from the tensor in transposed tiles of n x n (serial: it runs inside the panel loop),
+// rather than by gathering columns. Against packing from a
 // whole transposed copy (one more pass over the tensor, and a buffer its size), AMD EPYC Zen 5
 // (Turin, peak 235 GFLOP/s), 1 thread, alternating processes, backward_data over [K,N] weights,
 // identity: 1024^3 11.1-11.5 -> 10.7-11.0 ms, 1024x2048x512 11.6-11.9 -> 11.1-11.3,
@@ -141,14 +150,9 @@ void schedule_transpose(Func f, Func source, Expr cols, Expr rows, Var j, Var i,
 // threads identity 1024^3 6.1-6.4 -> 5.9-6.2; 512^3, 768^3, 600x700x300, 2048^3 and gelu
 // even. The same bits: only where the panels are packed from differs.
 void pack_transposed_tiles(gen::Algorithm &a, int panel, int n) {
-    Var j = a.operand.args()[0], r = a.operand.args()[1];
-    Var jt("jt"), rt("rt"), jti("jti"), rti("rti");
-    Func tile = a.operand_rows.in();  // its one caller, operand_source, is inlined into operand
-    Expr whole = a.cols >= panel && a.r.x.extent() >= n;
-    a.operand.specialize(whole).tile(j, r, jt, rt, jti, rti, n, n, TailStrategy::ShiftInwards).vectorize(jti).unroll(rti);
-    a.operand.tile(j, r, jt, rt, jti, rti, n, n, TailStrategy::GuardWithIf);
-    tile.compute_at(a.operand, jt);
-    tile.specialize(whole).vectorize(tile.args()[0], n).unroll(tile.args()[1], n);
+    // operand_rows.in(): its one caller, operand_source, is inlined into operand.
+    transpose_in_tiles(a.operand, a.operand_rows.in(), a.cols >= panel && a.r.x.extent() >= n, a.operand.args()[0],
+                       a.operand.args()[1], n, false);
 }
 
 // The matmul and its epilogue, tile by tile: column panels of block_vectors vectors by row tasks
