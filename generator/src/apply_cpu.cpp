@@ -58,6 +58,17 @@ constexpr int kSmallBatchRows = 4;
 // before the next.
 constexpr int kStreamColumns = 1024;
 
+// Elements a pass's task covers at least (schedule_pass): pass_rows rows, or more where rows are
+// narrow. Tasks of 16 rows of 128 or 256 columns spent as much on each task's start (its call
+// through the thread pool, the mask factors' scratch) as on its 2K elements. AMD EPYC Zen 5, 1
+// thread, alternating, activation_backward relu from the mask with db, 16 rows -> 32K elements:
+// 512x128 (a row block of backward 16384x32x128) 0.014-0.016 -> 0.009-0.010 ms, 256x256
+// 0.011-0.015 -> 0.010-0.014, 16384x128 0.51-0.54 -> 0.44-0.55, 1024x1024 0.20-0.23 ->
+// 0.19-0.22, 4096x4096 12.6-12.7 -> 10.5-10.6; 2 threads 16384x128 0.87-0.93 -> 0.53-0.61,
+// 512x128 0.029-0.031 -> 0.017 (one run 0.051), 4096x4096 even (7.3-7.6); gelu from Z even
+// (compute bound). 128K elements ran as 32K.
+constexpr int kPassTaskElements = 32768;
+
 // The threads the kernel runs on, asked of the runtime at each call (reluforge_kernel_threads in
 // runtime/src/thread_pool.cpp; JIT kernels resolve it from the process, AOT ones link it).
 Expr kernel_threads() { return Internal::Call::make(Int(32), "reluforge_kernel_threads", {}, Internal::Call::PureExtern); }
@@ -443,7 +454,7 @@ void schedule_pass(Func f, Expr cols, Expr all_rows, Var j, Var i, bool output, 
                    const std::vector<Expr> &cases = {}) {
     if (!output) f.compute_root();
     Var io("io"), ii("ii");
-    Expr task = min(all_rows, rows);
+    Expr task = min(all_rows, max(rows, kPassTaskElements / max(cols, 1)));
     for (const Expr &c : cases) {
         // (Each condition alone, which Halide substitutes into f. The passes with cases are the
         // bit mask's, whose columns are whole groups of 16 bytes.)

@@ -363,6 +363,8 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         const CpuSchedule deep{4, 6, 48, 16, false};
         // The deep entry's blocks reading the right operand's rows in place (no packed panels).
         const CpuSchedule deep_in_place{4, 6, 48, 16, false, false, OperandRead::direct};
+        // ... and packing each panel from a transposed right operand in 16x16 tiles.
+        const CpuSchedule deep_transposed_tiles{4, 6, 48, 16, false, false, OperandRead::transposed};
         // K <= 64: rows outermost and bigger tasks. 8192x64x256 60 -> 71 GFLOP/s (0.85x -> 1.05x
         // oneDNN), 16384x32x128 49 -> 67 (0.88x -> 1.15x); at K = 128 rows outermost lost
         // (1024x128x1024 84 -> 75).
@@ -492,7 +494,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 5.78, 32x1024x1024 0.72 -> 0.88). Against dot products not the same bits (each output
         // summed in another order); against packed panels the same. Not measured on other kinds.
         if (spec.op == Op::forward && reads_weight_transposed(spec)) {
-            add_on(table, {CpuKind::zen5}, "m>=129", {4, 6, 48, 16, false, false, OperandRead::transposed});
+            add_on(table, {CpuKind::zen5}, "m>=129", deep_transposed_tiles);
         }
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, shallow});
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
@@ -652,7 +654,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             // bits (both pack the panels; only where from differs).
             if (spec.op == Op::backward_data) {
                 add_on(table, {CpuKind::intel_avx512}, "m>=512", {4, 6, 48, 16, false, false, OperandRead::packed});
-                table.push_back({"m>=512", {4, 6, 48, 16, false, false, OperandRead::transposed}});
+                table.push_back({"m>=512", deep_transposed_tiles});
             }
             table.push_back({shallow_rule(spec, 256), deep});
             // Zen 5, backward_data below 512 rows: the transposed product dXᵀ = W·dZᵀ
