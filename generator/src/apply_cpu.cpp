@@ -153,8 +153,8 @@ void schedule_transpose(Func f, Func source, Expr cols, Expr rows, Var j, Var i,
 
 // operand=transposed, where the operand reads its tensor down the columns: each panel packs
 // itself from the tensor in transposed tiles of n x n (serial: it runs inside the panel loop),
-// rather than by gathering columns. Against packing from a
-// whole transposed copy (one more pass over the tensor, and a buffer its size), AMD EPYC Zen 5
+// rather than by gathering columns. Against packing from a whole transposed copy (one more pass
+// over the tensor, and a buffer its size), AMD EPYC Zen 5
 // (Turin, peak 235 GFLOP/s), 1 thread, alternating processes, backward_data over [K,N] weights,
 // identity: 1024^3 11.1-11.5 -> 10.7-11.0 ms, 1024x2048x512 11.6-11.9 -> 11.1-11.3,
 // 512x1024x4096 25.8-26.2 -> 24.2-24.5; chained relu (mask) 1024^3 11.3-12.1 -> 10.8-11.6; 2
@@ -448,8 +448,9 @@ void schedule_matmul_dot(gen::Algorithm &a, const CpuSchedule &s, int lanes) {
     a.dot_tail.update().reorder(j, i, RVar(a.dot_tail.update().get_schedule().rvars()[0].var)).unroll(j).unroll(i);
 }
 
-// Passes over (j, i): vectorized along j, rows split into parallel tasks of `rows` rows (all
-// of them where there are fewer), the last shifted inwards.
+// Passes over (j, i): vectorized along j, rows split into parallel tasks of `rows` rows, or of
+// kPassTaskElements elements where rows are narrow (all of them where there are fewer), the last
+// shifted inwards.
 void schedule_pass(Func f, Expr cols, Expr all_rows, Var j, Var i, bool output, int rows, int vec, bool long_epilogue,
                    const std::vector<Expr> &cases = {}) {
     if (!output) f.compute_root();
