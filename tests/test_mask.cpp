@@ -14,7 +14,9 @@ using namespace reluforge;
 
 TEST_CASE("forward writes the documented bit mask and backward from it equals backward from Z", "[mask]") {
     // K = 1, b = 0 and power-of-two weights: Z = x * w exactly, so every bit is decided.
-    const float specials[] = {0.0f, -0.0f, 6.0f, -6.0f, 3.0f, NAN, INFINITY, -INFINITY, 1e-40f, -1e-40f, 5.9999995f};
+    // -NaN: x86's default NaN (0 · inf) has the sign bit set.
+    const float specials[] = {0.0f, -0.0f, 6.0f, -6.0f, 3.0f, NAN, INFINITY, -INFINITY, 1e-40f, -1e-40f, 5.9999995f, std::copysign(NAN, -1.0f)};
+    const int special_count = int(sizeof specials / sizeof specials[0]);
     for (const char *text : {"relu", "leaky_relu(slope=0.01)", "relu6"}) {
         const Activation act = parse_activation(text);
         for (int N : {1, 7, 8, 9, 16, 64, 65, 128, 130, 144, 272}) {
@@ -22,7 +24,7 @@ TEST_CASE("forward writes the documented bit mask and backward from it equals ba
             std::vector<float> x(M), w(static_cast<size_t>(N)), b(static_cast<size_t>(N), 0.0f), y(static_cast<size_t>(M * N)), z(static_cast<size_t>(M * N));
             std::mt19937 gen{static_cast<unsigned>(N)};
             std::uniform_real_distribution<float> d(-8, 8);
-            for (int m = 0; m < M; m++) x[size_t(m)] = m < 11 ? specials[m] : d(gen);
+            for (int m = 0; m < M; m++) x[size_t(m)] = m < special_count ? specials[m] : d(gen);
             for (int n = 0; n < N; n++) w[size_t(n)] = std::ldexp(n % 3 ? 1.0f : -1.0f, n % 4 - 1);
             for (int m = 0; m < M; m++) {
                 for (int n = 0; n < N; n++) z[size_t(m) * N + n] = x[size_t(m)] * w[size_t(n)];

@@ -17,13 +17,13 @@ std::vector<float> derivative_at(const Activation &act, std::vector<float> z) {
     const int P = int(z.size());
     Linear layer(act, false, WeightLayout::nk, Save::z);
     std::vector<float> dy(static_cast<size_t>(P), 1.0f), dz(static_cast<size_t>(P));
-    float slope = 0.25f;
+    float slope = 0.25f, dslope = 0.0f;
     BackwardArgs a;
     a.dy = Tensor::matrix(dy.data(), P, 1);
     a.aux = Tensor::matrix(z.data(), P, 1);
     if (act.kind == Act::prelu) {
         a.slope = Tensor::vector(&slope, 1);
-        a.dslope = Tensor::vector(&slope, 1);
+        a.dslope = Tensor::vector(&dslope, 1);
     }
     a.dz = Tensor::matrix(dz.data(), P, 1);
     layer.backward(a);
@@ -106,6 +106,37 @@ TEST_CASE("non-finite inputs follow the formulas with IEEE arithmetic", "[points
             CHECK(std::isnan(got));
         } else {
             CHECK(got == Approx(c.want).epsilon(1e-6));
+        }
+    }
+}
+
+// The piecewise-linear activations sort z by its bits: a NaN with the sign bit set (x86's default
+// NaN, from 0 · inf or inf - inf) must land with the other NaNs, and -0, -inf and negative
+// subnormals below the kink.
+TEST_CASE("the piecewise-linear activations at NaN of either sign, signed zeros, infinities and subnormals", "[points]") {
+    const float inf = INFINITY, nan = NAN, negative_nan = std::copysign(NAN, -1.0f), tiny = 1e-40f;
+    const std::vector<float> z{nan, negative_nan, 0.0f, -0.0f, inf, -inf, tiny, -tiny, 2.5f, -2.5f};
+    struct Case {
+        const char *act;
+        float slope;       // act' below the kink (relu: 0, and act = 0 there); prelu runs with 0.25
+        float at_nan_dz;   // act'(NaN) in the table
+    };
+    for (const Case c : {Case{"relu", 0.0f, 1.0f}, Case{"leaky_relu(slope=0.01)", 0.01f, 0.01f},
+                         Case{"prelu(slopes=shared)", 0.25f, 0.25f}}) {
+        const Activation act = parse_activation(c.act);
+        const auto y = value_at(act, z), dz = derivative_at(act, z);
+        for (size_t p = 0; p < z.size(); p++) {
+            INFO(c.act << "(" << z[p] << ") = " << y[p] << ", act' = " << dz[p]);
+            if (std::isnan(z[p])) {
+                CHECK(std::isnan(y[p]));
+                CHECK(dz[p] == c.at_nan_dz);
+                continue;
+            }
+            const bool above = z[p] > 0.0f;
+            const float want_y = above ? z[p] : c.slope == 0.0f ? 0.0f : c.slope * z[p];  // relu(-inf) = 0
+            CHECK(y[p] == want_y);  // ±0 compare equal: signed zeros are not part of the contract
+            CHECK(std::isinf(y[p]) == std::isinf(want_y));
+            CHECK(dz[p] == (above ? 1.0f : c.slope));
         }
     }
 }
