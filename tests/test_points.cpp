@@ -140,3 +140,36 @@ TEST_CASE("the piecewise-linear activations at NaN of either sign, signed zeros,
         }
     }
 }
+
+// The elus take z (selu λz) and a constant act' where z > 0 or NaN, decided on z's bits likewise.
+TEST_CASE("the elus at NaN of either sign, signed zeros and infinities", "[points]") {
+    const float inf = INFINITY;
+    const std::vector<float> z{NAN, std::copysign(NAN, -1.0f), 0.0f, -0.0f, inf, -inf};
+    const float lambda = 1.0507009873554805f, selu_alpha = 1.6732632423543772f;
+    struct Case {
+        const char *act;
+        float scale, at_minus_inf, at_zero_dz;  // act = scale·z above the kink; act(-inf); act'(±0)
+    };
+    for (const Case c : {Case{"elu(alpha=1)", 1.0f, -1.0f, 1.0f}, Case{"elu(alpha=0.5)", 1.0f, -0.5f, 0.5f},
+                         Case{"selu", lambda, -lambda * selu_alpha, lambda * selu_alpha},
+                         Case{"celu(alpha=2)", 1.0f, -2.0f, 1.0f}}) {
+        const Activation act = parse_activation(c.act);
+        const auto y = value_at(act, z), dz = derivative_at(act, z);
+        for (size_t p = 0; p < z.size(); p++) {
+            INFO(c.act << "(" << z[p] << ") = " << y[p] << ", act' = " << dz[p]);
+            if (std::isnan(z[p])) {
+                CHECK(std::isnan(y[p]));
+                CHECK(dz[p] == c.scale);  // the table's act'(NaN)
+            } else if (z[p] == 0.0f) {
+                CHECK(y[p] == 0.0f);
+                CHECK(dz[p] == Approx(c.at_zero_dz).epsilon(1e-6));
+            } else if (z[p] > 0.0f) {
+                CHECK(y[p] == inf);
+                CHECK(dz[p] == c.scale);
+            } else {
+                CHECK(y[p] == Approx(c.at_minus_inf).epsilon(1e-6));
+                CHECK(dz[p] == 0.0f);
+            }
+        }
+    }
+}

@@ -29,32 +29,50 @@ Expr is_nan_bits(const Expr &z) {
     return (reinterpret<uint32_t>(z) & Halide::cast<uint32_t>(0x7fffffff)) > Halide::cast<uint32_t>(0x7f800000);
 }
 
-// relu, leaky_relu and prelu test z's bits as int32, which order the floats: -0 lowest, the
-// negatives by magnitude up to -inf, the NaNs with the sign bit set (x86's default NaN), +0, the
-// positives, +inf, the other NaNs. One integer compare sorts every NaN with the positives, where
-// the NaN test beside a float compare took four vector operations and a mask merge a vector.
-// AMD EPYC Zen 5 (peak 216 GFLOP/s), 1 thread, alternating, forward relu saving the mask
-// 16384x32x128 1.08-1.15 -> 0.97-1.00 ms, 8192x64x256 1.69-1.80 -> 1.60-1.65, 1024x128x1024
-// even (1.45); relu saving nothing 16384x32x128 0.74-0.85 -> 0.70-0.77; leaky_relu 16384x32x128
-// 0.76-0.91 -> 0.73-0.77, 8192x64x256 1.38-1.55 -> 1.35-1.44. The same bits, but for the sign of
-// a zero (leaky_relu(+0) with a negative slope), which the contract leaves open.
+// relu, leaky_relu, prelu, elu, selu and celu test z's bits as int32, which order the floats:
+// -0 lowest, the negatives by magnitude up to -inf, the NaNs with the sign bit set (x86's default
+// NaN), +0, the positives, +inf, the other NaNs. One integer compare sorts every NaN with the
+// positives, where the NaN test beside a float compare took four vector operations and a mask
+// merge a vector. AMD EPYC Zen 5 (peak 216 GFLOP/s), 1 thread, alternating, forward relu saving
+// the mask 16384x32x128 1.08-1.15 -> 0.97-1.00 ms, 8192x64x256 1.69-1.80 -> 1.60-1.65,
+// 1024x128x1024 even (1.45); relu saving nothing 16384x32x128 0.74-0.85 -> 0.70-0.77;
+// leaky_relu 16384x32x128 0.76-0.91 -> 0.73-0.77, 8192x64x256 1.38-1.55 -> 1.35-1.44; elu
+// 16384x32x128 1.12-1.14 -> 1.04-1.05, 8192x64x256 1.72-1.76 -> 1.67-1.71, 1024x128x1024
+// 1.49-1.52 -> 1.47-1.49; selu saving Z 16384x32x128 1.35-1.43 -> 1.29-1.31. The same bits, but
+// for the sign of a zero (leaky_relu(+0) with a negative slope), which the contract leaves open.
 constexpr int32_t kNegativeInfinityBits = -8388608;  // 0xff800000
 constexpr int32_t kInfinityBits = 0x7f800000;
 
 Expr bits(const Expr &z) { return reinterpret<int32_t>(z); }
 
-// z > 0, z = +0 or NaN: where relu, leaky_relu and prelu give z.
+// z > 0, z = +0 or NaN: where relu, leaky_relu, prelu, elu and celu give z (selu λz).
 Expr keeps_z(const Expr &z) { return bits(z) > kNegativeInfinityBits; }
 
-// z > 0 or NaN: relu's predicate.
+// z > 0 or NaN: relu's predicate, and where the elus' act' is constant.
 Expr positive_or_nan(const Expr &z) { return keeps_z(z) && bits(z) != 0; }
 
 // z > 0 and not NaN: leaky_relu's and prelu's predicate.
 Expr positive_not_nan(const Expr &z) { return bits(z) > 0 && bits(z) <= kInfinityBits; }
 
-// These formulas give the table's value at NaN themselves.
+// These formulas give the table's value at NaN themselves: the piecewise ones whose predicate
+// sorts NaN with the positives, where they take z (forward) or a constant (act').
 bool nan_in_predicate(const Activation &a) {
-    return a.kind == Act::relu || a.kind == Act::leaky_relu || a.kind == Act::prelu;
+    switch (a.kind) {
+    case Act::relu:
+    case Act::leaky_relu:
+    case Act::prelu:
+    case Act::elu:
+    case Act::selu:
+    case Act::celu: return true;
+    case Act::identity:
+    case Act::relu6:
+    case Act::gelu:
+    case Act::silu:
+    case Act::mish:
+    case Act::softplus:
+    case Act::hardswish: return false;
+    }
+    return false;
 }
 
 // value, except where z is NaN: there the table's value at NaN.
@@ -81,9 +99,9 @@ Expr activation_value(const Activation &a, Expr z, Expr slope) {
     case Act::relu: return select(keeps_z(z), z, 0.0f);
     case Act::leaky_relu: return select(keeps_z(z), z, a.slope * z);
     case Act::prelu: return select(keeps_z(z), z, slope * z);
-    case Act::elu: return select(z > 0.0f, z, a.alpha * math::expm1(z, kUsedAtMost0));
-    case Act::selu: return kSeluLambda * select(z > 0.0f, z, kSeluAlpha * math::expm1(z, kUsedAtMost0));
-    case Act::celu: return select(z > 0.0f, z, a.alpha * math::expm1(z / a.alpha));
+    case Act::elu: return select(keeps_z(z), z, a.alpha * math::expm1(z, kUsedAtMost0));
+    case Act::selu: return kSeluLambda * select(keeps_z(z), z, kSeluAlpha * math::expm1(z, kUsedAtMost0));
+    case Act::celu: return select(keeps_z(z), z, a.alpha * math::expm1(z / a.alpha));
     case Act::relu6: return select(z <= 0.0f, 0.0f, select(z >= 6.0f, 6.0f, z));
     case Act::gelu:
         if (a.approximate == GeluApprox::none) {
@@ -124,9 +142,9 @@ Expr derivative_value(const Activation &a, Expr z, Expr slope) {
     case Act::relu: return select(positive_or_nan(z), 1.0f, 0.0f);
     case Act::leaky_relu: return select(positive_not_nan(z), 1.0f, a.slope);
     case Act::prelu: return select(positive_not_nan(z), 1.0f, slope);
-    case Act::elu: return select(z <= 0.0f, math::Exp(z, kUsedAtMost0).times(a.alpha), 1.0f);
-    case Act::selu: return select(z <= 0.0f, math::Exp(z, kUsedAtMost0).times(kSeluLambda * kSeluAlpha), kSeluLambda);
-    case Act::celu: return select(z <= 0.0f, math::exp(z / a.alpha), 1.0f);
+    case Act::elu: return select(positive_or_nan(z), 1.0f, math::Exp(z, kUsedAtMost0).times(a.alpha));
+    case Act::selu: return select(positive_or_nan(z), kSeluLambda, math::Exp(z, kUsedAtMost0).times(kSeluLambda * kSeluAlpha));
+    case Act::celu: return select(positive_or_nan(z), 1.0f, math::exp(z / a.alpha));
     case Act::relu6: return select(z <= 0.0f || z >= 6.0f, 0.0f, 1.0f);
     case Act::gelu:
         if (a.approximate == GeluApprox::none) {
@@ -170,7 +188,7 @@ Expr activation(const Activation &a, Expr z, Expr slope) {
         // z + |z|: +inf at +inf, NaN at -inf (-inf · 0, as the formula gives) and at NaN.
         return strict_float(non_finite_case(z, z + Halide::abs(z), activation_value(a, z, slope)));
     }
-    if (nan_in_predicate(a)) return activation_value(a, z, slope);
+    if (nan_in_predicate(a)) return strict_float(activation_value(a, z, slope));
     return strict_float(nan_case(z, z, activation_value(a, z, std::move(slope))));
 }
 
@@ -197,7 +215,7 @@ Expr derivative_at_nan(const Activation &a, const Expr &nan, const Expr &slope) 
 Expr derivative(const Activation &a, Expr z, Expr slope) {
     // NaN at ±inf (±inf · 0 in z φ(z)) and at NaN.
     if (is_gelu_erf(a)) return strict_float(non_finite_case(z, z * 0.0f, derivative_value(a, z, slope)));
-    if (nan_in_predicate(a)) return derivative_value(a, z, slope);
+    if (nan_in_predicate(a)) return strict_float(derivative_value(a, z, slope));
     return strict_float(nan_case(z, derivative_at_nan(a, z, slope), derivative_value(a, z, slope)));
 }
 
@@ -208,9 +226,9 @@ Expr derivative_from_y_value(const Activation &a, const Expr &y) {
     case Act::relu: return select(positive_or_nan(y), 1.0f, 0.0f);
     case Act::relu6: return select(y <= 0.0f || y >= 6.0f, 0.0f, 1.0f);
     case Act::leaky_relu: return select(positive_not_nan(y), 1.0f, a.slope);
-    case Act::elu: return select(y <= 0.0f, y + a.alpha, 1.0f);
-    case Act::selu: return select(y <= 0.0f, y + kSeluLambda * kSeluAlpha, kSeluLambda);
-    case Act::celu: return select(y <= 0.0f, y / a.alpha + 1.0f, 1.0f);
+    case Act::elu: return select(positive_or_nan(y), 1.0f, y + a.alpha);
+    case Act::selu: return select(positive_or_nan(y), kSeluLambda, y + kSeluLambda * kSeluAlpha);
+    case Act::celu: return select(positive_or_nan(y), 1.0f, y / a.alpha + 1.0f);
     case Act::identity:
     case Act::prelu:
     case Act::gelu:
@@ -225,7 +243,7 @@ Expr derivative_from_y_value(const Activation &a, const Expr &y) {
 
 Expr derivative_from_y(const Activation &a, Expr y) {
     // y is NaN exactly when z is.
-    if (nan_in_predicate(a)) return derivative_from_y_value(a, y);
+    if (nan_in_predicate(a)) return strict_float(derivative_from_y_value(a, y));
     return strict_float(nan_case(y, derivative_at_nan(a, y, Expr()), derivative_from_y_value(a, y)));
 }
 
