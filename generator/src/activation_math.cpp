@@ -289,7 +289,7 @@ Expr derivative_from_bit(const Activation &a, Expr bit) {
 Expr is_nonzero(Expr x) { return strict_float(is_nan_bits(x) || x != 0.0f); }
 
 Expr prelu_slope_term(Expr z, Expr dy) {
-    return select(positive_not_nan(z), 0.0f, z * dy);
+    return strict_float(select(positive_not_nan(z), 0.0f, z * dy));
 }
 
 bool is_long_chain(const Activation &a) {
