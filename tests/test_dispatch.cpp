@@ -61,15 +61,16 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
                                              "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024", "cpu=intel_avx512,m<=8,m>=7",
                                              "cpu=zen5,k>=256,m<=8,m>=7,n>=512", "cpu=zen5,k<=1024,k>=768,m<=128,m>=96,n%1024=0",
                                              "cpu=zen5,k>=4096,m<=256,m%4=0"});
-    // cpu=zen5,m<=511 and cpu=intel_avx512,m<=511 (the transposed product), m>=512 and
+    // cpu=<kind>,m<=511 for Zen 4, Zen 5 and Intel (the transposed product), m>=512 and
     // cpu=intel_avx512,m>=512 (W's panels packed in transposed tiles, and gathered): AVX-512's
-    CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen5,m<=511",
+    CHECK(bwd_rules == std::set<std::string>{"", "n<=64", "k<=63", "m>=512", "n<=256", "cpu=zen4,m<=511", "cpu=zen5,m<=511",
                                              "cpu=intel_avx512,m<=511", "m<=256", "cpu=intel_avx512,k>=512,n<=64",
                                              "cpu=intel_avx512,m>=512", "cpu=intel_avx512,k<=63",
-                                             "cpu=zen5,k>=512,n<=64"});
+                                             "cpu=zen4,k>=512,n<=64", "cpu=zen5,k>=512,n<=64"});
     const bool zen5 = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::zen5;
     const bool intel = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::intel_avx512;
-    const std::string product = zen5 ? "cpu=zen5,m<=511" : "cpu=intel_avx512,m<=511";
+    const bool zen4 = host_isa() == Isa::avx512 && host_cpu().kind == CpuKind::zen4;
+    const std::string product = zen5 ? "cpu=zen5,m<=511" : zen4 ? "cpu=zen4,m<=511" : "cpu=intel_avx512,m<=511";
     CHECK(find_kernel(fwd, {4096, 1024, 64}).shape_rule == (zen5 ? "cpu=zen5,k<=64,m>=2048" : "k<=64"));
     CHECK(find_kernel(fwd, {1024, 1024, 64}).shape_rule == "k<=64");
     CHECK(find_kernel(fwd, {4096, 32, 1024}).shape_rule == (intel ? "cpu=intel_avx512,n<=63" : "n<=63"));
@@ -104,12 +105,12 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(fwd, {32, 4096, 1024}).shape_rule == "");    // a wide output
     CHECK(find_kernel(fwd, {256, 1024, 1024}).shape_rule == "");
     CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule ==
-          (intel ? "cpu=intel_avx512,k>=512,n<=64" : zen5 ? "cpu=zen5,k>=512,n<=64" : "n<=64"));
+          (intel ? "cpu=intel_avx512,k>=512,n<=64" : zen5 ? "cpu=zen5,k>=512,n<=64" : zen4 ? "cpu=zen4,k>=512,n<=64" : "n<=64"));
     CHECK(find_kernel(bwd, {4096, 64, 256}).shape_rule == "n<=64");
-    // Zen 5 and Intel: the transposed product; elsewhere dot products.
-    CHECK(find_kernel(bwd, {64, 1024, 1024}).shape_rule == (zen5 || intel ? product : "m<=256"));
-    CHECK(find_kernel(bwd, {200, 1024, 1024}).shape_rule == (zen5 || intel ? product : "m<=256"));
-    CHECK(find_kernel(bwd, {400, 1024, 1024}).shape_rule == (zen5 || intel ? product : ""));
+    // Zen 4, Zen 5 and Intel: the transposed product; elsewhere dot products.
+    CHECK(find_kernel(bwd, {64, 1024, 1024}).shape_rule == (zen4 || zen5 || intel ? product : "m<=256"));
+    CHECK(find_kernel(bwd, {200, 1024, 1024}).shape_rule == (zen4 || zen5 || intel ? product : "m<=256"));
+    CHECK(find_kernel(bwd, {400, 1024, 1024}).shape_rule == (zen4 || zen5 || intel ? product : ""));
     CHECK(find_kernel(bwd, {200, 256, 1024}).shape_rule == "n<=256");  // a shallow reduction: packed panels
     CHECK(find_kernel(bwd, {1024, 1024, 1024}).shape_rule ==
           (intel ? "cpu=intel_avx512,m>=512" : host_isa() == Isa::avx512 ? "m>=512" : ""));
@@ -144,6 +145,7 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
     REQUIRE(rules.count("cpu=zen5,k>=256,m>=128,n>=128"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=64,m>=128,n>=512"));
     REQUIRE(rules.count("cpu=intel_avx512,k>=1024,m>=1024,n<=128,n>=96"));
+    REQUIRE(rules.count("cpu=zen4,k>=256,m>=2048,n<=384"));
     REQUIRE(rules.count("k>=96,m>=1024"));
     REQUIRE(rules.count("k>=96,m>=1024,n<=127"));
     REQUIRE(rules.count("k>=512,m>=2048,n<=63,n>=32"));
@@ -155,22 +157,26 @@ TEST_CASE("a variant measured on one kind of CPU runs only there", "[dispatch]")
     }
     if (host_isa() == Isa::avx512) {
         const bool zen5 = host_cpu().kind == CpuKind::zen5, intel = host_cpu().kind == CpuKind::intel_avx512;
+        const bool zen4 = host_cpu().kind == CpuKind::zen4;
+        // Zen 4: dZ's rows in place over a batch of 2048 or more, into at most 384 columns.
+        const std::string dz_rows = "cpu=zen4,k>=256,m>=2048,n<=384";
         CHECK(find_kernel(spec, {4096, 64, 1024}).shape_rule ==
-              (zen5 ? "cpu=zen5,k>=96,m>=1024,n<=128" : intel ? "cpu=intel_avx512,k>=96,m>=1024,n<=80" : "k>=96,m>=1024,n<=127"));
+              (zen5 ? "cpu=zen5,k>=96,m>=1024,n<=128" : intel ? "cpu=intel_avx512,k>=96,m>=1024,n<=80" : zen4 ? dz_rows : "k>=96,m>=1024,n<=127"));
         // 32 to 63 columns: Xᵀ staged over a large X, else the narrow panels; on Intel and Zen 5
         // the transposed product over other widths than 32 and 64.
         const std::string from48 = intel ? "cpu=intel_avx512,k>=512,m>=256,n<=63,n>=48" : "cpu=zen5,m>=512,n<=63,n>=48";
-        CHECK(find_kernel(spec, {4096, 48, 1024}).shape_rule == (intel || zen5 ? from48 : "k>=512,m>=2048,n<=63,n>=32"));
-        CHECK(find_kernel(spec, {4096, 32, 1024}).shape_rule == "k>=512,m>=2048,n<=63,n>=32");
+        CHECK(find_kernel(spec, {4096, 48, 1024}).shape_rule == (intel || zen5 ? from48 : zen4 ? dz_rows : "k>=512,m>=2048,n<=63,n>=32"));
+        CHECK(find_kernel(spec, {4096, 32, 1024}).shape_rule == (zen4 ? dz_rows : "k>=512,m>=2048,n<=63,n>=32"));
         CHECK(find_kernel(spec, {1024, 48, 512}).shape_rule == (intel || zen5 ? from48 : "n<=63"));
         CHECK(find_kernel(spec, {128, 48, 512}).shape_rule == "n<=63");
         CHECK(find_kernel(spec, {256, 24, 128}).shape_rule ==
               (intel ? "cpu=intel_avx512,n<=31,n>=17" : zen5 ? "cpu=zen5,m>=128,n<=31,n>=17" : "n<=63"));
         CHECK(find_kernel(spec, {4096, 16, 1024}).shape_rule ==
-              (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=16" : zen5 ? "cpu=zen5,k>=1024,m>=256,n<=16" : "n<=63"));
+              (intel ? "cpu=intel_avx512,k>=512,m>=256,n<=16" : zen5 ? "cpu=zen5,k>=1024,m>=256,n<=16" : zen4 ? dz_rows : "n<=63"));
         const std::string transposed = intel ? "cpu=intel_avx512,k>=256,m>=128,n>=128" : "cpu=zen5,k>=256,m>=128,n>=128";
-        CHECK(find_kernel(spec, {4096, 256, 270}).shape_rule == (intel || zen5 ? transposed : "k>=96,m>=1024"));
-        CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == (intel || zen5 ? transposed : "k>=288,m>=1024,n>=128"));
+        CHECK(find_kernel(spec, {4096, 256, 270}).shape_rule == (intel || zen5 ? transposed : zen4 ? dz_rows : "k>=96,m>=1024"));
+        CHECK(find_kernel(spec, {4096, 256, 1024}).shape_rule == (intel || zen5 ? transposed : zen4 ? dz_rows : "k>=288,m>=1024,n>=128"));
+        if (zen4) CHECK(find_kernel(spec, {4096, 512, 1024}).shape_rule == "k>=288,m>=1024,n>=128");
         CHECK(find_kernel(spec, {256, 256, 1024}).shape_rule == (intel || zen5 ? transposed : ""));
         // Intel: X transposed whole for a wide dW from 64 rows, and with the transposed product
         // over 96 to 128 columns of a deep one.

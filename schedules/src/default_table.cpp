@@ -215,6 +215,34 @@ std::string weight_gradient_bounds(const KernelSpec &spec, int rows, int cols) {
     return fmt::format("{}>={},{}>={}", kn ? "k" : "n", rows, kn ? "n" : "k", cols);
 }
 
+// Zen 4, backward_weight over a deep batch into a dW of at most 384 columns: dZ as the left
+// operand, read in place (each step of the batch reads a row of dZ, at most 1.5 KiB), and X
+// packed into panels along its rows. Over [K,N] weights that is the transposed product dWᵀ =
+// dZᵀ·X (written out as dW in 16 x 16 tiles), over [N,K] the plain product, whose left operand
+// is dZᵀ already; both where the staged or chunked Xᵀ read X down its columns, a row of X apart.
+// AMD EPYC Zen 4 (family 25 model 17, peak 115 GFLOP/s), 1 thread, alternating bursts, the
+// entry the shape had -> this, [K,N]: 4096x1024x64 8.3 -> 7.4 ms, 4096x512x64 6.5 -> 3.7,
+// 8192x256x64 7.7 -> 4.0, 16384x256x64 24.3 -> 10.3, 2048x1024x64 3.96 -> 3.38, 4096x1024x96
+// 14.2 -> 9.3, 8192x1024x80 31.3 -> 19.9, 4096x1024x128 14.1 -> 11.8, 8192x256x128 12.1 -> 8.1,
+// 2048x256x128 1.54 -> 1.36, 4096x1024x192 22.7 -> 18.4, 4096x1024x256 30.2 -> 24.3,
+// 2048x2048x256 25.3 -> 22.5, 4096x256x256 9.3 -> 6.4, 2048x512x256 6.48 -> 5.92,
+// 2048x1024x384 18.0 -> 16.8; under 64 columns, against Xᵀ staged in 2x12 blocks or the narrow
+// panels, 4096x1024x16 5.7 -> 3.3, 4096x1024x24 11.4 -> 3.8, 4096x1024x32 6.4 -> 5.2,
+// 4096x1024x40 7.6 -> 4.9, 4096x1024x48 9.1 -> 6.1, 8192x512x40 10.8 -> 5.9; even at
+// 1024x4096x64 and 2048x4096x64 (7.5, 14.9). It lost from 512 columns (2048x1024x512 24.1 ->
+// 34.5, 4096x512x512 27.0 -> 41.9; rows of dZ 2 KiB apart), and below a batch of 2048 mixed
+// (1024x512x96 1.50 -> 1.01, 1024x1024x384 8.8 -> 8.5, but 1024x1024x32 0.74 -> 0.90,
+// 512x512x256 1.25 -> 1.35, 256x512x128 0.31 -> 0.35). [N,K], against Xᵀ staged: 4096x1024x256
+// 27.8 -> 23.5, 2048x2048x256 28.7 -> 22.2, 1024x1024x256 6.7 -> 5.5, 4096x256x256 9.2 -> 7.2,
+// 8192x512x256 37.9 -> 30.9, 2048x1024x384 17.7 -> 16.6, but 2048x1024x512 23.1 -> 32.0; under
+// 256 columns the chunked entries below held (4096x1024x128 12.3, 12.3). The same bits as the
+// plain product.
+void add_zen4_dz_rows_in_place(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
+    CpuSchedule dz_rows = deep;
+    dz_rows.transposed_product = spec.weight == WeightLayout::kn;
+    add_on(table, {CpuKind::zen4}, dz_rows.transposed_product ? "k>=256,m>=2048,n<=384" : "m>=1024,n>=256,n<=384", dz_rows);
+}
+
 // backward_weight with the left operand (Xᵀ or dZᵀ) copied transposed once (lhs=transposed). On
 // Intel wherever dW is wide, from 64 rows: the staged and chunked entries below were measured on AMD.
 // Intel Xeon (family 6 model 167, peak 241-247 GFLOP/s), 1 thread, alternating, [K,N], the
@@ -232,6 +260,7 @@ std::string weight_gradient_bounds(const KernelSpec &spec, int rows, int cols) {
 // X (4096x512x128 4.68 -> 4.88, 2048x256x128 1.04 -> 1.20). Bit for bit the plain product's.
 void add_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
     if (spec.op != Op::backward_weight) return;
+    add_zen4_dz_rows_in_place(table, spec, deep);
     CpuSchedule transposed = deep;
     transposed.transpose_lhs = true;
     if (spec.weight == WeightLayout::kn) {
@@ -470,11 +499,19 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 1024x4096x16 2.38 -> 1.96, 4096x512x32 1.28 -> 1.11; chained gelu 4096x1024x64 6.62 ->
         // 5.59 (task accumulators 7.14), 1024x1024x64 1.56 -> 1.29, 2048x1024x32 even (2.25,
         // 2.28). Under 512 columns mixed (relu 8192x256x64 1.98 -> 1.79, 16384x256x64 4.51 -> 4.90).
+        // Zen 4 likewise but for gelu (erf). AMD EPYC Zen 4 (family 25 model 17, peak 115
+        // GFLOP/s), 1 thread, alternating bursts, rows -> panels outermost: identity 4096x1024x64
+        // 9.8 -> 9.1 ms, 1024x1024x64 1.56 -> 1.49, 2048x1024x32 1.75 -> 1.66, 1024x1024x16 0.52
+        // -> 0.49; chained relu with the mask 4096x1024x64 9.9 -> 8.8, 2048x1024x32 2.25 -> 2.19,
+        // 8192x512x64 9.6 -> 9.0, 1024x1024x64 1.63 -> 1.50, 1024x1024x48 1.42 -> 1.27,
+        // 4096x512x32 2.64 -> 2.24. Chained gelu was mixed (4096x1024x64 16.0 -> 18.9-20.4 with
+        // either accumulators, 2048x1024x32 5.4 -> 4.6, 1024x1024x64 even), so keeps its rows.
         if (spec.op == Op::backward_data && reads_weight_transposed(spec)) {
             CpuSchedule panels = deep;
             panels.acc_per_task = heavy_epilogue(spec);
             add_on(table, {CpuKind::intel_avx512}, "k>=512,n<=64", panels);
             add_on(table, {CpuKind::zen5}, "k>=512,n<=64", deep);
+            if (!heavy_epilogue(spec)) add_on(table, {CpuKind::zen4}, "k>=512,n<=64", deep);
         }
         // Zen 5, forward over [N,K] weights from 129 rows: the deep entry's panels, each packed from
         // W in transposed tiles (operand=transposed), ahead of dot products, of packed panels
@@ -676,11 +713,19 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             // GFLOP/s), 1 thread, alternating, relu with the mask, dot products -> transposed
             // product: 256x4096x1024 20.3 -> 13.6 ms, 64x1024x4096 4.55 -> 3.32, 256x1024x1024
             // 3.93 -> 3.32; against the transposed copy 384x1024x1024 5.06 -> 4.97, 512^3 1.75 ->
-            // 1.78 (so below 512 rows there too). Not measured on Zen 4.
+            // 1.78 (so below 512 rows there too). AMD EPYC Zen 4 (family 25 model 17, peak 115
+            // GFLOP/s), 1 thread, alternating bursts, the entry the shape had -> transposed
+            // product: identity 256x4096x1024 27.9 -> 23.0 ms, 64x1024x4096 6.8 -> 5.5,
+            // 128x1024x4096 13.1 -> 11.4, 384x1024x1024 10.4 -> 8.5, 480x1024x1024 12.5 -> 11.5,
+            // 256x1024x1024 6.15 -> 5.81, 16x1024x1024 0.53 -> 0.32, 32x1024x1024 0.90 -> 0.65,
+            // 256x512x512 1.52 -> 1.44, 300x512x512 1.89 -> 1.79, 100x1000x500 even (1.22, 1.24);
+            // chained relu (mask) 64x1024x4096 7.1 -> 5.6, 256x4096x1024 28.4 -> 23.0,
+            // 256x1024x1024 8.9 -> 6.2; chained gelu (block accumulators) 64x1024x4096 6.9 -> 5.6,
+            // 256x4096x1024 26.8 -> 24.8, 256x1024x1024 6.2 -> 6.0.
             if (spec.op == Op::backward_data) {
                 CpuSchedule product = deep;
                 product.transposed_product = true;
-                add_on(table, {CpuKind::zen5, CpuKind::intel_avx512}, "m<=511", product);
+                add_on(table, {CpuKind::zen4, CpuKind::zen5, CpuKind::intel_avx512}, "m<=511", product);
             } else {
                 // The same chunks for forward up to 128 rows (above, Zen 5's transposed tiles).
                 // The same bits: each output's sum in the same order.

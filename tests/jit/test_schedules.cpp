@@ -168,29 +168,35 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     // Transposed reads are untouched by it (Zen 5 packs their panels in transposed tiles, below).
     CHECK(chosen(parse_spec("forward:relu:bias=1:weight=nk"), narrow, CpuKind::zen4).rows_outer);
     CHECK(chosen(parse_spec("forward:relu:bias=1:weight=nk"), narrow, CpuKind::zen5).operand == OperandRead::transposed);
-    // backward_data over [K,N] weights below 512 rows: the transposed product on Zen 5 and
-    // Intel, dot products (up to 256 rows) on Zen 4; over a reduction of 256 and less packed
-    // panels everywhere, from 512 rows W's panels packed in transposed tiles.
+    // backward_data over [K,N] weights below 512 rows: the transposed product on Zen 4, Zen 5
+    // and Intel, dot products (up to 256 rows) on other CPUs; over a reduction of 256 and less
+    // packed panels everywhere, from 512 rows W's panels packed in transposed tiles.
     const KernelSpec data = parse_spec("backward_data:relu:save=mask:weight=kn");
     const Shape batch256{256, 1024, 1024}, batch512{512, 1024, 1024}, shallow{256, 256, 1024};  // {m, n, k}
     CHECK(chosen(data, batch256, CpuKind::zen5).transposed_product);
-    CHECK(chosen(data, batch256, CpuKind::zen4).operand == OperandRead::dot);
-    CHECK_FALSE(chosen(data, batch256, CpuKind::zen4).transposed_product);
+    CHECK(chosen(data, batch256, CpuKind::zen4).transposed_product);
+    CHECK(chosen(data, batch256, CpuKind::other).operand == OperandRead::dot);
+    CHECK_FALSE(chosen(data, batch256, CpuKind::other).transposed_product);
     CHECK_FALSE(chosen(data, shallow, CpuKind::zen5).transposed_product);
     CHECK(chosen(data, Shape{400, 1024, 1024}, CpuKind::zen5).transposed_product);
     CHECK(chosen(data, Shape{400, 1024, 1024}, CpuKind::intel_avx512).transposed_product);
     CHECK(chosen(data, batch256, CpuKind::intel_avx512).transposed_product);
-    CHECK_FALSE(chosen(data, Shape{400, 1024, 1024}, CpuKind::zen4).transposed_product);
-    // A reduction of at most 64 into 512 columns or more: panels outermost on Intel and Zen 5
-    // (gelu with block accumulators on Zen 5), rows outermost elsewhere.
+    CHECK(chosen(data, Shape{400, 1024, 1024}, CpuKind::zen4).transposed_product);
+    CHECK_FALSE(chosen(data, Shape{400, 1024, 1024}, CpuKind::other).transposed_product);
+    // A reduction of at most 64 into 512 columns or more: panels outermost on Intel, Zen 5 and
+    // Zen 4 (gelu with block accumulators on Zen 5, rows outermost on Zen 4), rows outermost
+    // elsewhere.
     CHECK_FALSE(chosen(data, Shape{4096, 64, 1024}, CpuKind::intel_avx512).rows_outer);
     CHECK_FALSE(chosen(data, Shape{4096, 64, 1024}, CpuKind::zen5).rows_outer);
-    CHECK(chosen(data, Shape{4096, 64, 1024}, CpuKind::zen4).rows_outer);
+    CHECK_FALSE(chosen(data, Shape{4096, 64, 1024}, CpuKind::zen4).rows_outer);
+    CHECK(chosen(data, Shape{4096, 64, 1024}, CpuKind::other).rows_outer);
+    CHECK(chosen(data, Shape{4096, 64, 256}, CpuKind::zen4).rows_outer);
     CHECK(chosen(data, Shape{4096, 64, 256}, CpuKind::intel_avx512).rows_outer);
     CHECK(chosen(data, Shape{4096, 64, 256}, CpuKind::zen5).rows_outer);
     const KernelSpec data_gelu = parse_spec("backward_data:gelu:prev_bias=1:weight=kn:save=z");
     CHECK_FALSE(chosen(data_gelu, Shape{4096, 64, 1024}, CpuKind::zen5).acc_per_task);
     CHECK_FALSE(chosen(data_gelu, Shape{4096, 64, 1024}, CpuKind::zen5).rows_outer);
+    CHECK(chosen(data_gelu, Shape{4096, 64, 1024}, CpuKind::zen4).rows_outer);
     CHECK_FALSE(chosen(data, Shape{512, 1024, 1024}, CpuKind::zen5).transposed_product);
     // From 512 rows, panels packed from W in transposed tiles; on Intel gathered from W's columns.
     for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5}) CHECK(chosen(data, batch512, kind).operand == OperandRead::transposed);
@@ -223,6 +229,21 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(weight, Shape{8192, 80, 1024}, CpuKind::zen5).transposed_product);
     CHECK_FALSE(chosen(weight, Shape{8192, 80, 1024}, CpuKind::intel_avx512).transposed_product);
     CHECK_FALSE(chosen(weight, Shape{16384, 72, 32}, CpuKind::zen5).transposed_product);
+    // Zen 4: dZ read in place as the left operand over a batch of 2048 or more into at most 384
+    // columns (from a reduction of 256): the transposed product for [K,N], the plain one for
+    // [N,K] (from 256 columns and a batch of 1024, where Xᵀ was staged).
+    const KernelSpec dw_nk = parse_spec("backward_weight:bias=0:weight=nk");
+    for (const Shape &shape : {Shape{4096, 64, 1024}, Shape{2048, 16, 256}, Shape{8192, 384, 512}}) {
+        CHECK(chosen(weight, shape, CpuKind::zen4).transposed_product);
+        CHECK_FALSE(chosen(weight, shape, CpuKind::zen4).stage_lhs);
+        CHECK_FALSE(chosen(weight, shape, CpuKind::other).transposed_product);
+    }
+    CHECK_FALSE(chosen(weight, Shape{1024, 64, 1024}, CpuKind::zen4).transposed_product);
+    CHECK_FALSE(chosen(weight, Shape{4096, 512, 1024}, CpuKind::zen4).transposed_product);
+    CHECK_FALSE(chosen(weight, Shape{4096, 64, 128}, CpuKind::zen4).transposed_product);
+    CHECK_FALSE(chosen(dw_nk, Shape{1024, 256, 1024}, CpuKind::zen4).stage_lhs);
+    CHECK(chosen(dw_nk, Shape{1024, 256, 1024}, CpuKind::other).stage_lhs);
+    CHECK(chosen(dw_nk, Shape{2048, 512, 1024}, CpuKind::zen4).stage_lhs);
     // backward_weight over [K,N] weights with a dW under 16 columns: the transposed product on
     // every kind at any depth, X read in place in blocks of 5 rows; not from 16 columns, not for
     // [N,K], which reads X in place in blocks of 5 rows of dW as well.
@@ -349,7 +370,9 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5}) {
         CHECK_FALSE(chosen(weight, Shape{1024, 1024, 128}, kind).transpose_lhs);
         CHECK_FALSE(chosen(weight_nk, Shape{4096, 64, 512}, kind).transpose_lhs);
-        CHECK_FALSE(chosen(weight, Shape{4096, 128, 1024}, kind).transposed_product);
+        // Intel's transposed product over 96 to 128 columns (Xᵀ's copy); Zen 4 reads dZ in place.
+        CHECK(chosen(weight, Shape{4096, 128, 1024}, kind).transposed_product == (kind == CpuKind::zen4));
+        CHECK_FALSE(chosen(weight, Shape{4096, 128, 1024}, kind).transpose_lhs);
     }
     CHECK_FALSE(chosen(weight, Shape{1024, 1024, 1024}, CpuKind::zen4).transpose_lhs);
     CHECK(chosen(weight, Shape{1024, 1024, 1024}, CpuKind::zen5).transpose_lhs);  // from 256 rows of dW
