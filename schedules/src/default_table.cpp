@@ -529,9 +529,21 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 1.73 -> 1.67. Up to 128 rows mixed (100x1000x500 0.69 -> 0.60, 128x1024x1024 2.20 ->
         // 2.01, but 128x4096x1024 7.88 -> 8.98, 96x1024x1024 1.24 -> 1.26, 64x1024x4096 5.23 ->
         // 5.78, 32x1024x1024 0.72 -> 0.88). Against dot products not the same bits (each output
-        // summed in another order); against packed panels the same. Not measured on other kinds.
+        // summed in another order); against packed panels the same.
+        // Zen 4 likewise from 257 rows where W's rows are a multiple of 512 floats long (2 KiB
+        // apart: gathering a panel's column read the same few sets of L1). AMD EPYC Zen 4
+        // (family 25 model 17, peak 115 GFLOP/s), 1 thread, alternating bursts, relu, gathered
+        // panels -> tiles: 512^3 2.96 -> 2.69 ms, 1024^3 22.4 -> 20.5, 257x1024x1024 7.80 -> 5.75,
+        // 300x1024x1024 8.52 -> 6.44, 384x1024x1024 10.2 -> 8.2, 2048x1024x1024 43.8 -> 42.8,
+        // 512x2048x512 12.8 -> 10.3, 512x4096x512 25.9 -> 22.5, 4096x1024x64 5.22 -> 5.06; gelu
+        // (block accumulators, as task ones) 512^3 3.18 -> 2.84, 1024^3 24.2 -> 21.9,
+        // 384x1024x1024 10.4 -> 8.4. Other lengths lost or held (1024x768x1024 15.6 -> 16.5,
+        // 1000x784x500 7.28 -> 7.61, 600x700x300 2.40 -> 2.45, 1024x640x512 6.38 -> 6.51,
+        // 1024x1000x1000 and 1024x256x1024 even), and up to 256 rows the dot products held
+        // (256x1024x1024 5.48 against 5.67).
         if (spec.op == Op::forward && reads_weight_transposed(spec)) {
             add_on(table, {CpuKind::zen5}, "m>=129", deep_transposed_tiles);
+            add_on(table, {CpuKind::zen4}, "k%512=0,m>=257", deep_transposed_tiles);
         }
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, shallow});
         // backward_weight with few output rows (the layer's inputs) and a deep batch: one task
@@ -560,8 +572,12 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // 4096x1024x48 4.5 -> 5.4, 8192x512x32 2.4 -> 3.5). 2 threads: 256x1024x48 130 -> 87 us,
         // 256x1024x200 392 -> 324, 512x1024x64 296 -> 240. Over [K,N] weights it lost
         // (256x1024x128 350 -> 382 us, 256x1024x32 91 -> 236). The same bits.
+        // Zen 4 likewise. AMD EPYC Zen 4 (family 25 model 17, peak 115 GFLOP/s), 1 thread,
+        // alternating bursts, with db: 256x1024x48 306 -> 233 us, 512x512x48 275 -> 218,
+        // 128x1024x64 175 -> 152, 256x1024x128 648 -> 614, 256x1024x200 1006 -> 927, 256x128x64
+        // 41 -> 39; but 256x4096x128 2.87 -> 3.04 ms.
         if (spec.op == Op::backward_weight && spec.weight == WeightLayout::nk) {
-            add_on(table, {CpuKind::zen5}, "m<=512,n>=16,n<=255", deep_in_place);
+            add_on(table, {CpuKind::zen4, CpuKind::zen5}, "m<=512,n>=16,n<=255", deep_in_place);
         }
         for (const auto &[lowest, task] : {std::pair{32, 32}, {64, 64}, {128, 128}}) {
             if (spec.op != Op::backward_weight) break;

@@ -257,9 +257,9 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK(chosen(weight, Shape{37, 10, 19}, kind).transposed_product);
         CHECK_FALSE(chosen(weight_by_rows, Shape{256, 10, 128}, kind).transposed_product);
         CHECK(chosen(weight_by_rows, Shape{256, 10, 128}, kind).operand == OperandRead::direct);
-        // From 16 rows of dW not the narrow entry's blocks of 5 rows (Zen 5 still reads X in place).
+        // From 16 rows of dW not the narrow entry's blocks of 5 rows (Zen 4 and Zen 5 still read X in place).
         CHECK(chosen(weight_by_rows, Shape{256, 16, 128}, kind).block_rows != 5);
-        CHECK((chosen(weight_by_rows, Shape{256, 16, 128}, kind).operand == OperandRead::direct) == (kind == CpuKind::zen5));
+        CHECK((chosen(weight_by_rows, Shape{256, 16, 128}, kind).operand == OperandRead::direct) == (kind != CpuKind::intel_avx512));
     }
     // AVX2, every kind: X read in place in blocks of 2 vectors by 5 rows of dW, for either layout.
     for (const KernelSpec &spec : {weight, weight_by_rows}) {
@@ -285,7 +285,7 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     }
     // Forward over [N,K] weights: dot products up to 256 rows, on Intel up to 127, on Zen 5 up
     // to 128 with the reduction in chunks; above, Zen 5 packs panels in transposed tiles, at any
-    // reduction.
+    // reduction, Zen 4 where the reduction is a multiple of 512.
     const KernelSpec relu_nk = parse_spec("forward:relu:bias=1:weight=nk");
     for (CpuKind kind : {CpuKind::zen5, CpuKind::zen4, CpuKind::intel_avx512}) {
         const bool intel = kind == CpuKind::intel_avx512, zen5 = kind == CpuKind::zen5;
@@ -294,8 +294,12 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
         CHECK((chosen(relu_nk, Shape{128, 1024, 4096}, kind).reduction_block == 1024) == zen5);
         CHECK(chosen(relu_nk, Shape{127, 1024, 1024}, kind).operand == OperandRead::dot);
         CHECK(chosen(relu_nk, Shape{512, 1024, 1024}, kind).operand != OperandRead::dot);
-        for (const Shape &shape : {Shape{129, 1024, 1024}, Shape{256, 1024, 4096}, Shape{2048, 2048, 2048}, Shape{16384, 128, 32}}) {
+        for (const Shape &shape : {Shape{129, 1024, 1024}, Shape{256, 1024, 4096}, Shape{16384, 128, 32}, Shape{1000, 500, 784}}) {
             CHECK((chosen(relu_nk, shape, kind).operand == OperandRead::transposed) == zen5);
+        }
+        // ... and Zen 4 from 257 rows where W's rows are a multiple of 512 long.
+        for (const Shape &shape : {Shape{257, 1024, 1024}, Shape{2048, 2048, 2048}, Shape{512, 512, 4096}}) {
+            CHECK((chosen(relu_nk, shape, kind).operand == OperandRead::transposed) == (zen5 || kind == CpuKind::zen4));
         }
         CHECK(chosen(relu_nk, Shape{256, 1024, 1024}, kind).reduction_block == 0);
     }
@@ -358,11 +362,11 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(weight_nk, Shape{4096, 64, 512}, CpuKind::intel_avx512).transpose_lhs);
     const CpuSchedule deep_narrow = chosen(weight, Shape{4096, 128, 1024}, CpuKind::intel_avx512);
     CHECK((deep_narrow.transpose_lhs && deep_narrow.transposed_product));
-    // [N,K], 16 to 255 rows of dW over a batch of at most 512: X read in place on Zen 5.
+    // [N,K], 16 to 255 rows of dW over a batch of at most 512: X read in place on AMD.
     for (CpuKind kind : {CpuKind::zen4, CpuKind::zen5, CpuKind::intel_avx512}) {
-        const bool zen5 = kind == CpuKind::zen5;
-        CHECK((chosen(weight_nk, Shape{256, 48, 1024}, kind).operand == OperandRead::direct) == zen5);
-        CHECK((chosen(weight_nk, Shape{512, 200, 1024}, kind).operand == OperandRead::direct) == zen5);
+        const bool amd = kind != CpuKind::intel_avx512;
+        CHECK((chosen(weight_nk, Shape{256, 48, 1024}, kind).operand == OperandRead::direct) == amd);
+        CHECK((chosen(weight_nk, Shape{512, 200, 1024}, kind).operand == OperandRead::direct) == amd);
         CHECK(chosen(weight_nk, Shape{1024, 48, 1024}, kind).operand != OperandRead::direct);
         CHECK(chosen(weight_nk, Shape{256, 256, 1024}, kind).operand != OperandRead::direct);
         CHECK(chosen(weight, Shape{256, 48, 1024}, kind).operand != OperandRead::direct);
