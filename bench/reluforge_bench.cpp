@@ -59,7 +59,35 @@ double max_rel_diff(const std::vector<float> &a, const std::vector<float> &b) {
 
 struct Row {
     std::string shape, act, pass, impl;
-    double ms, gflops, peak_pct, ours_speedup;
+    double ms, gflops, peak_pct, ours_speedup, peak;
+};
+
+// The FMA peak beside each case: one round of the FMA loop after each of the case's first
+// `rounds` reps, and the best of them. A case's %peak is against that, the speed the host had
+// while the case ran, rather than against the peak measured at the start (on a shared host
+// the two differed by up to 15%: %peak read over 100 where the start caught a slow minute).
+class PeakBesideReps {
+public:
+    PeakBesideReps(bool wide, int threads, int rounds) : wide_(wide), threads_(threads), rounds_(rounds) {}
+    void start_case() { rounds_done_ = 0, best_ = 0; }
+    void after_rep(int r) {
+        if (r < 0 || rounds_done_ >= rounds_) return;
+        best_ = std::max(best_, measure_peak_round(wide_, threads_));
+        rounds_done_++;
+    }
+    // The case's peak (`fallback` where no rep ran); the run's range includes it.
+    double finish_case(double fallback) {
+        const double peak = rounds_done_ ? best_ : fallback;
+        lowest_ = lowest_ ? std::min(lowest_, peak) : peak;
+        highest_ = std::max(highest_, peak);
+        return peak;
+    }
+    std::string range() const { return fmt::format("{:.1f}-{:.1f} GFLOP/s", lowest_, highest_); }
+
+private:
+    bool wide_;
+    int threads_, rounds_, rounds_done_ = 0;
+    double best_ = 0, lowest_ = 0, highest_ = 0;
 };
 
 // "256:784-1024-1024-10": batch, then the widths from input to output.
@@ -103,7 +131,7 @@ int reps_for(int reps, double min_ms, double warm_ms) {
 
 // Training steps of each MLP with each activation, reluforge and oneDNN taking turns.
 int run_mlp(const std::vector<std::string> &mlp_texts, const std::vector<std::string> &act_texts, int reps, double min_ms,
-            double peak) {
+            double start_peak, PeakBesideReps &peaks) {
     fmt::print("\n{:<24} {:<11} {:<12} {:>9} {:>8} {:>6} {:>9}\n", "MLP (batch:widths)", "act", "implementation",
                "median ms", "GFLOP/s", "%peak", "ours/it");
     double log_sum = 0, log_ceiling = 0;  // the ceiling: oneDNN's step over one at the measured peak
@@ -117,6 +145,7 @@ int run_mlp(const std::vector<std::string> &mlp_texts, const std::vector<std::st
             std::map<std::string, std::vector<double>> times;
             std::map<std::string, std::vector<float>> first_layer_dw;  // what every step ends with
             int case_reps = reps;
+            peaks.start_case();
             for (int r = -1; r < case_reps; r++) {
                 for (std::size_t k = 0; k < impls.size(); k++) {
                     auto &impl = impls[in_turn(k, r, impls.size())];
@@ -127,7 +156,9 @@ int run_mlp(const std::vector<std::string> &mlp_texts, const std::vector<std::st
                     if (r == -1) first_layer_dw[impl->name()] = p.dw[0];
                     if (r == -1 && impl->name() == "reluforge") case_reps = reps_for(reps, min_ms, ms);
                 }
+                peaks.after_rep(r);
             }
+            const double peak = peaks.finish_case(start_peak);
             const double ours = median(times["reluforge"]);
             for (auto &impl : impls) {
                 const double ms = median(times[impl->name()]), gf = p.step_flops() / (ms * 1e-3) * 1e-9;
@@ -148,6 +179,7 @@ int run_mlp(const std::vector<std::string> &mlp_texts, const std::vector<std::st
                    "(at most {:.2f}x for any code at the measured peak)\n",
                    std::exp(log_sum / compared), compared, std::exp(log_ceiling / compared));
     }
+    fmt::print("%peak: against the FMA peak measured between each case's reps ({} over this run)\n", peaks.range());
     return 0;
 }
 
@@ -303,8 +335,9 @@ int bench_main(int argc, char **argv) {
     fmt::print("CPU: {} ({} family {} model {}, kind {}, {}-bit FMA; L1d {} KiB, L2 {} KiB, L3 {} MiB)\n", cpu.model_name,
                cpu.vendor, cpu.family, cpu.model, reluforge::to_string(cpu.kind), cpu.fma_bits, cpu.l1d_bytes >> 10,
                cpu.l2_bytes >> 10, cpu.l3_bytes >> 20);
-    fmt::print("machine peak: {:.1f} GFLOP/s on 1 thread{} ({} FMA, measured)\n", peak1,
-               threads > 1 ? fmt::format(", {:.1f} on {} threads together", peak, threads) : "", wide ? "avx512" : "avx2");
+    fmt::print("machine peak: {:.1f} GFLOP/s on 1 thread{} ({} FMA, measured{})\n", peak1,
+               threads > 1 ? fmt::format(", {:.1f} on {} threads together", peak, threads) : "", wide ? "avx512" : "avx2",
+               scaling ? "" : " at the start; each case's %peak is against the peak measured between its reps");
     fmt::print("reluforge kernels: {}; OpenBLAS core: {}{}; oneDNN: {}\n", reluforge::to_string(std::min(reluforge::host_isa(), reluforge::isa_limit())),
                openblas_core() ? openblas_core() : "not built in",
                openblas_better_core() && isa_text == "host" ? " (narrower than this CPU's vectors: its column is no comparison)" : "",
@@ -315,7 +348,8 @@ int bench_main(int argc, char **argv) {
 #endif
     );
 
-    if (!mlp_texts.empty()) return run_mlp(mlp_texts, act_texts, reps, min_ms, peak);
+    PeakBesideReps peaks(wide, threads, std::min(reps, 11));
+    if (!mlp_texts.empty()) return run_mlp(mlp_texts, act_texts, reps, min_ms, peak, peaks);
     if (scaling) return run_scaling(shapes, act_texts, threads, reps, min_ms, forward_only, backward_only, peak / peak1);
 
     std::vector<Row> rows;
@@ -336,6 +370,7 @@ int bench_main(int argc, char **argv) {
                 std::map<std::string, std::vector<float>> results;
                 std::map<std::string, std::vector<float>> weight_gradients;  // backward: dW
                 int case_reps = reps;
+                peaks.start_case();
                 for (int r = -1; r < case_reps; r++) {  // r = -1 warms up
                     for (std::size_t k = 0; k < impls.size(); k++) {
                         auto &impl = impls[in_turn(k, r, impls.size())];
@@ -348,7 +383,9 @@ int bench_main(int argc, char **argv) {
                         if (r == -1 && pass == 1) weight_gradients[impl->name()] = p.dw;
                         if (r == -1 && impl->name() == "reluforge") case_reps = reps_for(reps, min_ms, ms);
                     }
+                    peaks.after_rep(r);
                 }
+                const double case_peak = peaks.finish_case(peak);
                 if (pass == 1 && breakdown) {
                     std::map<std::string, std::vector<double>> part_times;
                     std::vector<std::string> order;
@@ -370,7 +407,8 @@ int bench_main(int argc, char **argv) {
                     if (!times.count(impl->name())) continue;
                     const double ms = median(times[impl->name()]);
                     const double gf = flops / (ms * 1e-3) * 1e-9;
-                    rows.push_back({fmt::format("{}x{}x{}", s.M, s.K, s.N), act_text, pass == 0 ? "fwd" : "bwd", impl->name(), ms, gf, 100.0 * gf / peak, ms / ours});
+                    rows.push_back({fmt::format("{}x{}x{}", s.M, s.K, s.N), act_text, pass == 0 ? "fwd" : "bwd", impl->name(), ms, gf,
+                                    100.0 * gf / case_peak, ms / ours, case_peak});
                     const Row &row = rows.back();
                     fmt::print("{:<16} {:<11} {:<4} {:<17} {:>9.3f} {:>8.1f} {:>5.0f}% {:>8.2f}x\n", row.shape, row.act, row.pass, row.impl, row.ms, row.gflops, row.peak_pct, row.ours_speedup);
                     const double diff = max_rel_diff(results[impl->name()], results["reluforge"]);
@@ -416,19 +454,20 @@ int bench_main(int argc, char **argv) {
         fmt::print("  {:<28} {:.2f}x over {} cases (at most {:.2f}x)\n", k, std::exp(g.log_ours / g.cases), g.cases,
                    std::exp(g.log_ceiling / g.cases));
     }
+    fmt::print("%peak: against the FMA peak measured between each case's reps ({} over this run)\n", peaks.range());
 
     if (!csv.empty()) {
         std::ofstream out(csv);
-        out << "shape,act,pass,impl,median_ms,gflops,peak_pct,reluforge_speedup\n";
-        for (const Row &r : rows) out << fmt::format("{},{},{},{},{:.4f},{:.2f},{:.1f},{:.3f}\n", r.shape, r.act, r.pass, r.impl, r.ms, r.gflops, r.peak_pct, r.ours_speedup);
+        out << "shape,act,pass,impl,median_ms,gflops,peak_pct,reluforge_speedup,peak_gflops\n";
+        for (const Row &r : rows) out << fmt::format("{},{},{},{},{:.4f},{:.2f},{:.1f},{:.3f},{:.2f}\n", r.shape, r.act, r.pass, r.impl, r.ms, r.gflops, r.peak_pct, r.ours_speedup, r.peak);
     }
     if (!json.empty()) {
         std::ofstream out(json);
         out << fmt::format("{{\"peak_gflops_per_thread\": {:.2f}, \"threads\": {}, \"rows\": [\n", peak1, threads);
         for (size_t k = 0; k < rows.size(); k++) {
             const Row &r = rows[k];
-            out << fmt::format("  {{\"shape\": \"{}\", \"act\": \"{}\", \"pass\": \"{}\", \"impl\": \"{}\", \"median_ms\": {:.4f}, \"gflops\": {:.2f}, \"peak_pct\": {:.1f}, \"reluforge_speedup\": {:.3f}}}{}\n",
-                               r.shape, r.act, r.pass, r.impl, r.ms, r.gflops, r.peak_pct, r.ours_speedup, k + 1 < rows.size() ? "," : "");
+            out << fmt::format("  {{\"shape\": \"{}\", \"act\": \"{}\", \"pass\": \"{}\", \"impl\": \"{}\", \"median_ms\": {:.4f}, \"gflops\": {:.2f}, \"peak_pct\": {:.1f}, \"reluforge_speedup\": {:.3f}, \"peak_gflops\": {:.2f}}}{}\n",
+                               r.shape, r.act, r.pass, r.impl, r.ms, r.gflops, r.peak_pct, r.ours_speedup, r.peak, k + 1 < rows.size() ? "," : "");
         }
         out << "]}\n";
     }
