@@ -238,9 +238,11 @@ std::string weight_gradient_bounds(const KernelSpec &spec, int rows, int cols) {
 // 256 columns the chunked entries below held (4096x1024x128 12.3, 12.3). The same bits as the
 // plain product.
 void add_zen4_dz_rows_in_place(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
+    if (spec.op != Op::backward_weight) return;
+    const bool kn = spec.weight == WeightLayout::kn;
     CpuSchedule dz_rows = deep;
-    dz_rows.transposed_product = spec.weight == WeightLayout::kn;
-    add_on(table, {CpuKind::zen4}, dz_rows.transposed_product ? "k>=256,m>=2048,n<=384" : "m>=1024,n>=256,n<=384", dz_rows);
+    dz_rows.transposed_product = kn;
+    add_on(table, {CpuKind::zen4}, kn ? "k>=256,m>=2048,n<=384" : "m>=1024,n>=256,n<=384", dz_rows);
 }
 
 // backward_weight with the left operand (Xᵀ or dZᵀ) copied transposed once (lhs=transposed). On
@@ -260,7 +262,6 @@ void add_zen4_dz_rows_in_place(std::vector<ScheduleChoice> &table, const KernelS
 // X (4096x512x128 4.68 -> 4.88, 2048x256x128 1.04 -> 1.20). Bit for bit the plain product's.
 void add_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &spec, const CpuSchedule &deep) {
     if (spec.op != Op::backward_weight) return;
-    add_zen4_dz_rows_in_place(table, spec, deep);
     CpuSchedule transposed = deep;
     transposed.transpose_lhs = true;
     if (spec.weight == WeightLayout::kn) {
@@ -400,6 +401,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         const CpuSchedule shallow{4, 6, 192, 16, true};
         add_narrow_weight_gradient(table, spec, isa);
         add_narrow_forward(table, spec, {5, 4, 48, 16, false, false, OperandRead::dot});
+        add_zen4_dz_rows_in_place(table, spec, deep);
         add_transposed_lhs(table, spec, deep);
         // backward_weight ([K,N] weights) with 32 to 63 output columns over a large X: that
         // entry reads Xᵀ down columns a row of X apart (4 KiB at K = 1024) and fell to 30-45
