@@ -53,6 +53,7 @@ void set_isa_limit(Isa limit) { g_isa_limit = static_cast<int>(limit); }
 const char *to_string(CpuKind kind) {
     switch (kind) {
     case CpuKind::other: return "other";
+    case CpuKind::zen3: return "zen3";
     case CpuKind::zen4: return "zen4";
     case CpuKind::zen5: return "zen5";
     case CpuKind::intel_avx512: return "intel_avx512";
@@ -65,7 +66,7 @@ CpuKind parse_cpu_kind(std::string_view name) {
         if (name == to_string(kind)) return kind;
     }
     throw Error(ErrorCode::bad_argument,
-                "unknown CPU kind '" + std::string(name) + "'; allowed: zen4, zen5, intel_avx512, other");
+                "unknown CPU kind '" + std::string(name) + "'; allowed: zen3, zen4, zen5, intel_avx512, other");
 }
 
 namespace {
@@ -99,6 +100,8 @@ CpuInfo read_cpu() {
     c.model = base_family == 0xf || base_family == 6 ? base_model | int(((a >> 16) & 0xf) << 4) : base_model;
     c.model_name = brand_string();
     const Isa isa = host_isa();
+    // Family 0x19 is Zen 3 and Zen 4; of the two only Zen 4 has AVX-512.
+    if (c.vendor == "AuthenticAMD" && c.family == 0x19 && isa == Isa::avx2) c.kind = CpuKind::zen3;
     if (c.vendor == "AuthenticAMD" && c.family == 0x19 && isa == Isa::avx512) c.kind = CpuKind::zen4;
     if (c.vendor == "AuthenticAMD" && c.family == 0x1a && isa == Isa::avx512) c.kind = CpuKind::zen5;
     if (c.vendor == "GenuineIntel" && isa == Isa::avx512) c.kind = CpuKind::intel_avx512;

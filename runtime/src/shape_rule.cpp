@@ -31,7 +31,7 @@ ShapeRule ShapeRule::parse(std::string_view text) {
             try {
                 kind = parse_cpu_kind(part.substr(4));
             } catch (const Error &) {
-                fail(part, "names no CPU kind (zen4, zen5, intel_avx512 or other)");
+                fail(part, "names no CPU kind (zen3, zen4, zen5, intel_avx512 or other)");
             }
             if (rule.cpu_ && *rule.cpu_ != kind) fail(part, "is a second CPU kind (a rule is for one)");
             rule.cpu_ = kind;

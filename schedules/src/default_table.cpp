@@ -320,6 +320,55 @@ void add_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &sp
     add_on(table, {CpuKind::intel_avx512}, weight_gradient_bounds(spec, 64, 512) + ",m>=128", transposed);
 }
 
+// Zen 3 (AVX2, 16 vector registers, two 256-bit FMA pipes, L2 512 KiB): every measurement below
+// is from an AMD EPYC (family 25 model 1, measured peak 88-104 GFLOP/s), 1 thread, candidates
+// alternating in bursts in one process.
+//
+// backward_weight into a dW of 256 columns or more: the left operand (Xᵀ or dZᵀ) copied
+// transposed once and the product run as forward runs (lhs=transposed), in blocks of 3 vectors x
+// 4 rows, rather than Xᵀ staged per task in 2x6 blocks. The entry the shape had -> this, [K,N]:
+// 512^3 4.73 -> 4.01 ms, 1024^3 35.1 -> 29.8, 2048^3 323 -> 215, 64x1024x4096 10.2 -> 6.7,
+// 256x4096x1024 32.9 -> 26.3, 1024x128x1024 5.15 -> 3.66, 4096x512x256 22.0 -> 16.4, 1024x64x1024
+// 2.56 -> 2.08, 256x1024x1024 9.2 -> 7.2, 128x1024x1024 4.13 -> 3.42, 8192x64x256 5.39 -> 4.29,
+// 1024x1024x256 7.7 -> 7.5, 64x512x512 and 256x256x256 even; [N,K]: 1024^3 34.6 -> 27.0,
+// 256x4096x1024 38.1 -> 31.7, 64x1024x4096 11.1 -> 8.3, 1024x1024x128 4.64 -> 3.45. Blocks of
+// 2x6 were 1-15% slower than 3x4 (64x1024x4096 7.67 against 6.67). Narrower dW lost or held
+// ([K,N] 1024x1024x128 3.84 -> 4.35, 4096x1024x128 even, 4096x1024x64 11.4 -> 14.8; [N,K]
+// 1024x128x1024 4.06 -> 4.58). Bit for bit the staged product's.
+void add_zen3_transposed_lhs(std::vector<ScheduleChoice> &table, const KernelSpec &spec) {
+    if (spec.op != Op::backward_weight) return;
+    CpuSchedule transposed{3, 4, 48, 16, false};
+    transposed.transpose_lhs = true;
+    add_on(table, {CpuKind::zen3}, weight_gradient_bounds(spec, 64, 256), transposed);
+}
+
+// Zen 3, backward_data over [K,N] weights up to 256 rows: the transposed product dXᵀ = W·dZᵀ
+// (CpuSchedule::transposed_product) in 2x6 blocks rather than dot products, with the blocks'
+// accumulators for every epilogue (as Zen 4's, Zen 5's and Intel's entry). The entry the shape
+// had -> this, identity: 64x1024x4096 8.3-10.1 -> 6.3-7.6 ms, 32x1024x1024 1.09 -> 0.86,
+// 128x1024x1024 4.96 -> 3.80, 256x1024x1024 8.2 -> 6.4, 256x4096x1024 31.3-36.6 -> 29.6-33.5,
+// 100x1000x500 1.41 -> 1.26; chained relu (mask) 64x1024x4096 10.4 -> 6.6, 256x1024x1024 10.6 ->
+// 7.5, 256x4096x1024 39.4 -> 28.2; chained gelu 64x1024x4096 9.5 -> 7.4, 256x1024x1024 10.4 ->
+// 7.4, 256x4096x1024 even (37.6, 36.9). 3x4 blocks were slower (64x1024x4096 7.4); at 384 rows the
+// packed panels held (384x1024x1024 9.6 against 10.2). Not the same bits as the dot products
+// (another summation order).
+void add_zen3_data_product(std::vector<ScheduleChoice> &table, const KernelSpec &spec) {
+    if (spec.op != Op::backward_data) return;
+    CpuSchedule product{2, 6, 48, 16, false};
+    product.transposed_product = true;
+    add_on(table, {CpuKind::zen3}, "m<=256", product);
+}
+
+// Zen 3, forward gelu (erf) over [K,N] weights and a reduction deeper than 64: the accumulators
+// of one block at a time, the epilogue applied to them (as Zen 5 and Intel), not each task's
+// tile in memory. Task -> block accumulators: 512^3 5.18 -> 4.33 ms, 1024^3 29.6 -> 27.1,
+// 1024x128x1024 5.72 -> 4.41, 4096x1024x64 7.84 -> 7.19, 64x1024x4096 13.5 -> 12.3,
+// 256x4096x1024 28.7 -> 27.6. At K <= 64 the shallow entry (rows outermost) held.
+void add_zen3_forward_gelu(std::vector<ScheduleChoice> &table, const KernelSpec &spec) {
+    if (spec.op != Op::forward || reads_weight_transposed(spec) || !heavy_epilogue(spec)) return;
+    add_on(table, {CpuKind::zen3}, "k>=65", {2, 6, 48, 16, false});
+}
+
 // Zen 5, forward over a reduction of 4096 or more, with rows a multiple of 4: one task of up to
 // 256 rows in blocks of 4 vectors x 4 rows, the reduction in chunks of 1024 (a 256 KiB slice of a
 // panel of W, read from L2 by every block; a whole panel, 1 MiB at K = 4096, did not stay
@@ -778,6 +827,8 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
+        add_zen3_forward_gelu(table, spec);
+        add_zen3_transposed_lhs(table, spec);
         add_staged_lhs(table, spec, 2);
         // Dot products, 3 columns x 4 rows of 8 lanes; Zen 5 capped at AVX2, backward_data
         // 64x1024x4096 10.6 -> 7.7 ms, 256x4096x1024 29.4 -> 25.4 against a transposed copy.
@@ -792,6 +843,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // (256x1024x1024 6.80 -> 7.94, 6.40 -> 6.68).
         if (reads_weight_transposed(spec)) {
             table.push_back({shallow_rule(spec, 256), {2, 6, 48, 16, false}});
+            add_zen3_data_product(table, spec);
             table.push_back({heavy_epilogue(spec) ? "m<=128" : "m<=256", {3, 4, 48, 16, false, false, OperandRead::dot}});
         }
         table.push_back({"", {2, 6, 48, 16, false}});

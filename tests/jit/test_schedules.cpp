@@ -385,6 +385,39 @@ TEST_CASE("the default table chooses by kind of CPU where a kind measured otherw
     CHECK(chosen(weight, Shape{1024, 1024, 1024}, CpuKind::zen4).stage_lhs);
 }
 
+TEST_CASE("the AVX2 table chooses Zen 3's entries on Zen 3 only", "[schedule]") {
+    auto chosen = [](const char *spec, const Shape &shape, CpuKind kind) {
+        for (const auto &choice : default_cpu_schedules(parse_spec(spec), Isa::avx2)) {
+            if (ShapeRule::parse(choice.shape_rule).holds(shape, kind)) return choice.schedule;
+        }
+        FAIL("no entry holds");
+        return CpuSchedule{};
+    };
+    // Shapes are {m, n, k}. backward_weight into 256 columns of dW or more: Xᵀ (dZᵀ) transposed
+    // whole, in 3x4 blocks; narrower dW keeps the staged Xᵀ.
+    for (const char *weight : {"backward_weight:bias=0", "backward_weight:bias=0:weight=nk"}) {
+        const bool kn = std::string(weight).find("nk") == std::string::npos;
+        const Shape wide{1024, 1024, 1024}, narrow = kn ? Shape{1024, 128, 1024} : Shape{1024, 1024, 128};
+        const CpuSchedule zen3 = chosen(weight, wide, CpuKind::zen3);
+        CHECK((zen3.transpose_lhs && zen3.block_vectors == 3 && zen3.block_rows == 4));
+        CHECK_FALSE(chosen(weight, wide, CpuKind::other).transpose_lhs);
+        CHECK_FALSE(chosen(weight, narrow, CpuKind::zen3).transpose_lhs);
+    }
+    // backward_data up to 256 rows: the transposed product, for chained activations too, with
+    // its blocks' accumulators; elsewhere dot products.
+    for (const char *data : {"backward_data:identity", "backward_data:relu:prev_bias=1:save=mask",
+                             "backward_data:gelu:prev_bias=1:save=z"}) {
+        const CpuSchedule zen3 = chosen(data, Shape{64, 4096, 1024}, CpuKind::zen3);
+        CHECK((zen3.transposed_product && !zen3.acc_per_task));
+        CHECK(chosen(data, Shape{64, 4096, 1024}, CpuKind::other).operand == OperandRead::dot);
+        CHECK_FALSE(chosen(data, Shape{384, 1024, 1024}, CpuKind::zen3).transposed_product);
+    }
+    // Forward gelu deeper than 64: block accumulators on Zen 3, task ones elsewhere.
+    CHECK_FALSE(chosen("forward:gelu:bias=1", Shape{1024, 1024, 128}, CpuKind::zen3).acc_per_task);
+    CHECK(chosen("forward:gelu:bias=1", Shape{1024, 1024, 128}, CpuKind::other).acc_per_task);
+    CHECK(chosen("forward:gelu:bias=1", Shape{8192, 256, 64}, CpuKind::zen3).rows_outer);
+}
+
 TEST_CASE("the engine compiles a schedule given as a value, and refuses an invalid one", "[schedule][jit]") {
     jit::Engine engine(jit_test::quiet_options(jit_test::fresh_dir("schedules")));
     const KernelSpec spec = parse_spec("forward:relu:bias=1");

@@ -19,10 +19,12 @@ Isa host_isa();
 void set_isa_limit(Isa limit);
 Isa isa_limit();
 
-// Microarchitectures whose schedules were measured apart. Zen 4 runs AVX-512 on 256-bit
-// datapaths; Zen 5 and Intel's AVX-512 server cores have two 512-bit FMA pipes.
-enum class CpuKind { other, zen4, zen5, intel_avx512 };
-inline constexpr CpuKind kCpuKinds[] = {CpuKind::other, CpuKind::zen4, CpuKind::zen5, CpuKind::intel_avx512};
+// Microarchitectures whose schedules were measured apart. Zen 3 runs AVX2 (16 vector registers)
+// on two 256-bit FMA pipes; Zen 4 runs AVX-512 on 256-bit datapaths; Zen 5 and Intel's AVX-512
+// server cores have two 512-bit FMA pipes.
+enum class CpuKind { other, zen3, zen4, zen5, intel_avx512 };
+inline constexpr CpuKind kCpuKinds[] = {CpuKind::other, CpuKind::zen3, CpuKind::zen4, CpuKind::zen5,
+                                        CpuKind::intel_avx512};
 const char *to_string(CpuKind kind);
 CpuKind parse_cpu_kind(std::string_view name);  // throws Error(bad_argument)
 
