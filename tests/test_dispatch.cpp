@@ -59,7 +59,7 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(fwd_rules == std::set<std::string>{"", "k<=64", "n<=63", "k<=1024,m<=128,m>=6,n<=1024", "m<=8", "cpu=zen5,k<=64,m>=2048",
                                              "cpu=intel_avx512,n<=63", "m>=32,n<=15",
                                              "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024", "cpu=intel_avx512,m<=8,m>=7",
-                                             "cpu=zen5,k>=256,m<=8,m>=7,n>=512", "cpu=zen5,k<=1024,k>=768,m<=128,m>=96,n%1024=0",
+                                             "cpu=zen5,k>=256,m<=8,m>=7,n>=512", "cpu=zen5,k<=1024,k>=768,m<=128,m>=96,n%1024=0", "cpu=zen3,k>=65,n>=512",
                                              "cpu=zen5,k>=4096,m<=256,m%4=0"});
     // cpu=<kind>,m<=511 for Zen 4, Zen 5 and Intel (the transposed product), m>=512 and
     // cpu=intel_avx512,m>=512 (W's panels packed in transposed tiles, and gathered): AVX-512's
@@ -80,7 +80,9 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(bwd, {4096, 256, 32}).shape_rule == (intel ? "cpu=intel_avx512,k<=63" : avx2 ? "n<=256" : "k<=63"));
     CHECK(find_kernel(fwd, {4096, 64, 1024}).shape_rule == "");
     CHECK(find_kernel(fwd).shape_rule == "");
-    const std::string in_place = host_isa() == Isa::avx512 ? "k<=1024,m<=128,m>=6,n<=1024" : "";
+    // Zen 3: 3x4 blocks from K = 65 into 512 columns or more.
+    const std::string wide = zen3 ? "cpu=zen3,k>=65,n>=512" : "";
+    const std::string in_place = host_isa() == Isa::avx512 ? "k<=1024,m<=128,m>=6,n<=1024" : wide;
     CHECK(find_kernel(fwd, {32, 1024, 1024}).shape_rule == (intel ? "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024" : in_place));
     CHECK(find_kernel(fwd, {31, 1024, 1024}).shape_rule == in_place);
     const bool small_batch = host_isa() >= Isa::avx2;
@@ -97,16 +99,16 @@ TEST_CASE("the variant whose shape rule holds is chosen", "[dispatch]") {
     CHECK(find_kernel(fwd, {4, 4096, 64}).shape_rule == (small_batch ? "m<=8" : "k<=64"));
     CHECK(find_kernel(fwd, {16, 1024, 64}).shape_rule == (host_isa() == Isa::avx512 ? in_place : "k<=64"));
     // A deep reduction: on Zen 5, rows a multiple of 4 in chunks of it.
-    const std::string deep_chunks = zen5 ? "cpu=zen5,k>=4096,m<=256,m%4=0" : "";
+    const std::string deep_chunks = zen5 ? "cpu=zen5,k>=4096,m<=256,m%4=0" : wide;
     CHECK(find_kernel(fwd, {32, 1024, 4096}).shape_rule == deep_chunks);
     CHECK(find_kernel(fwd, {256, 1024, 4096}).shape_rule == deep_chunks);
-    CHECK(find_kernel(fwd, {30, 1024, 4096}).shape_rule == "");
+    CHECK(find_kernel(fwd, {30, 1024, 4096}).shape_rule == wide);
     // W's rows 4 KiB apart: Zen 5 packs its panels from 96 rows.
     const std::string intel_packed = "cpu=intel_avx512,k<=1024,m<=128,m>=32,n<=1024";
     CHECK(find_kernel(fwd, {128, 1024, 1024}).shape_rule ==
           (zen5 ? "cpu=zen5,k<=1024,k>=768,m<=128,m>=96,n%1024=0" : intel ? intel_packed : in_place));
-    CHECK(find_kernel(fwd, {32, 4096, 1024}).shape_rule == "");    // a wide output
-    CHECK(find_kernel(fwd, {256, 1024, 1024}).shape_rule == "");
+    CHECK(find_kernel(fwd, {32, 4096, 1024}).shape_rule == wide);  // a wide output
+    CHECK(find_kernel(fwd, {256, 1024, 1024}).shape_rule == wide);
     CHECK(find_kernel(bwd, {4096, 64, 1024}).shape_rule ==
           (intel ? "cpu=intel_avx512,k>=512,n<=64" : zen5 ? "cpu=zen5,k>=512,n<=64" : zen4 ? "cpu=zen4,k>=512,n<=64" : "n<=64"));
     CHECK(find_kernel(bwd, {4096, 64, 256}).shape_rule == "n<=64");

@@ -364,9 +364,20 @@ void add_zen3_data_product(std::vector<ScheduleChoice> &table, const KernelSpec 
 // tile in memory. Task -> block accumulators: 512^3 5.18 -> 4.33 ms, 1024^3 29.6 -> 27.1,
 // 1024x128x1024 5.72 -> 4.41, 4096x1024x64 7.84 -> 7.19, 64x1024x4096 13.5 -> 12.3,
 // 256x4096x1024 28.7 -> 27.6. At K <= 64 the shallow entry (rows outermost) held.
-void add_zen3_forward_gelu(std::vector<ScheduleChoice> &table, const KernelSpec &spec) {
-    if (spec.op != Op::forward || reads_weight_transposed(spec) || !heavy_epilogue(spec)) return;
-    add_on(table, {CpuKind::zen3}, "k>=65", {2, 6, 48, 16, false});
+// Every other activation in 3x4 blocks (24-column panels) from 512 columns: relu (silu),
+// 2x6 -> 3x4: 512^3 3.06 -> 2.94 ms, 1024^3 23.8 -> 23.2 (24.6 -> 23.9), 2048^3 214 -> 205,
+// 64x1024x4096 9.6 -> 8.2 (10.2 -> 8.8), 256x4096x1024 26.6 -> 25.3 (27.0 -> 25.4),
+// 4096x128x1024 13.6 -> 13.1, 1024x784x1000 18.2 -> 17.8, 1024x128x1024 3.25 -> 3.03 and even
+// (3.06, 3.04). Narrow outputs lost (4096x1024x64 6.80 -> 8.07, 2048x512x100 2.45 -> 2.62,
+// 256x1024x16 0.112 -> 0.160: panels of 24 shifted inwards recompute columns), 600x700x300 held.
+// gelu in 3x4 was mixed (64x1024x4096 12.3 -> 10.5, but 1024^3 27.1 -> 28.1).
+void add_zen3_forward(std::vector<ScheduleChoice> &table, const KernelSpec &spec) {
+    if (spec.op != Op::forward || reads_weight_transposed(spec)) return;
+    if (heavy_epilogue(spec)) {
+        add_on(table, {CpuKind::zen3}, "k>=65", {2, 6, 48, 16, false});
+    } else {
+        add_on(table, {CpuKind::zen3}, "k>=65,n>=512", {3, 4, 48, 16, false});
+    }
 }
 
 // Zen 5, forward over a reduction of 4096 or more, with rows a multiple of 4: one task of up to
@@ -827,7 +838,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
-        add_zen3_forward_gelu(table, spec);
+        add_zen3_forward(table, spec);
         add_zen3_transposed_lhs(table, spec);
         add_staged_lhs(table, spec, 2);
         // Dot products, 3 columns x 4 rows of 8 lanes; Zen 5 capped at AVX2, backward_data
