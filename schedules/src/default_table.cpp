@@ -838,8 +838,10 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
             table.push_back({"m<=8", small_batch_in_place(isa)});
         }
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
-        add_zen3_forward(table, spec);
-        add_zen3_transposed_lhs(table, spec);
+        // Zen 3's entries belong to its AVX2 table only; a Zen 3 capped at SSE4.1 was not
+        // measured.
+        if (isa == Isa::avx2) add_zen3_forward(table, spec);
+        if (isa == Isa::avx2) add_zen3_transposed_lhs(table, spec);
         add_staged_lhs(table, spec, 2);
         // Dot products, 3 columns x 4 rows of 8 lanes; Zen 5 capped at AVX2, backward_data
         // 64x1024x4096 10.6 -> 7.7 ms, 256x4096x1024 29.4 -> 25.4 against a transposed copy.
@@ -854,7 +856,7 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         // (256x1024x1024 6.80 -> 7.94, 6.40 -> 6.68).
         if (reads_weight_transposed(spec)) {
             table.push_back({shallow_rule(spec, 256), {2, 6, 48, 16, false}});
-            add_zen3_data_product(table, spec);
+            if (isa == Isa::avx2) add_zen3_data_product(table, spec);
             table.push_back({heavy_epilogue(spec) ? "m<=128" : "m<=256", {3, 4, 48, 16, false, false, OperandRead::dot}});
         }
         table.push_back({"", {2, 6, 48, 16, false}});

@@ -416,6 +416,19 @@ TEST_CASE("the AVX2 table chooses Zen 3's entries on Zen 3 only", "[schedule]") 
     CHECK_FALSE(chosen("forward:gelu:bias=1", Shape{1024, 1024, 128}, CpuKind::zen3).acc_per_task);
     CHECK(chosen("forward:gelu:bias=1", Shape{1024, 1024, 128}, CpuKind::other).acc_per_task);
     CHECK(chosen("forward:gelu:bias=1", Shape{8192, 256, 64}, CpuKind::zen3).rows_outer);
+    // Other activations past K = 64 into 512 columns or more: 3x4 blocks on Zen 3 only.
+    const CpuSchedule wide = chosen("forward:relu:bias=1", Shape{1024, 1024, 1024}, CpuKind::zen3);
+    CHECK((wide.block_vectors == 3 && wide.block_rows == 4));
+    CHECK(chosen("forward:relu:bias=1", Shape{1024, 1024, 1024}, CpuKind::other).block_vectors == 2);
+    CHECK(chosen("forward:relu:bias=1", Shape{4096, 64, 1024}, CpuKind::zen3).block_vectors == 2);
+    // The SSE4.1 table shares the AVX2 one's entries but none of Zen 3's, which were measured on
+    // AVX2 only.
+    for (const char *spec : {"forward:relu:bias=1", "forward:gelu:bias=1", "backward_weight:bias=0",
+                             "backward_data:identity"}) {
+        for (const auto &choice : default_cpu_schedules(parse_spec(spec), Isa::sse41)) {
+            CHECK(choice.shape_rule.find("zen3") == std::string::npos);
+        }
+    }
 }
 
 TEST_CASE("the engine compiles a schedule given as a value, and refuses an invalid one", "[schedule][jit]") {
