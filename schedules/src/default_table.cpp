@@ -359,7 +359,7 @@ void add_zen3_data_product(std::vector<ScheduleChoice> &table, const KernelSpec 
     add_on(table, {CpuKind::zen3}, "m<=256", product);
 }
 
-// Zen 3, forward gelu (erf) over [K,N] weights and a reduction deeper than 64: the accumulators
+// Zen 3, forward over [K,N] weights and a reduction deeper than 64. gelu (erf): the accumulators
 // of one block at a time, the epilogue applied to them (as Zen 5 and Intel), not each task's
 // tile in memory. Task -> block accumulators: 512^3 5.18 -> 4.33 ms, 1024^3 29.6 -> 27.1,
 // 1024x128x1024 5.72 -> 4.41, 4096x1024x64 7.84 -> 7.19, 64x1024x4096 13.5 -> 12.3,
@@ -840,8 +840,10 @@ std::vector<ScheduleChoice> default_cpu_schedules(const KernelSpec &spec, Isa is
         if (std::string rule = shallow_rule(spec, 64); !rule.empty()) table.push_back({rule, {2, 6, 192, 16, true}});
         // Zen 3's entries belong to its AVX2 table only; a Zen 3 capped at SSE4.1 was not
         // measured.
-        if (isa == Isa::avx2) add_zen3_forward(table, spec);
-        if (isa == Isa::avx2) add_zen3_transposed_lhs(table, spec);
+        if (isa == Isa::avx2) {
+            add_zen3_forward(table, spec);
+            add_zen3_transposed_lhs(table, spec);
+        }
         add_staged_lhs(table, spec, 2);
         // Dot products, 3 columns x 4 rows of 8 lanes; Zen 5 capped at AVX2, backward_data
         // 64x1024x4096 10.6 -> 7.7 ms, 256x4096x1024 29.4 -> 25.4 against a transposed copy.
